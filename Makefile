@@ -1,0 +1,61 @@
+# kvmrun - build the library, the command, the example guests and the tests.
+#   make            library (static + shared), kvmrun, example guests
+#   make SAN=1      the same with ASan + UBSan, in build-san/
+#   make test       everything below tests/, see tests/run-all.sh
+CC ?= cc
+SAN ?= 0
+ifeq ($(SAN),1)
+BUILD ?= build-san
+SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else
+BUILD ?= build
+SANFLAGS =
+endif
+
+CFLAGS ?= -O2 -g
+WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -fPIC -MMD -MP
+ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
+LDLIBS_KVMRUN =
+
+LIB_SRCS := $(sort $(wildcard src/core/*.c src/x86/*.c src/loader/*.c src/devices/*.c))
+CLI_SRCS := $(sort $(wildcard src/cli/*.c))
+UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
+
+.PHONY: all lib guests test clean
+all: lib $(BUILD)/kvmrun guests
+lib: $(BUILD)/libkvmrun.a $(BUILD)/libkvmrun.so
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libkvmrun.a: $(LIB_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/libkvmrun.so: $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libkvmrun.so.0 $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
+
+# The command links the static library: one self-contained binary.
+$(BUILD)/kvmrun: $(CLI_OBJS) $(BUILD)/libkvmrun.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libkvmrun.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
+
+# Example guests: freestanding, built the same for every host build.
+GUEST_OUT = build/guests
+include guest/sdk/guest.mk
+include guest/examples/examples.mk
+
+test:
+	bash tests/run-all.sh
+
+clean:
+	rm -rf build build-san
+
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)

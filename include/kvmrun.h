@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvmrun.h - the public API of libkvmrun, a small virtual machine monitor on
+ * the Linux KVM API.
+ *
+ * Every function that can fail returns 0 (or a valid pointer) on success and
+ * -1 (or NULL) on failure; kr_last_error() then holds a message that names the
+ * step, the ioctl or call with its arguments, and strerror(errno). The library
+ * never exits or aborts the process.
+ *
+ * A minimal embedding:
+ *
+ *	struct kr_vm_config cfg;
+ *	struct kr_vm *vm;
+ *	struct kr_image img;
+ *	struct kr_stop stop;
+ *
+ *	kr_vm_config_init(&cfg);
+ *	if (kr_vm_create(&vm, &cfg) < 0 ||
+ *	    kr_load_file(vm, "guest.elf", NULL, &img) < 0 ||
+ *	    kr_vcpu_prepare(vm, &img) < 0 ||
+ *	    kr_vm_run(vm, &stop) < 0)
+ *		fprintf(stderr, "%s\n", kr_last_error());
+ *	kr_vm_destroy(vm);
+ */
+#ifndef KVMRUN_H
+#define KVMRUN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "kvmrun_abi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define KR_VERSION "0.1.0"
+
+/* The message of the last failure in this thread ("" if none). */
+const char *kr_last_error(void);
+
+/* ---- Step 1: /dev/kvm ------------------------------------------------ */
+
+struct kr_capability {
+	const char *name; /* "KVM_CAP_USER_MEMORY" */
+	int value;        /* KVM_CHECK_EXTENSION result; 0 = absent */
+	bool required;    /* kvmrun refuses to run without it */
+};
+
+#define KR_MAX_CAPS 24
+
+struct kr_kvm_info {
+	int api_version;
+	int vcpu_mmap_size;
+	size_t ncaps;
+	struct kr_capability caps[KR_MAX_CAPS];
+};
+
+/* Open /dev/kvm, read the API version and every capability kvmrun uses. */
+int kr_kvm_info(struct kr_kvm_info *info);
+
+/* ---- Steps 2-5: the VM, its memory and its vCPU ------------------------ */
+
+enum kr_mode {
+	KR_MODE_REAL,      /* 16-bit real mode */
+	KR_MODE_PROTECTED, /* flat 32-bit protected mode, no paging */
+	KR_MODE_PAGED32,   /* 32-bit paging, identity-mapped with 4 MiB pages */
+	KR_MODE_LONG,      /* 64-bit long mode, 4-level page tables */
+};
+
+const char *kr_mode_name(enum kr_mode mode);
+int kr_mode_parse(const char *name, enum kr_mode *mode);
+
+#define KR_MEM_MIN (2u << 20)
+#define KR_MEM_MAX (3ull << 30) /* stays clear of the TSS and identity map below 4 GiB */
+
+struct kr_vm_config {
+	enum kr_mode mode;
+	uint64_t mem_size; /* RAM at GPA 0, a multiple of 4 KiB */
+	int console_fd;    /* where port 0xE9 and KVMRUN_HC_WRITE output goes */
+};
+
+/* Defaults: long mode, 32 MiB, console on stdout. */
+void kr_vm_config_init(struct kr_vm_config *cfg);
+
+struct kr_vm;
+
+/* Open /dev/kvm, create the VM, its RAM (slot 0) and one vCPU. */
+int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg);
+/* Release everything; flushes the console. NULL is fine. */
+void kr_vm_destroy(struct kr_vm *vm);
+
+#define KR_MEM_READONLY 1u /* guest writes become MMIO exits */
+
+/* Add a memory slot of `size` bytes at `gpa`; its number goes to *slot. */
+int kr_mem_add(struct kr_vm *vm, uint64_t gpa, uint64_t size, unsigned flags, int *slot);
+/* Remove a slot added with kr_mem_add (slot 0, the RAM, cannot be removed). */
+int kr_mem_remove(struct kr_vm *vm, int slot);
+
+/*
+ * The checked accessor for guest physical memory: a host pointer to
+ * [gpa, gpa + len) if that range lies wholly inside one slot, else NULL with
+ * an error naming the range. Overflow-safe. The only way in.
+ */
+void *kr_gpa_ptr(struct kr_vm *vm, uint64_t gpa, uint64_t len);
+
+/* ---- Loading a guest ----------------------------------------------------- */
+
+#define KR_MAX_MAPPINGS 16
+
+/* Page permissions of a mapping (long and paged32 modes). */
+#define KR_MAP_WRITE 1u
+#define KR_MAP_EXEC 2u
+
+struct kr_mapping {
+	uint64_t gva, gpa, size;
+	unsigned flags;
+};
+
+struct kr_image {
+	bool is_elf;
+	int elf_class; /* ELFCLASS32 or ELFCLASS64 */
+	uint64_t entry; /* guest virtual address of the first instruction */
+	uint64_t start, end; /* guest physical bytes the image occupies */
+	size_t nmappings; /* ELF segments whose mappings differ from identity */
+	struct kr_mapping mappings[KR_MAX_MAPPINGS];
+};
+
+struct kr_load_options {
+	bool has_load_addr, has_entry;
+	uint64_t load_addr; /* raw images: where the bytes go */
+	uint64_t entry;     /* override the entry point */
+};
+
+/* Load an ELF (detected by its magic) or a raw image from a file or buffer. */
+int kr_load_file(struct kr_vm *vm, const char *path, const struct kr_load_options *opt,
+		 struct kr_image *img);
+int kr_load_buffer(struct kr_vm *vm, const void *data, size_t size,
+		   const struct kr_load_options *opt, struct kr_image *img);
+
+/* ---- Steps 6-7: CPU state -------------------------------------------------- */
+
+/*
+ * Build the page tables and GDT for the configured mode, set CPUID, FPU/SSE,
+ * special registers (KVM_SET_SREGS) and registers (KVM_SET_REGS) so the vCPU
+ * starts at img->entry with a stack at the top of RAM.
+ */
+int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img);
+
+int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs);
+int kr_vcpu_set_regs(struct kr_vm *vm, const struct kvm_regs *regs);
+int kr_vcpu_get_sregs(struct kr_vm *vm, struct kvm_sregs *sregs);
+int kr_vcpu_set_sregs(struct kr_vm *vm, const struct kvm_sregs *sregs);
+
+/* ---- Step 8: running ------------------------------------------------------ */
+
+enum kr_space { KR_SPACE_PIO, KR_SPACE_MMIO };
+
+/*
+ * A device callback for [base, base + len) of port or MMIO space. `data`
+ * holds `size` bytes: to be read from on writes, filled on reads. Return 0 to
+ * go on, -1 to stop the VM (after kr_vm_stop() or with kr_last_error() set).
+ */
+typedef int (*kr_io_handler)(struct kr_vm *vm, void *opaque, uint64_t addr, void *data,
+			     uint32_t size, bool is_write);
+
+int kr_bus_register(struct kr_vm *vm, enum kr_space space, uint64_t base, uint64_t len,
+		    kr_io_handler handler, void *opaque);
+
+enum kr_stop_reason {
+	KR_STOP_HLT,            /* the guest executed HLT */
+	KR_STOP_EXIT,           /* the guest made the KVMRUN_HC_EXIT hypercall */
+	KR_STOP_SHUTDOWN,       /* triple fault (KVM_EXIT_SHUTDOWN) */
+	KR_STOP_FAIL_ENTRY,     /* the CPU refused the state (KVM_EXIT_FAIL_ENTRY) */
+	KR_STOP_INTERNAL_ERROR, /* KVM could not go on (KVM_EXIT_INTERNAL_ERROR) */
+	KR_STOP_SYSTEM_EVENT,   /* KVM_EXIT_SYSTEM_EVENT (reset, shutdown, crash) */
+	KR_STOP_UNHANDLED,      /* an exit, port or address nobody handles */
+	KR_STOP_GUEST_ERROR,    /* the guest broke the ABI (bad hypercall) */
+	KR_STOP_REQUESTED,      /* kr_vm_stop() from a handler or another thread */
+};
+
+const char *kr_stop_reason_name(enum kr_stop_reason reason);
+
+struct kr_stop {
+	enum kr_stop_reason reason;
+	int exit_code;     /* KR_STOP_EXIT: the guest's status */
+	uint32_t kvm_exit; /* the KVM_EXIT_* that ended the run */
+	uint64_t rip;      /* guest RIP when it stopped (see kr_vm_run) */
+	char message[320]; /* human-readable details: exit, port/address, RIP */
+};
+
+/*
+ * Run the vCPU until the guest stops. Returns 0 when the guest stopped for
+ * any reason (see stop->reason: a crashing guest is not a VMM failure) and
+ * -1 when the VMM itself failed (an ioctl, a handler).
+ */
+int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop);
+
+/* Ask the run loop to stop with `reason` and `message` (safe from a handler). */
+void kr_vm_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code, const char *message);
+
+/* ---- Step 9: guest virtual addresses ------------------------------------- */
+
+struct kr_translation {
+	uint64_t gva, gpa;
+	bool valid, writeable, usermode;
+};
+
+/* KVM_TRANSLATE in the vCPU's current mode. An unmapped address is not an
+ * error: it comes back with valid = false. */
+int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t);
+
+/*
+ * The checked accessor for guest virtual memory: copy `len` bytes at `gva`
+ * into `dst`, translating page by page (the pages need not be contiguous in
+ * guest physical memory). Fails, copying nothing useful, if any page is
+ * unmapped or outside guest memory.
+ */
+int kr_copy_from_gva(struct kr_vm *vm, uint64_t gva, void *dst, size_t len);
+
+/* Write any buffered console output to the console fd now. */
+int kr_console_flush(struct kr_vm *vm);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * kvmrun_abi.h - the contract between a guest and kvmrun.
+ *
+ * Freestanding on purpose: the guest SDK (no libc) and the host library both
+ * include this file, so the port numbers, hypercall numbers and memory layout
+ * are written down exactly once.
+ */
+#ifndef KVMRUN_ABI_H
+#define KVMRUN_ABI_H
+
+/*
+ * Debug console: every byte written with `out 0xE9, al` is appended to
+ * kvmrun's output (the Bochs/QEMU convention, so existing guests just work).
+ */
+#define KVMRUN_DEBUG_CONSOLE_PORT 0xE9
+
+/*
+ * Hypercalls: the guest writes the hypercall number as a 32-bit value to this
+ * port (`out dx, eax`). Arguments travel in RDI, RSI (EDI, ESI in 32-bit
+ * modes; the low 32 bits are used there). Pointers are guest *virtual*
+ * addresses: kvmrun translates them with KVM_TRANSLATE in the vCPU's current
+ * mode and checks every page against guest memory.
+ * In real mode a pointer is a linear address (segment * 16 + offset).
+ * Hypercalls return nothing; a bad argument stops the VM with an error.
+ */
+#define KVMRUN_HYPERCALL_PORT 0x500
+
+enum kvmrun_hypercall {
+	KVMRUN_HC_WRITE = 1, /* RDI = buffer (GVA), RSI = length: write to the console */
+	KVMRUN_HC_EXIT = 2,  /* RDI = exit status (0..255): stop the VM, kvmrun exits with it */
+};
+
+/* The largest buffer one KVMRUN_HC_WRITE may pass. */
+#define KVMRUN_HC_WRITE_MAX (1u << 20)
+
+/*
+ * Guest physical memory layout. RAM starts at GPA 0.
+ *   [0x00000, 0x10000)  free for the guest (real-mode code and stack live here)
+ *   [0x10000, 0x80000)  owned by kvmrun: GDT, then page tables (not in real mode)
+ *   [0x80000, ...)      free for the guest; images load at 1 MiB by default
+ * The stack starts at the top of RAM and grows down (real mode: SS:SP = 0:0x7C00).
+ * At entry RDI holds the RAM size in bytes and RSI the first byte after the
+ * loaded image (a place to start a heap).
+ */
+#define KVMRUN_SYSTEM_AREA_START 0x10000u
+#define KVMRUN_SYSTEM_AREA_END 0x80000u
+#define KVMRUN_DEFAULT_LOAD_ADDR 0x100000u
+#define KVMRUN_REAL_MODE_LOAD_ADDR 0x7C00u
+
+/* GDT selectors set up by kvmrun (all flat, base 0, DPL 0). */
+#define KVMRUN_SEL_CODE64 0x08
+#define KVMRUN_SEL_DATA 0x10
+#define KVMRUN_SEL_CODE32 0x18
+
+#endif

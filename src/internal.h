@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * internal.h - what the parts of libkvmrun share and the public API hides.
+ * One section per source file, in the order of the KVM API steps.
+ */
+#ifndef KVMRUN_INTERNAL_H
+#define KVMRUN_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvmrun.h"
+
+/* ---- core/error.c: the one place messages are kept ---------------------- */
+
+/* Set the thread's error message; always returns -1. */
+int kr_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The same, followed by ": strerror(errno)" for the errno at the call. */
+int kr_err_sys(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prefix the current message with "step: " (for errors that bubble up). */
+int kr_err_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- core/bounds.c: overflow-safe range checks ------------------------ */
+
+/*
+ * true if [off, off + len) lies inside [0, size). The one check every offset
+ * and length read from a file or from the guest goes through.
+ */
+static inline bool kr_range_ok(uint64_t off, uint64_t len, uint64_t size)
+{
+	return off <= size && len <= size - off;
+}
+
+/* The bytes [off, off + len) of a buffer of `size` bytes, or NULL. */
+static inline const void *kr_span(const void *base, uint64_t size, uint64_t off, uint64_t len)
+{
+	return kr_range_ok(off, len, size) ? (const uint8_t *)base + off : NULL;
+}
+
+/* ---- core/kvm.c: step 1 --------------------------------------------------- */
+
+int kr_kvm_open(int *kvm_fd, int *vcpu_mmap_size);
+
+/* ---- core/memory.c: step 4 --------------------------------------------------- */
+
+#define KR_MAX_SLOTS 32
+
+struct kr_slot {
+	bool used;
+	uint32_t flags;
+	uint64_t gpa, size;
+	void *host;
+};
+
+int kr_mem_init_ram(struct kr_vm *vm, uint64_t size);
+void kr_mem_release(struct kr_vm *vm);
+
+/* ---- core/bus.c: port and MMIO dispatch ------------------------------------- */
+
+#define KR_MAX_DEVICES 16
+
+struct kr_device {
+	enum kr_space space;
+	uint64_t base, len;
+	kr_io_handler handler;
+	void *opaque;
+};
+
+const struct kr_device *kr_bus_find(const struct kr_vm *vm, enum kr_space space, uint64_t addr,
+				    uint32_t size);
+
+/* ---- devices/console.c and devices/hypercall.c ---------------------------- */
+
+#define KR_CONSOLE_BUF 4096
+
+struct kr_console {
+	int fd;
+	size_t used;
+	char buf[KR_CONSOLE_BUF];
+};
+
+int kr_console_write(struct kr_vm *vm, const void *data, size_t len);
+int kr_console_register(struct kr_vm *vm);
+int kr_hypercall_register(struct kr_vm *vm);
+
+/* ---- the VM ------------------------------------------------------------------ */
+
+struct kr_vm {
+	struct kr_vm_config cfg;
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run; /* shared with KVM, KVM_GET_VCPU_MMAP_SIZE bytes */
+	int run_size;
+
+	struct kr_slot slots[KR_MAX_SLOTS];
+	uint8_t *ram; /* host address of slot 0 */
+
+	size_t ndevices;
+	struct kr_device devices[KR_MAX_DEVICES];
+
+	struct kr_console console;
+
+	/* set by kr_vm_stop(); read by the run loop after every exit */
+	volatile bool stop_requested;
+	struct kr_stop pending_stop;
+};
+
+/* ---- x86/: steps 6 and 7 ---------------------------------------------------- */
+
+/* EFER bits: architectural, but the kernel does not export msr-index.h. */
+#define KR_EFER_SCE (1ull << 0)
+#define KR_EFER_LME (1ull << 8)
+#define KR_EFER_LMA (1ull << 10)
+#define KR_EFER_NXE (1ull << 11)
+
+/*
+ * x86/pagetable.c: builds page tables in guest memory. Table pages come from
+ * [next, limit) of guest physical memory, which the builder zeroes as it
+ * takes them. Works on any host buffer, so it is unit-tested without KVM.
+ */
+struct kr_pt_builder {
+	uint8_t *mem;     /* host address of guest physical 0 */
+	uint64_t mem_size;
+	uint64_t next, limit; /* free table pages, guest physical */
+	uint64_t root;        /* CR3 */
+	bool nx;              /* may set the NX bit (EFER.NXE will be on) */
+};
+
+int kr_pt_init(struct kr_pt_builder *b, uint8_t *mem, uint64_t mem_size, uint64_t area_start,
+	       uint64_t area_end, bool nx);
+/* 4-level long mode: map [gva, gva + size) to gpa; 2 MiB pages where aligned. */
+int kr_pt64_map(struct kr_pt_builder *b, uint64_t gva, uint64_t gpa, uint64_t size, unsigned flags);
+/* 32-bit paging: map with 4 MiB pages (CR4.PSE); all three 4 MiB aligned. */
+int kr_pt32_map(struct kr_pt_builder *b, uint32_t gva, uint32_t gpa, uint64_t size, unsigned flags);
+
+/* x86/gdt.c: the flat GDT in guest memory. */
+#define KR_GDT_ENTRIES 4
+int kr_gdt_write(uint8_t *mem, uint64_t mem_size, uint64_t gdt_gpa);
+/* The 8-byte descriptor for a kvm_segment (exposed for the unit tests). */
+uint64_t kr_gdt_encode(const struct kvm_segment *seg);
+
+/* x86/modes.c: one function per CPU mode; pure, unit-tested. */
+struct kr_mode_setup {
+	uint64_t cr3;      /* page table root (paged modes) */
+	uint64_t gdt_base; /* GDT guest physical address */
+	bool nx;           /* enable EFER.NXE */
+};
+void kr_sregs_for_mode(enum kr_mode mode, const struct kr_mode_setup *setup,
+		       struct kvm_sregs *sregs);
+
+/* x86/cpuid.c: KVM_GET_SUPPORTED_CPUID filtered, then KVM_SET_CPUID2. */
+int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported);
+
+/* ---- loader/: guest images ------------------------------------------------- */
+
+int kr_load_elf(struct kr_vm *vm, const uint8_t *data, size_t size,
+		const struct kr_load_options *opt, struct kr_image *img);
+int kr_load_raw(struct kr_vm *vm, const uint8_t *data, size_t size,
+		const struct kr_load_options *opt, struct kr_image *img);
+/* Refuse an image range that is outside RAM or overlaps kvmrun's area. */
+int kr_load_check_range(struct kr_vm *vm, uint64_t gpa, uint64_t size, const char *what);
+
+/* ---- core/names.c: names for messages ---------------------------------------- */
+
+const char *kr_exit_name(uint32_t exit_reason);
+
+#endif
