@@ -49,8 +49,8 @@ $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libkvmrun.a
 
 # Example guests: freestanding, built the same for every host build.
 GUEST_OUT = build/guests
-include guest/sdk/guest.mk
-include guest/examples/examples.mk
+-include guest/sdk/guest.mk
+-include guest/examples/examples.mk
 
 test:
 	bash tests/run-all.sh

@@ -136,6 +136,8 @@ int kr_pt32_map(struct kr_pt_builder *b, uint32_t gva, uint32_t gpa, uint64_t si
 /* x86/gdt.c: the flat GDT in guest memory. */
 #define KR_GDT_ENTRIES 4
 int kr_gdt_write(uint8_t *mem, uint64_t mem_size, uint64_t gdt_gpa);
+/* The segment register value kvmrun's GDT holds for `selector`. */
+void kr_gdt_segment(unsigned selector, struct kvm_segment *seg);
 /* The 8-byte descriptor for a kvm_segment (exposed for the unit tests). */
 uint64_t kr_gdt_encode(const struct kvm_segment *seg);
 
@@ -144,6 +146,7 @@ struct kr_mode_setup {
 	uint64_t cr3;      /* page table root (paged modes) */
 	uint64_t gdt_base; /* GDT guest physical address */
 	bool nx;           /* enable EFER.NXE */
+	uint16_t real_cs;  /* real mode: CS selector (entry and CS base meet there) */
 };
 void kr_sregs_for_mode(enum kr_mode mode, const struct kr_mode_setup *setup,
 		       struct kvm_sregs *sregs);
@@ -159,6 +162,15 @@ int kr_load_raw(struct kr_vm *vm, const uint8_t *data, size_t size,
 		const struct kr_load_options *opt, struct kr_image *img);
 /* Refuse an image range that is outside RAM or overlaps kvmrun's area. */
 int kr_load_check_range(struct kr_vm *vm, uint64_t gpa, uint64_t size, const char *what);
+
+/* ---- core/translate.c: step 9 ------------------------------------------------ */
+
+/*
+ * Call fn(ctx, host, n) for each page-sized piece of guest virtual
+ * [gva, gva + len), translated and checked; fn == NULL only checks.
+ */
+int kr_gva_for_each(struct kr_vm *vm, uint64_t gva, uint64_t len,
+		    int (*fn)(void *ctx, const void *host, size_t n), void *ctx);
 
 /* ---- core/names.c: names for messages ---------------------------------------- */
 

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.h - the kvmrun command: a thin front on libkvmrun. */
+#ifndef KVMRUN_CLI_H
+#define KVMRUN_CLI_H
+
+#include <stdio.h>
+
+#include "kvmrun.h"
+
+/*
+ * Exit statuses of the kvmrun command (documented in docs/kvmrun.1).
+ * A guest's own status (KVMRUN_HC_EXIT) passes through; 0 after HLT.
+ */
+enum {
+	KVMRUN_EXIT_TIMEOUT = 124,    /* reserved for --timeout */
+	KVMRUN_EXIT_VMM_ERROR = 125,  /* usage, bad guest file, KVM or an ioctl failed */
+	KVMRUN_EXIT_GUEST_CRASH = 126, /* triple fault, entry failure, unhandled exit, bad hypercall */
+};
+
+int cli_run(int argc, char **argv);
+int cli_info(int argc, char **argv);
+
+/* Parse "0x1000", "4096", with optional K/M/G suffix when `sizes` is set. */
+int cli_parse_u64(const char *s, bool sizes, uint64_t *out);
+
+void cli_print_regs(FILE *f, struct kr_vm *vm);
+
+#endif

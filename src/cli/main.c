@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/* main.c - the kvmrun command: subcommands, --help and --version. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: kvmrun run [OPTIONS] GUEST   run a guest program in a VM of its own\n"
+		"       kvmrun info                  KVM API version and capabilities\n"
+		"       kvmrun --help | --version\n"
+		"\n"
+		"run options:\n"
+		"  -m, --mode MODE       real, protected, paged32 or long (default long)\n"
+		"  -M, --mem SIZE        guest RAM, e.g. 64M (default 32M, 2M..3G)\n"
+		"  -l, --load ADDR       load address of a raw image (default 0x100000;\n"
+		"                        0x7c00 in real mode)\n"
+		"  -e, --entry ADDR      entry point (default: ELF entry or load address)\n"
+		"  -r, --regs            print the registers when the guest stops\n"
+		"  -t, --translate GVA   print GVA's translation when the guest stops\n"
+		"                        (repeatable)\n"
+		"\n"
+		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary.\n"
+		"The guest's output goes to stdout, kvmrun's messages to stderr.\n"
+		"Exit status: the guest's exit status (0 after HLT); %d kvmrun failed;\n"
+		"%d the guest crashed or broke the hypercall ABI.\n",
+		KVMRUN_EXIT_VMM_ERROR, KVMRUN_EXIT_GUEST_CRASH);
+}
+
+int cli_parse_u64(const char *s, bool sizes, uint64_t *out)
+{
+	char *end;
+	if (!*s || *s == '-' || *s == ' ')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		return -1;
+	unsigned shift = 0;
+	if (sizes && *end) {
+		switch (*end++) {
+		case 'k': case 'K': shift = 10; break;
+		case 'm': case 'M': shift = 20; break;
+		case 'g': case 'G': shift = 30; break;
+		default: return -1;
+		}
+	}
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return KVMRUN_EXIT_VMM_ERROR;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		printf("kvmrun %s\n", KR_VERSION);
+		return 0;
+	}
+	if (!strcmp(cmd, "run"))
+		return cli_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "info"))
+		return cli_info(argc - 1, argv + 1);
+	fprintf(stderr, "kvmrun: unknown command '%s' (try kvmrun --help)\n", cmd);
+	return KVMRUN_EXIT_VMM_ERROR;
+}

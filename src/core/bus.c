@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bus.c - maps [base, base + len) of port or MMIO space to a device callback.
+ * The run loop asks the bus; devices never appear in the run loop itself.
+ */
+#include "internal.h"
+
+int kr_bus_register(struct kr_vm *vm, enum kr_space space, uint64_t base, uint64_t len,
+		    kr_io_handler handler, void *opaque)
+{
+	const char *sname = space == KR_SPACE_PIO ? "port" : "MMIO";
+	if (len == 0 || base + len < base || !handler)
+		return kr_err("bus: invalid %s range base 0x%llx len 0x%llx", sname,
+			      (unsigned long long)base, (unsigned long long)len);
+	if (space == KR_SPACE_PIO && (base > 0xffff || len > 0x10000 - base))
+		return kr_err("bus: port range [0x%llx, +0x%llx) is beyond port 0xffff",
+			      (unsigned long long)base, (unsigned long long)len);
+	for (size_t i = 0; i < vm->ndevices; i++) {
+		const struct kr_device *d = &vm->devices[i];
+		if (d->space == space && base < d->base + d->len && d->base < base + len)
+			return kr_err("bus: %s range [0x%llx, +0x%llx) overlaps [0x%llx, +0x%llx)",
+				      sname, (unsigned long long)base, (unsigned long long)len,
+				      (unsigned long long)d->base, (unsigned long long)d->len);
+	}
+	if (vm->ndevices == KR_MAX_DEVICES)
+		return kr_err("bus: all %d device entries are in use", KR_MAX_DEVICES);
+	vm->devices[vm->ndevices++] = (struct kr_device){space, base, len, handler, opaque};
+	return 0;
+}
+
+const struct kr_device *kr_bus_find(const struct kr_vm *vm, enum kr_space space, uint64_t addr,
+				    uint32_t size)
+{
+	for (size_t i = 0; i < vm->ndevices; i++) {
+		const struct kr_device *d = &vm->devices[i];
+		/* The whole access must fall inside one device. */
+		if (d->space == space && addr >= d->base && kr_range_ok(addr - d->base, size, d->len))
+			return d;
+	}
+	return NULL;
+}

@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * run.c - step 8: the KVM_RUN loop.
+ *
+ * KVM_RUN returns whenever the guest does something the kernel leaves to
+ * user space; kvm_run->exit_reason says what. Every exit is either handed to
+ * a device on the bus or ends the run with a struct kr_stop that says why.
+ * Nothing the guest does can make this loop touch memory outside the guest
+ * or spin forever without a KVM_RUN in between.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "internal.h"
+
+void kr_vm_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code, const char *message)
+{
+	if (vm->stop_requested)
+		return; /* the first reason wins */
+	vm->pending_stop = (struct kr_stop){.reason = reason, .exit_code = exit_code};
+	snprintf(vm->pending_stop.message, sizeof(vm->pending_stop.message), "%s",
+		 message ? message : kr_stop_reason_name(reason));
+	vm->pending_stop.kvm_exit = vm->run ? vm->run->exit_reason : 0;
+	vm->stop_requested = true;
+	/* Makes a KVM_RUN that has not entered the guest yet return at once. */
+	if (vm->run)
+		vm->run->immediate_exit = 1;
+}
+
+static void stopf(struct kr_vm *vm, enum kr_stop_reason reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void stopf(struct kr_vm *vm, enum kr_stop_reason reason, const char *fmt, ...)
+{
+	char msg[sizeof(vm->pending_stop.message)];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	kr_vm_stop(vm, reason, 0, msg);
+}
+
+static int handle_io(struct kr_vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
+	uint32_t size = run->io.size, count = run->io.count;
+	/* The data lives inside the kvm_run mapping; check it really does. */
+	uint64_t total = (uint64_t)size * count;
+	if (!kr_range_ok(run->io.data_offset, total, (uint64_t)vm->run_size))
+		return kr_err("run: KVM_EXIT_IO data at offset 0x%llx (%u x %u bytes) lies outside "
+			      "the %d-byte kvm_run mapping",
+			      (unsigned long long)run->io.data_offset, count, size, vm->run_size);
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	const struct kr_device *dev = kr_bus_find(vm, KR_SPACE_PIO, run->io.port, size);
+	if (!dev) {
+		stopf(vm, KR_STOP_UNHANDLED, "unhandled port I/O: %s of %u byte%s %s port 0x%x",
+		      is_write ? "write" : "read", size, size == 1 ? "" : "s",
+		      is_write ? "to" : "from", run->io.port);
+		return 0;
+	}
+	/* `rep outs`/`rep ins` may deliver several items in one exit. */
+	for (uint32_t i = 0; i < count && !vm->stop_requested; i++)
+		if (dev->handler(vm, dev->opaque, run->io.port, data + (size_t)i * size, size,
+				 is_write) < 0)
+			return -1;
+	return 0;
+}
+
+static bool in_readonly_slot(const struct kr_vm *vm, uint64_t gpa)
+{
+	for (int i = 0; i < KR_MAX_SLOTS; i++) {
+		const struct kr_slot *s = &vm->slots[i];
+		if (s->used && (s->flags & KR_MEM_READONLY) && gpa >= s->gpa && gpa - s->gpa < s->size)
+			return true;
+	}
+	return false;
+}
+
+static int handle_mmio(struct kr_vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	uint64_t addr = run->mmio.phys_addr;
+	uint32_t len = run->mmio.len;
+	bool is_write = run->mmio.is_write;
+	if (len == 0 || len > sizeof(run->mmio.data))
+		return kr_err("run: KVM_EXIT_MMIO with length %u at 0x%llx", len,
+			      (unsigned long long)addr);
+	const struct kr_device *dev = kr_bus_find(vm, KR_SPACE_MMIO, addr, len);
+	if (dev)
+		return dev->handler(vm, dev->opaque, addr, run->mmio.data, len, is_write);
+	if (is_write && in_readonly_slot(vm, addr))
+		stopf(vm, KR_STOP_UNHANDLED, "write of %u byte%s to read-only memory at 0x%llx", len,
+		      len == 1 ? "" : "s", (unsigned long long)addr);
+	else
+		stopf(vm, KR_STOP_UNHANDLED, "unhandled MMIO %s of %u byte%s at 0x%llx",
+		      is_write ? "write" : "read", len, len == 1 ? "" : "s",
+		      (unsigned long long)addr);
+	return 0;
+}
+
+static void internal_error(struct kr_vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	static const char *const sub[] = {
+		[KVM_INTERNAL_ERROR_EMULATION] = "emulation failure",
+		[KVM_INTERNAL_ERROR_SIMUL_EX] = "exception during exception delivery",
+		[KVM_INTERNAL_ERROR_DELIVERY_EV] = "event delivery failed",
+		[KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON] = "unexpected exit reason",
+	};
+	uint32_t s = run->internal.suberror;
+	const char *what = s < sizeof(sub) / sizeof(sub[0]) && sub[s] ? sub[s] : "unknown";
+	char data[128] = "";
+	size_t used = 0;
+	uint32_t n = run->internal.ndata;
+	if (n > sizeof(run->internal.data) / sizeof(run->internal.data[0]))
+		n = sizeof(run->internal.data) / sizeof(run->internal.data[0]);
+	for (uint32_t i = 0; i < n && i < 4 && used < sizeof(data); i++)
+		used += (size_t)snprintf(data + used, sizeof(data) - used, " 0x%llx",
+					 (unsigned long long)run->internal.data[i]);
+	stopf(vm, KR_STOP_INTERNAL_ERROR, "KVM_EXIT_INTERNAL_ERROR: suberror %u (%s), data:%s", s,
+	      what, n ? data : " none");
+}
+
+static void system_event(struct kr_vm *vm)
+{
+	static const char *const types[] = {
+		[KVM_SYSTEM_EVENT_SHUTDOWN] = "shutdown",
+		[KVM_SYSTEM_EVENT_RESET] = "reset",
+		[KVM_SYSTEM_EVENT_CRASH] = "crash",
+	};
+	uint32_t t = vm->run->system_event.type;
+	const char *what = t < sizeof(types) / sizeof(types[0]) && types[t] ? types[t] : "other";
+	stopf(vm, KR_STOP_SYSTEM_EVENT, "KVM_EXIT_SYSTEM_EVENT: type %u (%s)", t, what);
+}
+
+/* One exit: hand it to its device, or decide that the run is over. */
+static int handle_exit(struct kr_vm *vm)
+{
+	struct kvm_run *run = vm->run;
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		return handle_io(vm);
+	case KVM_EXIT_MMIO:
+		return handle_mmio(vm);
+	case KVM_EXIT_HLT:
+		kr_vm_stop(vm, KR_STOP_HLT, 0, "guest halted (KVM_EXIT_HLT)");
+		return 0;
+	case KVM_EXIT_SHUTDOWN:
+		stopf(vm, KR_STOP_SHUTDOWN, "triple fault (KVM_EXIT_SHUTDOWN): the guest hit an "
+					    "exception it could not handle");
+		return 0;
+	case KVM_EXIT_FAIL_ENTRY:
+		stopf(vm, KR_STOP_FAIL_ENTRY,
+		      "KVM_EXIT_FAIL_ENTRY: the CPU refused to enter the guest, "
+		      "hardware_entry_failure_reason 0x%llx on cpu %u",
+		      (unsigned long long)run->fail_entry.hardware_entry_failure_reason,
+		      run->fail_entry.cpu);
+		return 0;
+	case KVM_EXIT_INTERNAL_ERROR:
+		internal_error(vm);
+		return 0;
+	case KVM_EXIT_SYSTEM_EVENT:
+		system_event(vm);
+		return 0;
+	case KVM_EXIT_INTR:
+		return 0; /* a signal arrived; the loop checks for a stop request */
+	default:
+		stopf(vm, KR_STOP_UNHANDLED, "unhandled exit %s (%u)", kr_exit_name(run->exit_reason),
+		      run->exit_reason);
+		return 0;
+	}
+}
+
+/* Add where the guest was to the stop message. */
+static void finish_stop(struct kr_vm *vm, struct kr_stop *stop)
+{
+	*stop = vm->pending_stop;
+	struct kvm_regs regs;
+	if (kr_vcpu_get_regs(vm, &regs) == 0) {
+		stop->rip = regs.rip;
+		size_t len = strlen(stop->message);
+		snprintf(stop->message + len, sizeof(stop->message) - len, " (RIP=0x%llx)",
+			 (unsigned long long)regs.rip);
+	}
+}
+
+int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
+{
+	memset(stop, 0, sizeof(*stop));
+	vm->stop_requested = false;
+	vm->run->immediate_exit = 0;
+	int rc = 0;
+	while (!vm->stop_requested) {
+		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+			/* A signal (or immediate_exit) interrupted the run: not an exit. */
+			if (errno == EINTR || errno == EAGAIN) {
+				vm->run->immediate_exit = 0;
+				continue;
+			}
+			rc = kr_err_sys("run: ioctl KVM_RUN(vcpu fd %d)", vm->vcpu_fd);
+			break;
+		}
+		if (handle_exit(vm) < 0) {
+			rc = kr_err_context("run: handling %s", kr_exit_name(vm->run->exit_reason));
+			break;
+		}
+	}
+	vm->run->immediate_exit = 0;
+	if (rc == 0)
+		finish_stop(vm, stop);
+	if (kr_console_flush(vm) < 0 && rc == 0)
+		rc = -1;
+	return rc;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * translate.c - step 9: guest virtual addresses.
+ *
+ * KVM_TRANSLATE walks the guest's page tables in the vCPU's current mode, as
+ * the CPU would. A guest buffer is contiguous only in virtual memory, so it is
+ * translated and checked one page at a time: the pages behind it may be
+ * anywhere in guest physical memory, or absent.
+ */
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "internal.h"
+
+#define PAGE_SIZE 4096ull
+
+int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
+{
+	struct kvm_translation tr = {.linear_address = gva};
+	if (ioctl(vm->vcpu_fd, KVM_TRANSLATE, &tr) < 0)
+		return kr_err_sys("translate: ioctl KVM_TRANSLATE(gva=0x%llx)",
+				  (unsigned long long)gva);
+	*t = (struct kr_translation){
+		.gva = gva,
+		.gpa = tr.physical_address,
+		.valid = tr.valid,
+		.writeable = tr.writeable,
+		.usermode = tr.usermode,
+	};
+	return 0;
+}
+
+/*
+ * Call `fn` for each piece of [gva, gva + len) that lies within one page,
+ * with the host pointer of that piece; stop at the first failure. With fn ==
+ * NULL it only checks that the whole buffer is mapped and inside guest memory.
+ */
+int kr_gva_for_each(struct kr_vm *vm, uint64_t gva, uint64_t len,
+		    int (*fn)(void *ctx, const void *host, size_t n), void *ctx)
+{
+	if (gva + len < gva)
+		return kr_err("guest buffer at 0x%llx, length 0x%llx wraps around the address space",
+			      (unsigned long long)gva, (unsigned long long)len);
+	while (len > 0) {
+		uint64_t in_page = PAGE_SIZE - (gva & (PAGE_SIZE - 1));
+		uint64_t n = len < in_page ? len : in_page;
+		struct kr_translation t;
+		if (kr_translate(vm, gva, &t) < 0)
+			return -1;
+		if (!t.valid)
+			return kr_err("guest virtual address 0x%llx is not mapped",
+				      (unsigned long long)gva);
+		const void *host = kr_gpa_ptr(vm, t.gpa, n);
+		if (!host)
+			return kr_err_context("guest virtual address 0x%llx (physical 0x%llx)",
+					      (unsigned long long)gva, (unsigned long long)t.gpa);
+		if (fn && fn(ctx, host, (size_t)n) < 0)
+			return -1;
+		gva += n;
+		len -= n;
+	}
+	return 0;
+}
+
+struct copy_ctx {
+	uint8_t *dst;
+};
+
+static int copy_piece(void *ctx, const void *host, size_t n)
+{
+	struct copy_ctx *c = ctx;
+	memcpy(c->dst, host, n);
+	c->dst += n;
+	return 0;
+}
+
+int kr_copy_from_gva(struct kr_vm *vm, uint64_t gva, void *dst, size_t len)
+{
+	struct copy_ctx c = {dst};
+	return kr_gva_for_each(vm, gva, len, copy_piece, &c);
+}

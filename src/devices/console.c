@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * console.c - the debug console on port 0xE9 and the sink of KVMRUN_HC_WRITE.
+ *
+ * A guest that prints byte by byte causes one exit per byte; a write(2) per
+ * byte on top of that would double the cost. Output is gathered in a buffer
+ * and written when it fills, when the VM stops and when it is destroyed.
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+int kr_console_flush(struct kr_vm *vm)
+{
+	struct kr_console *c = &vm->console;
+	size_t done = 0;
+	while (done < c->used) {
+		ssize_t n = write(c->fd, c->buf + done, c->used - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			c->used = 0; /* drop it: retrying a broken fd would loop forever */
+			return kr_err_sys("console: write of %zu bytes to fd %d", c->used - done,
+					  c->fd);
+		}
+		done += (size_t)n;
+	}
+	c->used = 0;
+	return 0;
+}
+
+int kr_console_write(struct kr_vm *vm, const void *data, size_t len)
+{
+	struct kr_console *c = &vm->console;
+	const char *p = data;
+	while (len > 0) {
+		if (c->used == sizeof(c->buf) && kr_console_flush(vm) < 0)
+			return -1;
+		size_t chunk = sizeof(c->buf) - c->used;
+		if (chunk > len)
+			chunk = len;
+		memcpy(c->buf + c->used, p, chunk);
+		c->used += chunk;
+		p += chunk;
+		len -= chunk;
+	}
+	return 0;
+}
+
+static int debug_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data, uint32_t size,
+		      bool is_write)
+{
+	(void)opaque;
+	(void)port;
+	if (!is_write) {
+		/* Bochs answers 0xE9 to a read: guests probe for the port that way. */
+		memset(data, 0, size);
+		*(uint8_t *)data = KVMRUN_DEBUG_CONSOLE_PORT;
+		return 0;
+	}
+	/* Only the low byte of a wider write is a character. */
+	return kr_console_write(vm, data, 1);
+}
+
+int kr_console_register(struct kr_vm *vm)
+{
+	return kr_bus_register(vm, KR_SPACE_PIO, KVMRUN_DEBUG_CONSOLE_PORT, 1, debug_port, NULL);
+}

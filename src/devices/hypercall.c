@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hypercall.c - the guest's calls into kvmrun (the ABI is in kvmrun_abi.h).
+ *
+ * Everything here comes from the guest and is checked before use: the
+ * number, the access size, every pointer (translated page by page through
+ * kr_gva_for_each) and every length. A bad call stops the VM with
+ * KR_STOP_GUEST_ERROR; it never reaches memory outside the guest.
+ */
+#include <stdio.h>
+
+#include "internal.h"
+
+static int write_piece(void *ctx, const void *host, size_t n)
+{
+	return kr_console_write(ctx, host, n);
+}
+
+static int guest_error(struct kr_vm *vm, const char *msg)
+{
+	kr_vm_stop(vm, KR_STOP_GUEST_ERROR, 0, msg);
+	return 0;
+}
+
+static int hc_write(struct kr_vm *vm, uint64_t gva, uint64_t len)
+{
+	char msg[300];
+	if (len > KVMRUN_HC_WRITE_MAX) {
+		snprintf(msg, sizeof(msg),
+			 "hypercall WRITE: length 0x%llx exceeds the limit of 0x%x bytes (buffer 0x%llx)",
+			 (unsigned long long)len, KVMRUN_HC_WRITE_MAX, (unsigned long long)gva);
+		return guest_error(vm, msg);
+	}
+	/* Check the whole buffer first, so a bad one prints nothing at all. */
+	if (kr_gva_for_each(vm, gva, len, NULL, NULL) < 0) {
+		snprintf(msg, sizeof(msg), "hypercall WRITE(0x%llx, 0x%llx): %s",
+			 (unsigned long long)gva, (unsigned long long)len, kr_last_error());
+		return guest_error(vm, msg);
+	}
+	return kr_gva_for_each(vm, gva, len, write_piece, vm);
+}
+
+static int hypercall_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data,
+			  uint32_t size, bool is_write)
+{
+	(void)opaque;
+	(void)port;
+	char msg[160];
+	if (!is_write || size != 4) {
+		snprintf(msg, sizeof(msg), "hypercall port 0x%x: expected a 32-bit write, got a %u-byte %s",
+			 KVMRUN_HYPERCALL_PORT, size, is_write ? "write" : "read");
+		return guest_error(vm, msg);
+	}
+	uint32_t nr;
+	__builtin_memcpy(&nr, data, 4);
+
+	struct kvm_regs regs;
+	if (kr_vcpu_get_regs(vm, &regs) < 0)
+		return -1;
+	/* Outside long mode only the low 32 bits of a register are the guest's. */
+	uint64_t mask = vm->cfg.mode == KR_MODE_LONG ? UINT64_MAX : UINT32_MAX;
+	uint64_t arg0 = regs.rdi & mask, arg1 = regs.rsi & mask;
+
+	switch (nr) {
+	case KVMRUN_HC_WRITE:
+		return hc_write(vm, arg0, arg1);
+	case KVMRUN_HC_EXIT:
+		snprintf(msg, sizeof(msg), "guest exited with status %llu",
+			 (unsigned long long)(arg0 & 0xff));
+		kr_vm_stop(vm, KR_STOP_EXIT, (int)(arg0 & 0xff), msg);
+		return 0;
+	default:
+		snprintf(msg, sizeof(msg), "unknown hypercall number %u (rdi=0x%llx rsi=0x%llx)", nr,
+			 (unsigned long long)arg0, (unsigned long long)arg1);
+		return guest_error(vm, msg);
+	}
+}
+
+int kr_hypercall_register(struct kr_vm *vm)
+{
+	return kr_bus_register(vm, KR_SPACE_PIO, KVMRUN_HYPERCALL_PORT, 4, hypercall_port, NULL);
+}

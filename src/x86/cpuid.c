@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cpuid.c - what the guest sees when it executes CPUID.
+ *
+ * A fresh vCPU has an empty CPUID table, and guest code compiled for x86-64
+ * checks features (SSE, NX, ...). KVM_GET_SUPPORTED_CPUID lists what KVM can
+ * virtualize on this host; kvmrun passes that on with VMX and SVM removed
+ * (a guest that tries nested virtualization here would only be confused),
+ * and the hypervisor bit set, so the guest knows it is a guest.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+
+#include "internal.h"
+
+#define CPUID_1_ECX_VMX (1u << 5)
+#define CPUID_1_ECX_HYPERVISOR (1u << 31)
+#define CPUID_80000001_ECX_SVM (1u << 2)
+#define CPUID_80000001_EDX_NX (1u << 20)
+
+/* Start small and grow on E2BIG: the kernel's maximum changed over time. */
+static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
+{
+	for (uint32_t nent = 64; nent <= 4096; nent *= 2) {
+		struct kvm_cpuid2 *c =
+			calloc(1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
+		if (!c) {
+			kr_err_sys("CPUID: calloc for %u entries", nent);
+			return NULL;
+		}
+		c->nent = nent;
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+			return c;
+		int e = errno;
+		free(c);
+		if (e != E2BIG) {
+			errno = e;
+			kr_err_sys("CPUID: ioctl KVM_GET_SUPPORTED_CPUID(nent=%u)", nent);
+			return NULL;
+		}
+	}
+	kr_err("CPUID: KVM_GET_SUPPORTED_CPUID wants more than 4096 entries");
+	return NULL;
+}
+
+int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
+{
+	struct kvm_cpuid2 *c = get_supported_cpuid(vm->kvm_fd);
+	if (!c)
+		return -1;
+	*nx_supported = false;
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1) {
+			e->ecx &= ~CPUID_1_ECX_VMX;
+			e->ecx |= CPUID_1_ECX_HYPERVISOR;
+		} else if (e->function == 0x80000001) {
+			e->ecx &= ~CPUID_80000001_ECX_SVM;
+			*nx_supported = (e->edx & CPUID_80000001_EDX_NX) != 0;
+		}
+	}
+	int rc = 0;
+	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0)
+		rc = kr_err_sys("CPUID: ioctl KVM_SET_CPUID2(nent=%u)", c->nent);
+	free(c);
+	return rc;
+}

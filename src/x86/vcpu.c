@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vcpu.c - steps 6 and 7: put the vCPU in its mode and at the guest's entry.
+ *
+ * Order matters: the page tables and GDT must be in guest memory before
+ * KVM_SET_SREGS points CR3 and GDTR at them, and CPUID must be set before the
+ * first KVM_RUN (KVM checks CPUID-dependent state such as EFER.NXE against it).
+ */
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "internal.h"
+
+#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+
+int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs)
+{
+	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, regs) < 0)
+		return kr_err_sys("vCPU: ioctl KVM_GET_REGS");
+	return 0;
+}
+
+int kr_vcpu_set_regs(struct kr_vm *vm, const struct kvm_regs *regs)
+{
+	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, regs) < 0)
+		return kr_err_sys("vCPU: ioctl KVM_SET_REGS(rip=0x%llx, rsp=0x%llx)",
+				  (unsigned long long)regs->rip, (unsigned long long)regs->rsp);
+	return 0;
+}
+
+int kr_vcpu_get_sregs(struct kr_vm *vm, struct kvm_sregs *sregs)
+{
+	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, sregs) < 0)
+		return kr_err_sys("vCPU: ioctl KVM_GET_SREGS");
+	return 0;
+}
+
+int kr_vcpu_set_sregs(struct kr_vm *vm, const struct kvm_sregs *sregs)
+{
+	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, sregs) < 0)
+		return kr_err_sys("vCPU: ioctl KVM_SET_SREGS(cr0=0x%llx, cr3=0x%llx, cr4=0x%llx, "
+				  "efer=0x%llx, cs.l=%u, cs.db=%u)",
+				  (unsigned long long)sregs->cr0, (unsigned long long)sregs->cr3,
+				  (unsigned long long)sregs->cr4, (unsigned long long)sregs->efer,
+				  sregs->cs.l, sregs->cs.db);
+	return 0;
+}
+
+/* The x87 control word and MXCSR the SDM gives as their reset values. */
+static int setup_fpu(struct kr_vm *vm)
+{
+	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
+	if (ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu) < 0)
+		return kr_err_sys("vCPU: ioctl KVM_SET_FPU(fcw=0x37f, mxcsr=0x1f80)");
+	return 0;
+}
+
+/* Identity-map RAM, then the image's own mappings (e.g. a higher-half kernel). */
+static int build_page_tables(struct kr_vm *vm, const struct kr_image *img,
+			     struct kr_mode_setup *ms)
+{
+	struct kr_pt_builder b;
+	uint64_t mem = vm->cfg.mem_size;
+	if (kr_pt_init(&b, vm->ram, mem, KVMRUN_SYSTEM_AREA_START + 0x1000,
+		       KVMRUN_SYSTEM_AREA_END, ms->nx) < 0)
+		return -1;
+	const unsigned rwx = KR_MAP_WRITE | KR_MAP_EXEC;
+	if (vm->cfg.mode == KR_MODE_PAGED32) {
+		if (kr_pt32_map(&b, 0, 0, ALIGN_UP(mem, 0x400000), rwx) < 0)
+			return -1;
+		for (size_t i = 0; i < img->nmappings; i++) {
+			const struct kr_mapping *m = &img->mappings[i];
+			uint64_t off = m->gva & 0x3fffff;
+			if (off != (m->gpa & 0x3fffff))
+				return kr_err("page tables: 32-bit mapping 0x%llx -> 0x%llx must keep "
+					      "the offset within a 4 MiB page",
+					      (unsigned long long)m->gva, (unsigned long long)m->gpa);
+			if (kr_pt32_map(&b, (uint32_t)(m->gva - off), (uint32_t)(m->gpa - off),
+					ALIGN_UP(m->size + off, 0x400000), rwx) < 0)
+				return -1;
+		}
+	} else {
+		if (kr_pt64_map(&b, 0, 0, ALIGN_UP(mem, 0x200000), rwx) < 0)
+			return -1;
+		for (size_t i = 0; i < img->nmappings; i++) {
+			const struct kr_mapping *m = &img->mappings[i];
+			if (kr_pt64_map(&b, m->gva, m->gpa, m->size, m->flags) < 0)
+				return -1;
+		}
+	}
+	ms->cr3 = b.root;
+	return 0;
+}
+
+static int set_entry_regs(struct kr_vm *vm, const struct kr_image *img, uint16_t real_cs)
+{
+	struct kvm_regs regs = {.rflags = 0x2}; /* bit 1 is reserved and always set */
+	if (vm->cfg.mode == KR_MODE_REAL) {
+		regs.rip = img->entry - ((uint64_t)real_cs << 4);
+		regs.rsp = KVMRUN_REAL_MODE_LOAD_ADDR;
+	} else {
+		regs.rip = img->entry;
+		regs.rsp = vm->cfg.mem_size & ~0xfull;
+	}
+	/* Arguments for the guest's entry point (see kvmrun_abi.h). */
+	regs.rdi = vm->cfg.mem_size;
+	regs.rsi = img->end;
+	return kr_vcpu_set_regs(vm, &regs);
+}
+
+int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img)
+{
+	struct kr_mode_setup ms = {.gdt_base = KVMRUN_SYSTEM_AREA_START};
+	enum kr_mode mode = vm->cfg.mode;
+
+	if (mode == KR_MODE_REAL) {
+		if (img->entry >= 0x100000)
+			return kr_err("vCPU: real-mode entry 0x%llx is above 1 MiB",
+				      (unsigned long long)img->entry);
+		ms.real_cs = (uint16_t)((img->entry >> 4) & 0xf000);
+	}
+	if (kr_cpuid_setup(vm, &ms.nx) < 0 || setup_fpu(vm) < 0)
+		return -1;
+	if (mode != KR_MODE_REAL &&
+	    kr_gdt_write(vm->ram, vm->cfg.mem_size, KVMRUN_SYSTEM_AREA_START) < 0)
+		return -1;
+	if ((mode == KR_MODE_PAGED32 || mode == KR_MODE_LONG) && build_page_tables(vm, img, &ms) < 0)
+		return -1;
+
+	struct kvm_sregs sregs;
+	if (kr_vcpu_get_sregs(vm, &sregs) < 0)
+		return -1;
+	kr_sregs_for_mode(mode, &ms, &sregs);
+	if (kr_vcpu_set_sregs(vm, &sregs) < 0)
+		return -1;
+	return set_entry_regs(vm, img, ms.real_cs);
+}
