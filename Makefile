@@ -26,8 +26,8 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
-.PHONY: all lib guests test clean
-all: lib $(BUILD)/kvmrun guests
+.PHONY: all lib guests tests test hello clean
+all: lib $(BUILD)/kvmrun guests tests
 lib: $(BUILD)/libkvmrun.a $(BUILD)/libkvmrun.so
 
 $(BUILD)/%.o: %.c
@@ -47,10 +47,24 @@ $(BUILD)/kvmrun: $(CLI_OBJS) $(BUILD)/libkvmrun.a
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libkvmrun.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
 
+# The library's tests on a real /dev/kvm share the unit-test harness.
+$(BUILD)/tests/kvm/harness.o: tests/unit/main.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -DUNIT_SUITE='"kvm-lib"' -c -o $@ $<
+
+$(BUILD)/kvm-libtest: $(BUILD)/tests/kvm/libtest.o $(BUILD)/tests/kvm/harness.o $(BUILD)/libkvmrun.a
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
+
+tests: $(BUILD)/unit-tests $(BUILD)/kvm-libtest
+
 # Example guests: freestanding, built the same for every host build.
 GUEST_OUT = build/guests
 -include guest/sdk/guest.mk
 -include guest/examples/examples.mk
+
+# Run the hello guest: on this machine's /dev/kvm, or in the QEMU test bed.
+hello: all
+	scripts/kvm-testbed --timeout 300 --payload $(CURDIR)/build -- build/kvmrun run build/guests/hello.elf
 
 test:
 	bash tests/run-all.sh
@@ -58,4 +72,4 @@ test:
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/tests/kvm/libtest.d

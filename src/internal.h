@@ -105,6 +105,11 @@ struct kr_vm {
 	struct kr_stop pending_stop;
 };
 
+/* ---- core/run.c: step 8 ------------------------------------------------------ */
+
+/* Dispatch the exit in vm->run: 0 to go on or stop (vm->stop_requested), -1 on a VMM failure. */
+int kr_handle_exit(struct kr_vm *vm);
+
 /* ---- x86/: steps 6 and 7 ---------------------------------------------------- */
 
 /* EFER bits: architectural, but the kernel does not export msr-index.h. */

@@ -138,7 +138,7 @@ static void system_event(struct kr_vm *vm)
 }
 
 /* One exit: hand it to its device, or decide that the run is over. */
-static int handle_exit(struct kr_vm *vm)
+int kr_handle_exit(struct kr_vm *vm)
 {
 	struct kvm_run *run = vm->run;
 	switch (run->exit_reason) {
@@ -204,7 +204,7 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 			rc = kr_err_sys("run: ioctl KVM_RUN(vcpu fd %d)", vm->vcpu_fd);
 			break;
 		}
-		if (handle_exit(vm) < 0) {
+		if (kr_handle_exit(vm) < 0) {
 			rc = kr_err_context("run: handling %s", kr_exit_name(vm->run->exit_reason));
 			break;
 		}

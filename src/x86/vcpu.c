@@ -55,6 +55,29 @@ static int setup_fpu(struct kr_vm *vm)
 	return 0;
 }
 
+/*
+ * A linker may end one segment and start the next in the same 4 KiB page
+ * (text's tail, data's head). Each mapping wrote that page with its own
+ * permissions; give it the union, or code or data there would fault.
+ */
+static int merge_shared_pages(struct kr_pt_builder *b, const struct kr_image *img)
+{
+	for (size_t i = 0; i < img->nmappings; i++) {
+		for (size_t j = i + 1; j < img->nmappings; j++) {
+			const struct kr_mapping *x = &img->mappings[i], *y = &img->mappings[j];
+			uint64_t lo = x->gva > y->gva ? x->gva : y->gva;
+			uint64_t x_end = x->gva + x->size, y_end = y->gva + y->size;
+			uint64_t hi = x_end < y_end ? x_end : y_end;
+			if (lo >= hi)
+				continue;
+			/* The loader guarantees both send the shared pages to the same place. */
+			if (kr_pt64_map(b, lo, x->gpa + (lo - x->gva), hi - lo, x->flags | y->flags) < 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
 /* Identity-map RAM, then the image's own mappings (e.g. a higher-half kernel). */
 static int build_page_tables(struct kr_vm *vm, const struct kr_image *img,
 			     struct kr_mode_setup *ms)
@@ -87,6 +110,8 @@ static int build_page_tables(struct kr_vm *vm, const struct kr_image *img,
 			if (kr_pt64_map(&b, m->gva, m->gpa, m->size, m->flags) < 0)
 				return -1;
 		}
+		if (merge_shared_pages(&b, img) < 0)
+			return -1;
 	}
 	ms->cr3 = b.root;
 	return 0;

@@ -7,6 +7,11 @@
 
 #include "unit.h"
 
+/* The same harness serves the unit tests and the library tests on KVM. */
+#ifndef UNIT_SUITE
+#define UNIT_SUITE "unit"
+#endif
+
 static struct unit_test *tests;
 static int current_failures;
 
@@ -75,13 +80,14 @@ int main(int argc, char **argv)
 		current_failures = 0;
 		t->fn();
 		if (current_failures) {
-			printf("FAIL unit/%s\n", t->name);
+			printf("FAIL %s/%s\n", UNIT_SUITE, t->name);
 			failed++;
 		} else {
-			printf("ok   unit/%s\n", t->name);
+			printf("ok   %s/%s\n", UNIT_SUITE, t->name);
 			passed++;
 		}
 	}
-	printf("unit: %d passed, %d failed\n", passed, failed);
+	printf("%s: %d passed, %d failed\n", UNIT_SUITE, passed, failed);
+	fflush(stdout);
 	return failed ? 1 : 0;
 }

@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libtest.c - the library API on a real /dev/kvm: memory slots, devices on
+ * the bus, guest virtual buffers, and the page permissions kvmrun builds.
+ * Guests are a few hand-assembled instructions, so each test shows exactly
+ * which instruction causes which exit.
+ */
+#define _GNU_SOURCE /* pipe2 */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../unit/unit.h"
+
+struct guest {
+	struct kr_vm *vm;
+	int out[2]; /* console pipe: what the guest printed */
+};
+
+static bool guest_start(struct guest *g, enum kr_mode mode)
+{
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	cfg.mode = mode;
+	cfg.mem_size = 8u << 20;
+	if (pipe2(g->out, O_CLOEXEC | O_NONBLOCK) < 0) {
+		unit_fail(__FILE__, __LINE__, "pipe2 failed");
+		return false;
+	}
+	cfg.console_fd = g->out[1];
+	if (kr_vm_create(&g->vm, &cfg) < 0) {
+		unit_fail(__FILE__, __LINE__, "kr_vm_create: %s", kr_last_error());
+		close(g->out[0]);
+		close(g->out[1]);
+		return false;
+	}
+	return true;
+}
+
+/* Load `code` at 1 MiB and prepare the vCPU, with extra mappings if any. */
+static bool guest_load(struct guest *g, const uint8_t *code, size_t len,
+		       const struct kr_mapping *maps, size_t nmaps)
+{
+	struct kr_image img;
+	if (kr_load_buffer(g->vm, code, len, NULL, &img) < 0) {
+		unit_fail(__FILE__, __LINE__, "load: %s", kr_last_error());
+		return false;
+	}
+	for (size_t i = 0; i < nmaps; i++)
+		img.mappings[img.nmappings++] = maps[i];
+	if (kr_vcpu_prepare(g->vm, &img) < 0) {
+		unit_fail(__FILE__, __LINE__, "prepare: %s", kr_last_error());
+		return false;
+	}
+	return true;
+}
+
+static struct kr_stop guest_run(struct guest *g)
+{
+	struct kr_stop stop = {.reason = KR_STOP_REQUESTED};
+	if (kr_vm_run(g->vm, &stop) < 0)
+		unit_fail(__FILE__, __LINE__, "kr_vm_run: %s", kr_last_error());
+	return stop;
+}
+
+static size_t guest_output(struct guest *g, char *buf, size_t size)
+{
+	ssize_t n = read(g->out[0], buf, size - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void guest_end(struct guest *g)
+{
+	kr_vm_destroy(g->vm);
+	close(g->out[0]);
+	close(g->out[1]);
+}
+
+/* 32-bit: mov eax,[0x40000000]; out 0xe9,al; mov dword [0x40000000],0x12345678; hlt */
+static const uint8_t read_then_write_slot[] = {
+	0xa1, 0x00, 0x00, 0x00, 0x40, 0xe6, 0xe9, 0xc7, 0x05, 0x00, 0x00,
+	0x00, 0x40, 0x78, 0x56, 0x34, 0x12, 0xf4,
+};
+
+UNIT_TEST(readonly_slot_is_readable_and_traps_writes)
+{
+	struct guest g;
+	int slot;
+	char out[64];
+	if (!guest_start(&g, KR_MODE_PROTECTED))
+		return;
+	CHECK_OK(kr_mem_add(g.vm, 0x40000000, 0x1000, KR_MEM_READONLY, &slot));
+	uint8_t *rom = kr_gpa_ptr(g.vm, 0x40000000, 0x1000);
+	CHECK(rom != NULL);
+	if (rom)
+		rom[0] = 'R';
+	if (guest_load(&g, read_then_write_slot, sizeof(read_then_write_slot), NULL, 0)) {
+		struct kr_stop s = guest_run(&g);
+		CHECK_EQ(s.reason, KR_STOP_UNHANDLED);
+		CHECK(strstr(s.message, "read-only memory at 0x40000000"));
+		guest_output(&g, out, sizeof(out));
+		CHECK(strcmp(out, "R") == 0);
+	}
+	guest_end(&g);
+}
+
+struct captured {
+	uint64_t addr;
+	uint32_t value, size;
+	int writes;
+};
+
+static int capture_write(struct kr_vm *vm, void *opaque, uint64_t addr, void *data, uint32_t size,
+			 bool is_write)
+{
+	(void)vm;
+	struct captured *c = opaque;
+	if (is_write) {
+		c->addr = addr;
+		c->size = size;
+		memcpy(&c->value, data, size < 4 ? size : 4);
+		c->writes++;
+	} else {
+		memset(data, 0x5a, size); /* 'Z' */
+	}
+	return 0;
+}
+
+UNIT_TEST(readonly_slot_writes_reach_an_mmio_device)
+{
+	struct guest g;
+	int slot;
+	struct captured c = {0};
+	if (!guest_start(&g, KR_MODE_PROTECTED))
+		return;
+	CHECK_OK(kr_mem_add(g.vm, 0x40000000, 0x1000, KR_MEM_READONLY, &slot));
+	CHECK_OK(kr_bus_register(g.vm, KR_SPACE_MMIO, 0x40000000, 0x1000, capture_write, &c));
+	if (guest_load(&g, read_then_write_slot, sizeof(read_then_write_slot), NULL, 0)) {
+		struct kr_stop s = guest_run(&g);
+		CHECK_EQ(s.reason, KR_STOP_HLT);
+		CHECK_EQ(c.writes, 1);
+		CHECK_EQ(c.addr, 0x40000000);
+		CHECK_EQ(c.size, 4);
+		CHECK_EQ(c.value, 0x12345678);
+	}
+	guest_end(&g);
+}
+
+UNIT_TEST(removed_slot_turns_into_mmio)
+{
+	struct guest g;
+	int slot;
+	if (!guest_start(&g, KR_MODE_PROTECTED))
+		return;
+	CHECK_OK(kr_mem_add(g.vm, 0x40000000, 0x2000, 0, &slot));
+	CHECK_FAILS_WITH(kr_mem_add(g.vm, 0x40001000, 0x1000, 0, &slot), "overlaps");
+	CHECK_OK(kr_mem_remove(g.vm, slot));
+	CHECK(kr_gpa_ptr(g.vm, 0x40000000, 1) == NULL);
+	CHECK_FAILS_WITH(kr_mem_remove(g.vm, slot), "cannot remove");
+	CHECK_FAILS_WITH(kr_mem_remove(g.vm, 0), "cannot remove");
+	if (guest_load(&g, read_then_write_slot, sizeof(read_then_write_slot), NULL, 0)) {
+		struct kr_stop s = guest_run(&g);
+		CHECK_EQ(s.reason, KR_STOP_UNHANDLED);
+		CHECK(strstr(s.message, "MMIO read of 4 bytes at 0x40000000"));
+	}
+	guest_end(&g);
+}
+
+UNIT_TEST(port_read_comes_from_a_device)
+{
+	/* in al,0x60; out 0xe9,al; hlt */
+	static const uint8_t code[] = {0xe4, 0x60, 0xe6, 0xe9, 0xf4};
+	struct guest g;
+	struct captured c = {0};
+	char out[16];
+	if (!guest_start(&g, KR_MODE_REAL))
+		return;
+	CHECK_OK(kr_bus_register(g.vm, KR_SPACE_PIO, 0x60, 1, capture_write, &c));
+	if (guest_load(&g, code, sizeof(code), NULL, 0)) {
+		struct kr_stop s = guest_run(&g);
+		CHECK_EQ(s.reason, KR_STOP_HLT);
+		guest_output(&g, out, sizeof(out));
+		CHECK(strcmp(out, "Z") == 0);
+	}
+	guest_end(&g);
+}
+
+/* Two virtual pages that follow each other, backed by physical pages that do not. */
+static const struct kr_mapping split_pages[] = {
+	{.gva = 0x40000000, .gpa = 0x300000, .size = 0x1000, .flags = KR_MAP_WRITE},
+	{.gva = 0x40001000, .gpa = 0x280000, .size = 0x1000, .flags = KR_MAP_WRITE},
+};
+
+UNIT_TEST(guest_virtual_buffer_crosses_pages)
+{
+	/* movabs rdi,0x40000ff8; mov esi,16; mov eax,KVMRUN_HC_WRITE; mov dx,0x500; out dx,eax; hlt */
+	static const uint8_t code[] = {0x48, 0xbf, 0xf8, 0x0f, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00,
+				       0xbe, 0x10, 0x00, 0x00, 0x00, 0xb8, 0x01, 0x00, 0x00, 0x00,
+				       0x66, 0xba, 0x00, 0x05, 0xef, 0xf4};
+	struct guest g;
+	char out[64], copy[17] = {0};
+	if (!guest_start(&g, KR_MODE_LONG))
+		return;
+	if (!guest_load(&g, code, sizeof(code), split_pages, 2)) {
+		guest_end(&g);
+		return;
+	}
+	memcpy(kr_gpa_ptr(g.vm, 0x300ff8, 8), "ABCDEFGH", 8);
+	memcpy(kr_gpa_ptr(g.vm, 0x280000, 8), "IJKLMNOP", 8);
+	memcpy(kr_gpa_ptr(g.vm, 0x301000, 8), "wrongwro", 8); /* physically next: must not be read */
+
+	CHECK_OK(kr_copy_from_gva(g.vm, 0x40000ff8, copy, 16));
+	CHECK(strcmp(copy, "ABCDEFGHIJKLMNOP") == 0);
+	struct kr_translation t;
+	CHECK_OK(kr_translate(g.vm, 0x40001004, &t));
+	CHECK(t.valid && t.writeable);
+	CHECK_EQ(t.gpa, 0x280004);
+	CHECK_OK(kr_translate(g.vm, 0x50000000, &t));
+	CHECK(!t.valid);
+	CHECK_FAILS_WITH(kr_copy_from_gva(g.vm, 0x40001ff8, copy, 16), "0x40002000 is not mapped");
+
+	struct kr_stop s = guest_run(&g);
+	CHECK_EQ(s.reason, KR_STOP_HLT);
+	guest_output(&g, out, sizeof(out));
+	CHECK(strcmp(out, "ABCDEFGHIJKLMNOP") == 0);
+	guest_end(&g);
+}
+
+/* mov eax,0x40000000; jmp rax -- executes the page mapped at 0x40000000 */
+static const uint8_t jump_to_mapping[] = {0xb8, 0x00, 0x00, 0x00, 0x40, 0xff, 0xe0};
+
+static struct kr_stop run_mapped_page(unsigned flags, const uint8_t *page_code, size_t len)
+{
+	struct guest g;
+	struct kr_stop s = {.reason = KR_STOP_REQUESTED};
+	struct kr_mapping m = {.gva = 0x40000000, .gpa = 0x300000, .size = 0x1000, .flags = flags};
+	if (!guest_start(&g, KR_MODE_LONG))
+		return s;
+	memcpy(kr_gpa_ptr(g.vm, 0x300000, len), page_code, len);
+	if (guest_load(&g, jump_to_mapping, sizeof(jump_to_mapping), &m, 1))
+		s = guest_run(&g);
+	guest_end(&g);
+	return s;
+}
+
+UNIT_TEST(nx_pages_do_not_execute)
+{
+	static const uint8_t hlt[] = {0xf4};
+	CHECK_EQ(run_mapped_page(KR_MAP_EXEC, hlt, 1).reason, KR_STOP_HLT);
+	/* Fetching from an NX page faults; with no IDT that is a triple fault. */
+	CHECK_EQ(run_mapped_page(KR_MAP_WRITE, hlt, 1).reason, KR_STOP_SHUTDOWN);
+}
+
+UNIT_TEST(readonly_pages_do_not_take_writes)
+{
+	/* mov dword [rax+0x800],1; hlt  (rax = 0x40000000 from the jump) */
+	static const uint8_t store[] = {0xc7, 0x80, 0x00, 0x08, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
+					0xf4};
+	CHECK_EQ(run_mapped_page(KR_MAP_EXEC | KR_MAP_WRITE, store, sizeof(store)).reason,
+		 KR_STOP_HLT);
+	/* CR0.WP makes ring 0 respect read-only pages too. */
+	CHECK_EQ(run_mapped_page(KR_MAP_EXEC, store, sizeof(store)).reason, KR_STOP_SHUTDOWN);
+}
+
+static int stop_now(struct kr_vm *vm, void *opaque, uint64_t addr, void *data, uint32_t size,
+		    bool is_write)
+{
+	(void)opaque, (void)addr, (void)data, (void)size, (void)is_write;
+	kr_vm_stop(vm, KR_STOP_REQUESTED, 0, "device asked to stop");
+	return 0;
+}
+
+UNIT_TEST(a_device_can_stop_the_vm)
+{
+	/* out 0x80,al; hlt */
+	static const uint8_t code[] = {0xe6, 0x80, 0xf4};
+	struct guest g;
+	if (!guest_start(&g, KR_MODE_REAL))
+		return;
+	CHECK_OK(kr_bus_register(g.vm, KR_SPACE_PIO, 0x80, 1, stop_now, NULL));
+	if (guest_load(&g, code, sizeof(code), NULL, 0)) {
+		struct kr_stop s = guest_run(&g);
+		CHECK_EQ(s.reason, KR_STOP_REQUESTED);
+		CHECK(strstr(s.message, "device asked to stop"));
+		/* Running again goes on after the OUT, to the HLT. */
+		s = guest_run(&g);
+		CHECK_EQ(s.reason, KR_STOP_HLT);
+	}
+	guest_end(&g);
+}
+
+UNIT_TEST(kvm_info_reports_api_12)
+{
+	struct kr_kvm_info info;
+	CHECK_OK(kr_kvm_info(&info));
+	CHECK_EQ(info.api_version, 12);
+	CHECK(info.vcpu_mmap_size >= (int)sizeof(struct kvm_run));
+	CHECK(info.ncaps > 4);
+}

@@ -1,0 +1,29 @@
+#!/bin/sh
+# suite.sh - every test that needs /dev/kvm, for one or more builds.
+# Runs natively or inside the QEMU test bed (busybox sh), from the project root.
+# Usage: sh tests/kvm/suite.sh BUILD_DIR...   (e.g. build build-san)
+# Each part prints its own "NAME: N passed, N failed" line; a part that dies
+# before printing one is reported here as a failure, so nothing is lost.
+
+run_part() {
+	name=$1
+	shift
+	out=$(mktemp)
+	"$@" >"$out" 2>&1
+	status=$?
+	cat "$out"
+	if ! grep -q "^$name: [0-9]* passed, [0-9]* failed\$" "$out"; then
+		echo "FAIL $name: ended with status $status before printing its summary"
+		echo "$name: 0 passed, 1 failed"
+	fi
+	rm -f "$out"
+}
+
+[ -e /dev/kvm ] || { echo "FAIL kvm: /dev/kvm is missing"; echo "kvm: 0 passed, 1 failed"; exit 1; }
+
+for build in "$@"; do
+	echo "== KVM tests with $build/ =="
+	# The library's own tests; sanitizer reports end the process with an error.
+	run_part kvm-lib timeout 300 "$build/kvm-libtest"
+	run_part kvm env KVMRUN="$build/kvmrun" GUESTS=build/guests sh tests/kvm/run-tests.sh
+done
