@@ -222,6 +222,58 @@ int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t);
  */
 int kr_copy_from_gva(struct kr_vm *vm, uint64_t gva, void *dst, size_t len);
 
+/* ---- Seeing inside: a software page walker -------------------------------- */
+
+/*
+ * kr_walk() translates like the CPU does, in software, from the paging mode
+ * the special registers select: none, 32-bit (4 KiB / 4 MiB pages), PAE,
+ * 4-level or 5-level (LA57) long mode (4 KiB / 2 MiB / 1 GiB pages). It reads
+ * the tables through kr_gpa_ptr, so hostile tables cannot take it outside
+ * guest memory; it never loops (one step per level). It exists to report
+ * *why* an address does not translate, and to cross-check KVM_TRANSLATE.
+ */
+enum kr_paging {
+	KR_PAGING_NONE,   /* CR0.PG = 0: linear = physical */
+	KR_PAGING_32,     /* 2 levels, 4-byte entries */
+	KR_PAGING_PAE,    /* 3 levels, 4 PDPTEs at CR3 */
+	KR_PAGING_4LEVEL, /* long mode */
+	KR_PAGING_5LEVEL, /* long mode with CR4.LA57 */
+};
+
+#define KR_WALK_MAX_LEVELS 5
+
+struct kr_walk_step {
+	int level;          /* 5..1: PML5, PML4, PDPT, PD, PT (32-bit: 2, 1) */
+	uint64_t entry_gpa; /* where the entry was read */
+	uint64_t entry;     /* its value */
+};
+
+struct kr_walk {
+	uint64_t gva;
+	enum kr_paging paging;
+	bool ok;            /* translated: gpa, page_size and permissions are valid */
+	uint64_t gpa, page_size;
+	bool writable, user, nx; /* effective permissions over all levels */
+	int nsteps;
+	struct kr_walk_step steps[KR_WALK_MAX_LEVELS];
+	int fail_level;          /* when !ok: the level that stopped the walk (0: before any) */
+	const char *fail_reason; /* "not present", "reserved bit set", "non-canonical address",
+				    "table outside guest memory" */
+};
+
+/* Which paging mode these special registers select. */
+enum kr_paging kr_paging_mode(const struct kvm_sregs *sregs);
+const char *kr_paging_name(enum kr_paging paging);
+
+/*
+ * Walk `gva` with the tables at sregs->cr3. Returns 0 whether or not the
+ * address translates (see w->ok); -1 only for bad arguments.
+ * maxphyaddr: the guest's physical address width (CPUID 0x80000008), for
+ * the reserved-bit checks; 0 means 52.
+ */
+int kr_walk(struct kr_vm *vm, const struct kvm_sregs *sregs, unsigned maxphyaddr, uint64_t gva,
+	    struct kr_walk *w);
+
 /* Write any buffered console output to the console fd now. */
 int kr_console_flush(struct kr_vm *vm);
 
