@@ -38,6 +38,16 @@ static inline const void *kr_span(const void *base, uint64_t size, uint64_t off,
 	return kr_range_ok(off, len, size) ? (const uint8_t *)base + off : NULL;
 }
 
+/*
+ * An address is canonical when its bits 63..bits-1 are all equal (bits = 48
+ * for 4-level paging, 57 for 5-level): the only ones the CPU translates.
+ */
+static inline bool kr_canonical(uint64_t va, unsigned bits)
+{
+	unsigned shift = 64 - bits;
+	return (uint64_t)((int64_t)(va << shift) >> shift) == va;
+}
+
 /* ---- core/kvm.c: step 1 --------------------------------------------------- */
 
 int kr_kvm_open(int *kvm_fd, int *vcpu_mmap_size);

@@ -16,6 +16,15 @@
 
 int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
 {
+	/*
+	 * KVM_TRANSLATE drops the upper bits of a non-canonical address and
+	 * translates the rest, which would let a guest pass 0x8000000000000000
+	 * for 0. The CPU would fault on it; so do we.
+	 */
+	if (vm->cfg.mode == KR_MODE_LONG && !kr_canonical(gva, 48)) {
+		*t = (struct kr_translation){.gva = gva};
+		return 0;
+	}
 	struct kvm_translation tr = {.linear_address = gva};
 	if (ioctl(vm->vcpu_fd, KVM_TRANSLATE, &tr) < 0)
 		return kr_err_sys("translate: ioctl KVM_TRANSLATE(gva=0x%llx)",

@@ -219,13 +219,6 @@ static void read_phdr(const void *p, int cls, uint32_t *type, struct elf_segment
 	}
 }
 
-/* Bits 63..47 all equal: the only addresses a 4-level page table can map. */
-static bool canonical(uint64_t addr)
-{
-	uint64_t top = addr >> 47;
-	return top == 0 || top == 0x1ffff;
-}
-
 /*
  * [addr, addr + len) with len > 0 is canonical: it does not wrap and its last
  * byte lies in the same canonical half as its first (bits 63..47 unchanged).
@@ -235,7 +228,7 @@ static bool canonical_range(uint64_t addr, uint64_t len)
 	if (len - 1 > UINT64_MAX - addr)
 		return false;
 	uint64_t last = addr + len - 1;
-	return canonical(addr) && (addr >> 47) == (last >> 47);
+	return kr_canonical(addr, 48) && (addr >> 47) == (last >> 47);
 }
 
 /* The page size the mode's page tables map an image's segments with. */

@@ -102,18 +102,13 @@ static uint64_t *next_table(struct kr_pt_builder *b, uint64_t *entry)
 	return table_at(b, *entry & PTE_ADDR);
 }
 
-static bool canonical(uint64_t va)
-{
-	return (uint64_t)((int64_t)(va << 16) >> 16) == va;
-}
-
 int kr_pt64_map(struct kr_pt_builder *b, uint64_t gva, uint64_t gpa, uint64_t size, unsigned flags)
 {
 	if (((gva | gpa | size) & (PAGE_4K - 1)) || gva + size < gva || gpa + size < gpa)
 		return kr_err("page tables: mapping 0x%llx -> 0x%llx (0x%llx bytes) is not 4 KiB "
 			      "aligned or wraps",
 			      (unsigned long long)gva, (unsigned long long)gpa, (unsigned long long)size);
-	if (!canonical(gva) || (size && !canonical(gva + size - 1)))
+	if (!kr_canonical(gva, 48) || (size && !kr_canonical(gva + size - 1, 48)))
 		return kr_err("page tables: 0x%llx (+0x%llx) is not a canonical address",
 			      (unsigned long long)gva, (unsigned long long)size);
 	if (!b->root && !(b->root = alloc_table(b)))

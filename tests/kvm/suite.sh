@@ -9,9 +9,10 @@ run_part() {
 	name=$1
 	shift
 	out=$(mktemp)
-	"$@" >"$out" 2>&1
-	status=$?
-	cat "$out"
+	# Stream the output (a hang must show where it happened) and keep a copy.
+	{ "$@" 2>&1; echo "$?" >"$out.status"; } | tee "$out"
+	status=$(cat "$out.status")
+	rm -f "$out.status"
 	if ! grep -q "^$name: [0-9]* passed, [0-9]* failed\$" "$out"; then
 		echo "FAIL $name: ended with status $status before printing its summary"
 		echo "$name: 0 passed, 1 failed"
