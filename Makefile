@@ -30,9 +30,17 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 all: lib $(BUILD)/kvmrun guests tests
 lib: $(BUILD)/libkvmrun.a $(BUILD)/libkvmrun.so
 
+# V=1 shows the commands.
+ifeq ($(V),1)
+Q =
+else
+Q = @
+endif
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libkvmrun.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
@@ -59,8 +67,8 @@ tests: $(BUILD)/unit-tests $(BUILD)/kvm-libtest
 
 # Example guests: freestanding, built the same for every host build.
 GUEST_OUT = build/guests
--include guest/sdk/guest.mk
--include guest/examples/examples.mk
+include guest/sdk/guest.mk
+include guest/examples/examples.mk
 
 # Run the hello guest: on this machine's /dev/kvm, or in the QEMU test bed.
 hello: all

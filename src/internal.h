@@ -93,6 +93,8 @@ struct kr_console {
 int kr_console_write(struct kr_vm *vm, const void *data, size_t len);
 int kr_console_register(struct kr_vm *vm);
 int kr_hypercall_register(struct kr_vm *vm);
+/* Carry out hypercall `nr` with its arguments (already masked to the mode's width). */
+int kr_hypercall(struct kr_vm *vm, uint32_t nr, uint64_t arg0, uint64_t arg1);
 
 /* ---- the VM ------------------------------------------------------------------ */
 
@@ -109,6 +111,12 @@ struct kr_vm {
 	struct kr_device devices[KR_MAX_DEVICES];
 
 	struct kr_console console;
+
+	/*
+	 * Unit tests and fuzzers have no vCPU: with this set, kr_translate walks
+	 * the page tables in software (kr_walk) under these registers instead.
+	 */
+	const struct kvm_sregs *soft_sregs;
 
 	/* set by kr_vm_stop(); read by the run loop after every exit */
 	volatile bool stop_requested;

@@ -25,6 +25,14 @@ int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
 		*t = (struct kr_translation){.gva = gva};
 		return 0;
 	}
+	if (vm->soft_sregs) {
+		struct kr_walk w;
+		if (kr_walk(vm, vm->soft_sregs, 0, gva, &w) < 0)
+			return -1;
+		*t = (struct kr_translation){.gva = gva, .gpa = w.gpa, .valid = w.ok,
+					     .writeable = w.writable, .usermode = w.user};
+		return 0;
+	}
 	struct kvm_translation tr = {.linear_address = gva};
 	if (ioctl(vm->vcpu_fd, KVM_TRANSLATE, &tr) < 0)
 		return kr_err_sys("translate: ioctl KVM_TRANSLATE(gva=0x%llx)",

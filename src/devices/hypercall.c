@@ -59,8 +59,12 @@ static int hypercall_port(struct kr_vm *vm, void *opaque, uint64_t port, void *d
 		return -1;
 	/* Outside long mode only the low 32 bits of a register are the guest's. */
 	uint64_t mask = vm->cfg.mode == KR_MODE_LONG ? UINT64_MAX : UINT32_MAX;
-	uint64_t arg0 = regs.rdi & mask, arg1 = regs.rsi & mask;
+	return kr_hypercall(vm, nr, regs.rdi & mask, regs.rsi & mask);
+}
 
+int kr_hypercall(struct kr_vm *vm, uint32_t nr, uint64_t arg0, uint64_t arg1)
+{
+	char msg[160];
 	switch (nr) {
 	case KVMRUN_HC_WRITE:
 		return hc_write(vm, arg0, arg1);
