@@ -14,9 +14,9 @@ endif
 
 CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -fPIC -MMD -MP
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -I$(BUILD)/gen -fPIC -MMD -MP
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
-LDLIBS_KVMRUN =
+LDLIBS_KVMRUN = -lseccomp
 
 LIB_SRCS := $(sort $(wildcard src/core/*.c src/x86/*.c src/loader/*.c src/devices/*.c))
 CLI_SRCS := $(sort $(wildcard src/cli/*.c))
@@ -41,6 +41,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# System call names for the seccomp handler, from the system's own header.
+$(BUILD)/gen/syscall_names.h: scripts/gen-syscall-names.sh
+	@mkdir -p $(dir $@)
+	$(Q)sh $< "$(CC)" > $@.tmp && mv $@.tmp $@
+$(BUILD)/src/core/sandbox.o: $(BUILD)/gen/syscall_names.h
 
 $(BUILD)/libkvmrun.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^

@@ -80,11 +80,15 @@ int kr_mode_parse(const char *name, enum kr_mode *mode);
 
 struct kr_vm_config {
 	enum kr_mode mode;
-	uint64_t mem_size; /* RAM at GPA 0, a multiple of 4 KiB */
-	int console_fd;    /* where port 0xE9 and KVMRUN_HC_WRITE output goes */
+	uint64_t mem_size;   /* RAM at GPA 0, a multiple of 4 KiB */
+	int console_fd;      /* where port 0xE9 and KVMRUN_HC_WRITE output goes */
+	uint64_t timeout_ns; /* kr_vm_run stops the guest after this long; 0: never */
+	uint64_t max_output; /* console bytes the guest may write in all; 0: no limit */
 };
 
-/* Defaults: long mode, 32 MiB, console on stdout. */
+#define KR_DEFAULT_MAX_OUTPUT (64ull << 20)
+
+/* Defaults: long mode, 32 MiB, console on stdout, no timeout, 64 MiB of output. */
 void kr_vm_config_init(struct kr_vm_config *cfg);
 
 struct kr_vm;
@@ -181,6 +185,8 @@ enum kr_stop_reason {
 	KR_STOP_UNHANDLED,      /* an exit, port or address nobody handles */
 	KR_STOP_GUEST_ERROR,    /* the guest broke the ABI (bad hypercall) */
 	KR_STOP_REQUESTED,      /* kr_vm_stop() from a handler or another thread */
+	KR_STOP_TIMEOUT,        /* the guest ran longer than cfg.timeout_ns */
+	KR_STOP_OUTPUT_LIMIT,   /* the guest wrote more than cfg.max_output bytes */
 };
 
 const char *kr_stop_reason_name(enum kr_stop_reason reason);
@@ -273,6 +279,23 @@ const char *kr_paging_name(enum kr_paging paging);
  */
 int kr_walk(struct kr_vm *vm, const struct kvm_sregs *sregs, unsigned maxphyaddr, uint64_t gva,
 	    struct kr_walk *w);
+
+/* ---- Sandboxing --------------------------------------------------------------- */
+
+/*
+ * Confine this process to what running the guest needs: close /dev/kvm (the
+ * VM and vCPU fds stay), set PR_SET_NO_NEW_PRIVS and install a seccomp
+ * filter (libseccomp) that allows only the calls of the run loop, the
+ * console and the final report: KVM_RUN and the register, translation and
+ * memory-slot ioctls, write to the console and stderr, the timeout timer,
+ * munmap/close/exit. Any other system call kills the process after a line on
+ * stderr naming it. Call after kr_vcpu_prepare, before kr_vm_run; it cannot
+ * be undone. kr_vm_create and the loaders are not allowed afterwards.
+ */
+int kr_sandbox_enter(struct kr_vm *vm);
+
+/* Whether this kernel and libseccomp can filter; a line saying so in `detail`. */
+bool kr_sandbox_available(char *detail, size_t size);
 
 /* Write any buffered console output to the console fd now. */
 int kr_console_flush(struct kr_vm *vm);

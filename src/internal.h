@@ -8,7 +8,9 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "kvmrun.h"
 
@@ -86,6 +88,7 @@ const struct kr_device *kr_bus_find(const struct kr_vm *vm, enum kr_space space,
 
 struct kr_console {
 	int fd;
+	uint64_t total; /* bytes the guest has written, for cfg.max_output */
 	size_t used;
 	char buf[KR_CONSOLE_BUF];
 };
@@ -118,12 +121,20 @@ struct kr_vm {
 	 */
 	const struct kvm_sregs *soft_sregs;
 
+	/* --timeout: a POSIX timer whose signal sets timed_out and immediate_exit */
+	bool has_timer;
+	timer_t timer;
+	volatile sig_atomic_t timed_out;
+
 	/* set by kr_vm_stop(); read by the run loop after every exit */
 	volatile bool stop_requested;
 	struct kr_stop pending_stop;
 };
 
 /* ---- core/run.c: step 8 ------------------------------------------------------ */
+
+/* Create the timeout timer (at VM creation: timer_create is not allowed once sandboxed). */
+int kr_timeout_init(struct kr_vm *vm);
 
 /* Dispatch the exit in vm->run: 0 to go on or stop (vm->stop_requested), -1 on a VMM failure. */
 int kr_handle_exit(struct kr_vm *vm);

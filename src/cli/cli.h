@@ -12,9 +12,10 @@
  * A guest's own status (KVMRUN_HC_EXIT) passes through; 0 after HLT.
  */
 enum {
-	KVMRUN_EXIT_TIMEOUT = 124,    /* reserved for --timeout */
+	KVMRUN_EXIT_TIMEOUT = 124,    /* the guest ran longer than --timeout */
 	KVMRUN_EXIT_VMM_ERROR = 125,  /* usage, bad guest file, KVM or an ioctl failed */
-	KVMRUN_EXIT_GUEST_CRASH = 126, /* triple fault, entry failure, unhandled exit, bad hypercall */
+	KVMRUN_EXIT_GUEST_CRASH = 126, /* triple fault, entry failure, unhandled exit, bad hypercall,
+					  too much output */
 };
 
 int cli_run(int argc, char **argv);
@@ -22,6 +23,9 @@ int cli_info(int argc, char **argv);
 
 /* Parse "0x1000", "4096", with optional K/M/G suffix when `sizes` is set. */
 int cli_parse_u64(const char *s, bool sizes, uint64_t *out);
+
+/* Parse "500ms", "2s", "1m", "1h" or plain seconds into nanoseconds (> 0). */
+int cli_parse_duration(const char *s, uint64_t *ns);
 
 void cli_print_regs(FILE *f, struct kr_vm *vm);
 

@@ -16,6 +16,10 @@ int cli_info(int argc, char **argv)
 	}
 	printf("KVM API version %d\n", info.api_version);
 	printf("vCPU mmap size %d bytes\n", info.vcpu_mmap_size);
+	char detail[128];
+	bool sandbox = kr_sandbox_available(detail, sizeof(detail));
+	printf("seccomp sandbox: %s (%s)\n",
+	       sandbox ? "active for `kvmrun run` unless --no-seccomp" : "not available", detail);
 	for (size_t i = 0; i < info.ncaps; i++)
 		printf("%-34s %d%s\n", info.caps[i].name, info.caps[i].value,
 		       info.caps[i].required ? " (required)" : "");

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c - the kvmrun command: subcommands, --help and --version. */
 #include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,12 +24,18 @@ static void usage(FILE *f)
 		"  -r, --regs            print the registers when the guest stops\n"
 		"  -t, --translate GVA   print GVA's translation when the guest stops\n"
 		"                        (repeatable)\n"
+		"      --timeout DUR     stop the guest after DUR (500ms, 2s, 1m); status %d\n"
+		"      --max-output SIZE stop the guest once it has written SIZE bytes\n"
+		"                        (default 64M, 0: no limit)\n"
+		"      --no-seccomp      do not confine kvmrun with a seccomp filter while\n"
+		"                        the guest runs (on by default)\n"
 		"\n"
 		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary.\n"
 		"The guest's output goes to stdout, kvmrun's messages to stderr.\n"
-		"Exit status: the guest's exit status (0 after HLT); %d kvmrun failed;\n"
-		"%d the guest crashed or broke the hypercall ABI.\n",
-		KVMRUN_EXIT_VMM_ERROR, KVMRUN_EXIT_GUEST_CRASH);
+		"Exit status: the guest's exit status (0 after HLT); %d timeout; %d kvmrun failed;\n"
+		"%d the guest crashed, broke the hypercall ABI or wrote too much.\n",
+		KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_VMM_ERROR,
+		KVMRUN_EXIT_GUEST_CRASH);
 }
 
 int cli_parse_u64(const char *s, bool sizes, uint64_t *out)
@@ -54,8 +62,43 @@ int cli_parse_u64(const char *s, bool sizes, uint64_t *out)
 	return 0;
 }
 
+int cli_parse_duration(const char *s, uint64_t *ns)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t ns;
+	} units[] = {{"ms", 1000000ull}, {"s", 1000000000ull}, {"m", 60000000000ull},
+		     {"h", 3600000000000ull}, {"", 1000000000ull}};
+	char *end;
+	if (!*s || *s == '-' || *s == ' ')
+		return -1;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix) == 0) {
+			if (v == 0 || v > UINT64_MAX / units[i].ns)
+				return -1;
+			*ns = v * units[i].ns;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The guest needs none of what our parent left open: close it before anything. */
+static void close_inherited_fds(void)
+{
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0) {
+		for (int fd = 3; fd < 1024; fd++)
+			close(fd);
+	}
+}
+
 int main(int argc, char **argv)
 {
+	close_inherited_fds();
 	if (argc < 2) {
 		usage(stderr);
 		return KVMRUN_EXIT_VMM_ERROR;

@@ -12,6 +12,7 @@ struct run_options {
 	struct kr_vm_config cfg;
 	struct kr_load_options load;
 	bool print_regs;
+	bool no_seccomp;
 	size_t ntranslate;
 	uint64_t translate[MAX_TRANSLATE];
 	const char *guest;
@@ -29,6 +30,8 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"mode", required_argument, NULL, 'm'},  {"mem", required_argument, NULL, 'M'},
 		{"load", required_argument, NULL, 'l'},  {"entry", required_argument, NULL, 'e'},
 		{"regs", no_argument, NULL, 'r'},        {"translate", required_argument, NULL, 't'},
+		{"timeout", required_argument, NULL, 'T'}, {"max-output", required_argument, NULL, 'O'},
+		{"no-seccomp", no_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -56,6 +59,17 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		case 'r':
 			o->print_regs = true;
 			break;
+		case 'T':
+			if (cli_parse_duration(optarg, &o->cfg.timeout_ns) < 0)
+				return bad_value("--timeout", optarg, "a duration such as 500ms, 2s or 1m");
+			break;
+		case 'O':
+			if (cli_parse_u64(optarg, true, &o->cfg.max_output) < 0)
+				return bad_value("--max-output", optarg, "a size such as 1M (0: no limit)");
+			break;
+		case 'S':
+			o->no_seccomp = true;
+			break;
 		case 't':
 			if (o->ntranslate == MAX_TRANSLATE) {
 				fprintf(stderr, "kvmrun run: at most %d --translate\n", MAX_TRANSLATE);
@@ -67,7 +81,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			break;
 		case 'h':
 			fprintf(stdout, "Usage: kvmrun run [--mode MODE] [--mem SIZE] [--load ADDR] "
-					"[--entry ADDR] [--regs] [--translate GVA]... GUEST\n");
+					"[--entry ADDR] [--regs] [--translate GVA]...\n"
+					"                  [--timeout DURATION] [--max-output SIZE] "
+					"[--no-seccomp] GUEST\n");
 			return 1;
 		default:
 			return -1; /* getopt_long has said what is wrong */
@@ -130,6 +146,8 @@ static int exit_status(const struct kr_stop *stop)
 	case KR_STOP_HLT:
 	case KR_STOP_REQUESTED:
 		return 0;
+	case KR_STOP_TIMEOUT:
+		return KVMRUN_EXIT_TIMEOUT;
 	default:
 		return KVMRUN_EXIT_GUEST_CRASH;
 	}
@@ -148,13 +166,14 @@ int cli_run(int argc, char **argv)
 	struct kr_stop stop;
 	int status = KVMRUN_EXIT_VMM_ERROR;
 	if (kr_vm_create(&vm, &o.cfg) < 0 || kr_load_file(vm, o.guest, &o.load, &img) < 0 ||
-	    kr_vcpu_prepare(vm, &img) < 0 || kr_vm_run(vm, &stop) < 0) {
+	    kr_vcpu_prepare(vm, &img) < 0 || (!o.no_seccomp && kr_sandbox_enter(vm) < 0) ||
+	    kr_vm_run(vm, &stop) < 0) {
 		fprintf(stderr, "kvmrun: %s\n", kr_last_error());
 		kr_vm_destroy(vm);
 		return KVMRUN_EXIT_VMM_ERROR;
 	}
 	status = exit_status(&stop);
-	if (status == KVMRUN_EXIT_GUEST_CRASH)
+	if (status == KVMRUN_EXIT_GUEST_CRASH || status == KVMRUN_EXIT_TIMEOUT)
 		fprintf(stderr, "kvmrun: guest stopped: %s\n", stop.message);
 	if (o.print_regs)
 		cli_print_regs(stderr, vm);

@@ -37,6 +37,8 @@ static const char *const stop_names[] = {
 	[KR_STOP_UNHANDLED] = "unhandled",
 	[KR_STOP_GUEST_ERROR] = "guest-error",
 	[KR_STOP_REQUESTED] = "requested",
+	[KR_STOP_TIMEOUT] = "timeout",
+	[KR_STOP_OUTPUT_LIMIT] = "output-limit",
 };
 
 const char *kr_stop_reason_name(enum kr_stop_reason reason)

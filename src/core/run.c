@@ -8,7 +8,9 @@
  * Nothing the guest does can make this loop touch memory outside the guest
  * or spin forever without a KVM_RUN in between.
  */
+#define _GNU_SOURCE /* gettid, SIGEV_THREAD_ID */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -188,13 +190,66 @@ static void finish_stop(struct kr_vm *vm, struct kr_stop *stop)
 	}
 }
 
+/*
+ * The timeout: a POSIX timer sends a signal to the thread that created the
+ * VM. Its handler only sets two flags; KVM_RUN returns EINTR if the guest was
+ * running, and immediate_exit makes the next KVM_RUN return at once if the
+ * signal came while we were handling an exit. No signal is ever lost.
+ */
+#define KR_TIMEOUT_SIGNAL (SIGRTMIN + 3)
+
+static void on_timeout(int sig, siginfo_t *info, void *uctx)
+{
+	(void)sig, (void)uctx;
+	struct kr_vm *vm = info->si_value.sival_ptr;
+	if (info->si_code != SI_TIMER || !vm)
+		return;
+	vm->timed_out = 1;
+	vm->run->immediate_exit = 1;
+}
+
+int kr_timeout_init(struct kr_vm *vm)
+{
+	if (!vm->cfg.timeout_ns)
+		return 0;
+	struct sigaction sa = {.sa_sigaction = on_timeout, .sa_flags = SA_SIGINFO};
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(KR_TIMEOUT_SIGNAL, &sa, NULL) < 0)
+		return kr_err_sys("timeout: sigaction(SIGRTMIN+3)");
+	struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID,
+			      .sigev_signo = KR_TIMEOUT_SIGNAL,
+			      .sigev_value.sival_ptr = vm};
+	ev._sigev_un._tid = gettid();
+	if (timer_create(CLOCK_MONOTONIC, &ev, &vm->timer) < 0)
+		return kr_err_sys("timeout: timer_create(CLOCK_MONOTONIC, SIGEV_THREAD_ID)");
+	vm->has_timer = true;
+	return 0;
+}
+
+static int arm_timeout(struct kr_vm *vm, uint64_t ns)
+{
+	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ns / 1000000000u),
+					      .tv_nsec = (long)(ns % 1000000000u)}};
+	if (vm->has_timer && timer_settime(vm->timer, 0, &its, NULL) < 0)
+		return kr_err_sys("timeout: timer_settime(%llu ns)", (unsigned long long)ns);
+	return 0;
+}
+
 int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 {
 	memset(stop, 0, sizeof(*stop));
 	vm->stop_requested = false;
+	vm->timed_out = 0;
 	vm->run->immediate_exit = 0;
+	if (arm_timeout(vm, vm->cfg.timeout_ns) < 0)
+		return -1;
 	int rc = 0;
 	while (!vm->stop_requested) {
+		if (vm->timed_out) {
+			stopf(vm, KR_STOP_TIMEOUT, "the guest ran longer than the timeout of %llu ms",
+			      (unsigned long long)(vm->cfg.timeout_ns / 1000000u));
+			break;
+		}
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
 			/* A signal (or immediate_exit) interrupted the run: not an exit. */
 			if (errno == EINTR || errno == EAGAIN) {
@@ -209,6 +264,8 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 			break;
 		}
 	}
+	if (arm_timeout(vm, 0) < 0 && rc == 0) /* disarm */
+		rc = -1;
 	vm->run->immediate_exit = 0;
 	if (rc == 0)
 		finish_stop(vm, stop);

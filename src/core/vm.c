@@ -56,6 +56,7 @@ void kr_vm_config_init(struct kr_vm_config *cfg)
 	cfg->mode = KR_MODE_LONG;
 	cfg->mem_size = 32u << 20;
 	cfg->console_fd = STDOUT_FILENO;
+	cfg->max_output = KR_DEFAULT_MAX_OUTPUT;
 }
 
 static int check_config(const struct kr_vm_config *cfg)
@@ -130,7 +131,8 @@ int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg)
 	    set_system_addresses(vm) < 0 ||                /* step 3 */
 	    kr_mem_init_ram(vm, cfg->mem_size) < 0 ||      /* step 4 */
 	    create_vcpu(vm) < 0 ||                         /* step 5 */
-	    kr_console_register(vm) < 0 || kr_hypercall_register(vm) < 0) {
+	    kr_console_register(vm) < 0 || kr_hypercall_register(vm) < 0 ||
+	    kr_timeout_init(vm) < 0) {
 		kr_vm_destroy(vm);
 		return -1;
 	}
@@ -145,6 +147,8 @@ void kr_vm_destroy(struct kr_vm *vm)
 	int saved = errno;
 	if (vm->console.used)
 		kr_console_flush(vm);
+	if (vm->has_timer)
+		timer_delete(vm->timer);
 	if (vm->run)
 		munmap(vm->run, (size_t)vm->run_size);
 	if (vm->vcpu_fd >= 0)

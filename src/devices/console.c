@@ -7,6 +7,7 @@
  * and written when it fills, when the VM stops and when it is destroyed.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,6 +36,16 @@ int kr_console_write(struct kr_vm *vm, const void *data, size_t len)
 {
 	struct kr_console *c = &vm->console;
 	const char *p = data;
+	/* A guest must not be able to fill the disk behind our stdout. */
+	uint64_t max = vm->cfg.max_output;
+	if (max && len > max - c->total) {
+		char msg[96];
+		len = (size_t)(max - c->total);
+		snprintf(msg, sizeof(msg), "guest output reached the limit of %llu bytes",
+			 (unsigned long long)max);
+		kr_vm_stop(vm, KR_STOP_OUTPUT_LIMIT, 0, msg);
+	}
+	c->total += len;
 	while (len > 0) {
 		if (c->used == sizeof(c->buf) && kr_console_flush(vm) < 0)
 			return -1;

@@ -24,6 +24,7 @@ TEST_FILTER=${TEST_FILTER:-}
 TIMEOUT=30
 
 # kvmrun's own exit statuses (src/cli/cli.h)
+TIMEOUT_STATUS=124
 VMM_ERROR=125
 GUEST_CRASH=126
 
@@ -71,13 +72,14 @@ t() {
 	*) return 0 ;;
 	esac
 
-	timeout "$TIMEOUT" "$KVMRUN" "$@" >"$T/out" 2>"$T/err" </dev/null
+	# KILL, so that a hang (137) never passes for kvmrun's own timeout status (124)
+	timeout -s KILL "$TIMEOUT" "$KVMRUN" "$@" >"$T/out" 2>"$T/err" </dev/null
 	status=$?
 
 	why=
 	if [ "$status" -ne "$want_status" ]; then
 		case $status in
-		124 | 143) why="timed out after $TIMEOUT s (status $status)" ;;
+		137) why="hung: killed after $TIMEOUT s" ;;
 		*) why="exit status $status, expected $want_status" ;;
 		esac
 	fi
@@ -157,6 +159,13 @@ check_regs() {
 
 check_info() {
 	grep -q 'API version 12' "$T/out" || echo "stdout lacks \"API version 12\""
+	grep -q 'seccomp sandbox: active' "$T/out" || echo "stdout lacks \"seccomp sandbox: active\""
+}
+
+# The output limit cuts the flood at exactly the limit.
+check_4096_bytes() {
+	size=$(wc -c <"$T/out")
+	[ "$size" -eq 4096 ] || echo "stdout has $size bytes, expected 4096"
 }
 
 G=$GUESTS
@@ -213,6 +222,26 @@ t crash-hypercall-noncanonical $GUEST_CRASH '' 'hypercall' '0x8000000000000000' 
 	-- run "$G/noncanon.elf"
 t crash-hypercall-unknown $GUEST_CRASH '' 'hypercall' '99' -- run "$G/badhc.elf"
 t crash-hypercall-byte-write $GUEST_CRASH '' 'hypercall port' -- run "$G/hcsize.elf"
+
+t crash-triple-fault-real $GUEST_CRASH '' 'KVM_EXIT_SHUTDOWN' -- run --mode real "$G/triple-real.bin"
+t crash-triple-fault-protected $GUEST_CRASH '' 'KVM_EXIT_SHUTDOWN' \
+	-- run --mode protected "$G/triple32.bin"
+t crash-triple-fault-paged32 $GUEST_CRASH '' 'KVM_EXIT_SHUTDOWN' \
+	-- run --mode paged32 "$G/triple32.bin"
+
+# ---- hostile guests: the host survives, says why, and exits as documented -----
+t hostile-spin-timeout $TIMEOUT_STATUS '' 'timeout of 1000 ms' -- run --timeout 1s "$G/spin.elf"
+t hostile-spin-timeout-ms $TIMEOUT_STATUS '' 'timeout of 300 ms' -- run --timeout 300ms "$G/spin.elf"
+CHECK=check_4096_bytes
+t hostile-flood-output-limit $GUEST_CRASH '*' 'limit of 4096 bytes' \
+	-- run --max-output 4K "$G/flood.elf"
+t hostile-flood-timeout $TIMEOUT_STATUS '*' 'timeout of 1000 ms' \
+	-- run --timeout 1s --max-output 0 "$G/flood.elf"
+# Garbage in CR3: a triple fault on most hosts; nested SVM refuses the entry.
+t hostile-bad-cr3 $GUEST_CRASH '' 'guest stopped' -- run "$G/badcr3.elf"
+t no-seccomp 0 'Hello from a kvmrun guest!\n' -- run --no-seccomp "$G/hello.elf"
+t bad-timeout $VMM_ERROR '' '--timeout' -- run --timeout 5x "$G/hello.elf"
+t bad-timeout-zero $VMM_ERROR '' '--timeout' -- run --timeout 0 "$G/hello.elf"
 
 # ---- bad input: 125 and a message, the guest never runs -----------------------
 : >"$T/empty.bin"

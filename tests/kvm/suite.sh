@@ -26,5 +26,8 @@ for build in "$@"; do
 	echo "== KVM tests with $build/ =="
 	# The library's own tests; sanitizer reports end the process with an error.
 	run_part kvm-lib timeout 300 "$build/kvm-libtest"
-	run_part kvm env KVMRUN="$build/kvmrun" GUESTS=build/guests sh tests/kvm/run-tests.sh
+	# LeakSanitizer starts a thread at exit, which the seccomp filter (rightly)
+	# kills; leaks are checked by the unit tests and valgrind instead.
+	run_part kvm env ASAN_OPTIONS=detect_leaks=0 KVMRUN="$build/kvmrun" GUESTS=build/guests \
+		sh tests/kvm/run-tests.sh
 done

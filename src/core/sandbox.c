@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * sandbox.c - after set-up, kvmrun needs only a handful of system calls to
+ * run a guest. A seccomp filter (built with libseccomp) allows exactly those,
+ * so a bug the guest might trigger in the run loop cannot open files, map
+ * memory or start processes.
+ *
+ * A denied call raises SIGSYS (SCMP_ACT_TRAP). The handler names the call,
+ * from a table generated from <asm/unistd_64.h> (no allocation, nothing that
+ * is not async-signal-safe), then repeats the call: with SIGSYS blocked in
+ * the handler the kernel forces the default action, and the process dies by
+ * SIGSYS. libc changing the calls it makes is how allowlists break (see
+ * shared/KVM-PITFALLS.md), so the message matters.
+ */
+#include <errno.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "syscall_names.h"
+
+static void put(char **p, const char *end, const char *s)
+{
+	while (*s && *p < end)
+		*(*p)++ = *s++;
+}
+
+static void put_num(char **p, const char *end, long v)
+{
+	char digits[24];
+	int n = 0;
+	unsigned long u = v < 0 ? 0ul - (unsigned long)v : (unsigned long)v;
+	do
+		digits[n++] = (char)('0' + u % 10);
+	while ((u /= 10) && n < (int)sizeof(digits));
+	if (v < 0 && *p < end)
+		*(*p)++ = '-';
+	while (n > 0 && *p < end)
+		*(*p)++ = digits[--n];
+}
+
+static void on_denied_syscall(int sig, siginfo_t *info, void *uctx)
+{
+	(void)sig;
+	(void)uctx;
+	char msg[200], *p = msg, *end = msg + sizeof(msg);
+	int nr = info->si_syscall;
+	const char *name = nr >= 0 && (size_t)nr < sizeof(kr_syscall_names) / sizeof(kr_syscall_names[0]) &&
+				   kr_syscall_names[nr]
+			       ? kr_syscall_names[nr]
+			       : "unknown";
+	put(&p, end, "kvmrun: seccomp: system call ");
+	put(&p, end, name);
+	put(&p, end, " (");
+	put_num(&p, end, nr);
+	put(&p, end, ") is not allowed while the guest runs; killing the process\n");
+	ssize_t ignored = write(STDERR_FILENO, msg, (size_t)(p - msg));
+	(void)ignored;
+	/* Denied again, now with SIGSYS blocked: the kernel kills us by SIGSYS. */
+	syscall(nr, 0, 0, 0, 0, 0, 0);
+	_exit(159); /* not reached */
+}
+
+static int allow(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cmp *args)
+{
+	int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, args);
+	if (rc < 0) {
+		errno = -rc;
+		return kr_err_sys("sandbox: seccomp_rule_add_array(syscall %d, %u conditions)", nr, n);
+	}
+	return 0;
+}
+
+/* The ioctls the run loop and the final report make, on the fd they use. */
+static int allow_ioctls(scmp_filter_ctx ctx, const struct kr_vm *vm)
+{
+	static const unsigned long vcpu_ioctls[] = {
+		KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_TRANSLATE,
+	};
+	for (size_t i = 0; i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]); i++) {
+		/* The kernel reads the request as 32 bits; compare only those. */
+		struct scmp_arg_cmp a[] = {
+			SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vcpu_fd),
+			SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, vcpu_ioctls[i]),
+		};
+		if (allow(ctx, SCMP_SYS(ioctl), 2, a) < 0)
+			return -1;
+	}
+	/* Memory slots may still change (kr_mem_add/kr_mem_remove from a device). */
+	struct scmp_arg_cmp slot[] = {
+		SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vm_fd),
+		SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, KVM_SET_USER_MEMORY_REGION),
+	};
+	return allow(ctx, SCMP_SYS(ioctl), 2, slot);
+}
+
+static int build_filter(scmp_filter_ctx ctx, const struct kr_vm *vm)
+{
+	/* Console output and kvmrun's own messages. */
+	struct scmp_arg_cmp console[] = {SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->console.fd)};
+	struct scmp_arg_cmp err[] = {SCMP_A0(SCMP_CMP_EQ, STDERR_FILENO)};
+	if (allow(ctx, SCMP_SYS(write), 1, console) < 0 || allow(ctx, SCMP_SYS(write), 1, err) < 0)
+		return -1;
+	/* The timeout's signal and timer, tear-down, and libc's heap trimming. */
+	static const int plain[] = {
+		SCMP_SYS(rt_sigreturn), SCMP_SYS(timer_settime), SCMP_SYS(timer_delete),
+		SCMP_SYS(clock_gettime), SCMP_SYS(munmap),       SCMP_SYS(close),
+		SCMP_SYS(madvise),      SCMP_SYS(brk),           SCMP_SYS(exit),
+		SCMP_SYS(exit_group),
+	};
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+		if (allow(ctx, plain[i], 0, NULL) < 0)
+			return -1;
+	return allow_ioctls(ctx, vm);
+}
+
+int kr_sandbox_enter(struct kr_vm *vm)
+{
+	/* /dev/kvm itself is needed only to create things; close it. */
+	if (vm->kvm_fd >= 0) {
+		close(vm->kvm_fd);
+		vm->kvm_fd = -1;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return kr_err_sys("sandbox: prctl(PR_SET_NO_NEW_PRIVS, 1)");
+
+	struct sigaction sa = {.sa_sigaction = on_denied_syscall, .sa_flags = SA_SIGINFO};
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return kr_err_sys("sandbox: sigaction(SIGSYS)");
+
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+	if (!ctx)
+		return kr_err("sandbox: seccomp_init(SCMP_ACT_TRAP) failed");
+	int rc = build_filter(ctx, vm);
+	if (rc == 0) {
+		int e = seccomp_load(ctx);
+		if (e < 0) {
+			errno = -e;
+			rc = kr_err_sys("sandbox: seccomp_load");
+		}
+	}
+	seccomp_release(ctx);
+	return rc;
+}
+
+bool kr_sandbox_available(char *detail, size_t size)
+{
+	const struct scmp_version *v = seccomp_version();
+	/* PR_GET_SECCOMP fails with EINVAL on kernels built without seccomp. */
+	bool kernel = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
+	int api = seccomp_api_get();
+	snprintf(detail, size, "libseccomp %u.%u.%u, kernel seccomp %s, API level %d", v->major,
+		 v->minor, v->micro, kernel ? "yes" : "no", api);
+	return kernel && api >= 1;
+}
