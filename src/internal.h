@@ -185,6 +185,9 @@ struct kr_mode_setup {
 void kr_sregs_for_mode(enum kr_mode mode, const struct kr_mode_setup *setup,
 		       struct kvm_sregs *sregs);
 
+/* x86/sregs_check.c: refuse inconsistent CR0/CR4/EFER/CS before KVM_SET_SREGS. */
+int kr_sregs_check(struct kr_vm *vm, const struct kvm_sregs *sregs);
+
 /* x86/cpuid.c: KVM_GET_SUPPORTED_CPUID filtered, then KVM_SET_CPUID2. */
 int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported);
 

@@ -238,3 +238,57 @@ UNIT_TEST(sregs_long_mode_is_consistent)
 	kr_sregs_for_mode(KR_MODE_LONG, &no_nx, &s);
 	CHECK_EQ(s.efer & KR_EFER_NXE, 0);
 }
+
+static void check_sregs_refused(void (*mutate)(struct kvm_sregs *), const char *needle)
+{
+	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	struct kvm_sregs s;
+	memset(&s, 0, sizeof(s));
+	struct kr_mode_setup ms = {.cr3 = 0x11000, .gdt_base = 0x10000, .nx = true};
+	kr_sregs_for_mode(KR_MODE_LONG, &ms, &s);
+	CHECK_OK(kr_sregs_check(vm, &s)); /* what kvmrun builds is consistent */
+	mutate(&s);
+	CHECK_FAILS_WITH(kr_sregs_check(vm, &s), needle);
+	fake_vm_free(vm);
+}
+
+static void lme_without_pae(struct kvm_sregs *s) { s->cr4 &= ~(uint64_t)X86_CR4_PAE; }
+static void no_lma(struct kvm_sregs *s) { s->efer &= ~KR_EFER_LMA; }
+static void lma_without_paging(struct kvm_sregs *s)
+{
+	s->cr0 &= ~(uint64_t)X86_CR0_PG;
+}
+static void cs_l_and_d(struct kvm_sregs *s) { s->cs.db = 1; }
+static void paging_without_pe(struct kvm_sregs *s) { s->cr0 &= ~(uint64_t)X86_CR0_PE; }
+static void cr3_outside(struct kvm_sregs *s) { s->cr3 = MEM; }
+static void nw_without_cd(struct kvm_sregs *s) { s->cr0 |= X86_CR0_NW; }
+static void cs_l_in_32bit(struct kvm_sregs *s)
+{
+	s->efer = 0;
+	s->cr0 &= ~(uint64_t)X86_CR0_PG;
+}
+
+UNIT_TEST(sregs_check_names_the_bits)
+{
+	check_sregs_refused(lme_without_pae, "EFER.LME with CR0.PG needs CR4.PAE");
+	check_sregs_refused(no_lma, "EFER.LMA must be set");
+	check_sregs_refused(lma_without_paging, "EFER.LMA must be set");
+	check_sregs_refused(cs_l_and_d, "CS.L and CS.D");
+	check_sregs_refused(paging_without_pe, "CR0.PG (paging) is set without CR0.PE");
+	check_sregs_refused(cr3_outside, "outside guest memory");
+	check_sregs_refused(nw_without_cd, "CR0.NW");
+	check_sregs_refused(cs_l_in_32bit, "CS.L (64-bit code)");
+}
+
+UNIT_TEST(sregs_check_accepts_every_mode)
+{
+	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	for (int m = KR_MODE_REAL; m <= KR_MODE_LONG; m++) {
+		struct kvm_sregs s;
+		memset(&s, 0, sizeof(s));
+		struct kr_mode_setup ms = {.cr3 = 0x11000, .gdt_base = 0x10000};
+		kr_sregs_for_mode((enum kr_mode)m, &ms, &s);
+		CHECK_OK(kr_sregs_check(vm, &s));
+	}
+	fake_vm_free(vm);
+}
