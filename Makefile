@@ -66,7 +66,10 @@ $(BUILD)/tests/kvm/harness.o: tests/unit/main.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -DUNIT_SUITE='"kvm-lib"' -c -o $@ $<
 
-$(BUILD)/kvm-libtest: $(BUILD)/tests/kvm/libtest.o $(BUILD)/tests/kvm/harness.o $(BUILD)/libkvmrun.a
+KVMTEST_SRCS := $(sort $(wildcard tests/kvm/*.c))
+KVMTEST_OBJS := $(KVMTEST_SRCS:%.c=$(BUILD)/%.o)
+
+$(BUILD)/kvm-libtest: $(KVMTEST_OBJS) $(BUILD)/tests/kvm/harness.o $(BUILD)/libkvmrun.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
 
 tests: $(BUILD)/unit-tests $(BUILD)/kvm-libtest
@@ -86,4 +89,4 @@ test:
 clean:
 	rm -rf build build-san
 
--include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(BUILD)/tests/kvm/libtest.d
+-include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(KVMTEST_OBJS:.o=.d)

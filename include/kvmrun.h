@@ -280,6 +280,33 @@ const char *kr_paging_name(enum kr_paging paging);
 int kr_walk(struct kr_vm *vm, const struct kvm_sregs *sregs, unsigned maxphyaddr, uint64_t gva,
 	    struct kr_walk *w);
 
+/*
+ * Cross-check: translate `gva` both with KVM_TRANSLATE and with kr_walk
+ * (under the vCPU's current special registers) and compare. They agree when
+ * both find no translation, or both find one to the same physical address.
+ * (x86 KVM_TRANSLATE always reports writeable=1 and usermode=0, so
+ * permissions are not compared.) Returns 0 whether or not they agree (see
+ * *agree), -1 if an ioctl failed.
+ */
+int kr_crosscheck(struct kr_vm *vm, uint64_t gva, struct kr_translation *kvm,
+		  struct kr_walk *walk, bool *agree);
+
+struct kr_crosscheck_report {
+	uint64_t checked;       /* addresses translated both ways */
+	uint64_t mapped;        /* of which both found mapped */
+	uint64_t disagreements; /* of which the two differed */
+	uint64_t first_bad_gva; /* the first disagreement, if any */
+	char first_bad[256];    /* ... described */
+};
+
+/*
+ * Cross-check every page the guest's current page tables map (found by
+ * walking the tables in guest memory, at most `max_pages` pages), plus the
+ * first and last byte of each mapped run, the addresses just outside each
+ * run, non-canonical and boundary addresses.
+ */
+int kr_crosscheck_all(struct kr_vm *vm, uint64_t max_pages, struct kr_crosscheck_report *r);
+
 /* ---- Sandboxing --------------------------------------------------------------- */
 
 /*
