@@ -89,4 +89,5 @@ test:
 clean:
 	rm -rf build build-san
 
+include mk/fuzz.mk
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(KVMTEST_OBJS:.o=.d)

@@ -187,9 +187,21 @@ enum kr_stop_reason {
 	KR_STOP_REQUESTED,      /* kr_vm_stop() from a handler or another thread */
 	KR_STOP_TIMEOUT,        /* the guest ran longer than cfg.timeout_ns */
 	KR_STOP_OUTPUT_LIMIT,   /* the guest wrote more than cfg.max_output bytes */
+	KR_STOP_EXCEPTION,      /* a CPU exception reached kvmrun's handlers */
+};
+
+/* A CPU exception caught by kvmrun's IDT: where it happened. */
+struct kr_exception {
+	unsigned vector;    /* 0..31 */
+	const char *name;   /* "#PF (page fault)" */
+	uint64_t error_code; /* 0 for exceptions without one */
+	uint64_t rip, rsp, rflags, cr2;
+	uint16_t cs, ss;
 };
 
 const char *kr_stop_reason_name(enum kr_stop_reason reason);
+/* "KVM_EXIT_SHUTDOWN" for 8: the names of <linux/kvm.h>. */
+const char *kr_exit_name(uint32_t exit_reason);
 
 struct kr_stop {
 	enum kr_stop_reason reason;
@@ -197,6 +209,18 @@ struct kr_stop {
 	uint32_t kvm_exit; /* the KVM_EXIT_* that ended the run */
 	uint64_t rip;      /* guest RIP when it stopped (see kr_vm_run) */
 	char message[320]; /* human-readable details: exit, port/address, RIP */
+
+	/*
+	 * The vCPU state at the stop, for crash reports. After an exception,
+	 * the state at the faulting instruction (from the exception frame).
+	 * cpu_was_reset: after a triple fault the CPU (AMD) had already reset
+	 * the vCPU, so this is the reset state, not the crash.
+	 */
+	bool have_state, cpu_was_reset;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+	bool have_exception;
+	struct kr_exception exception;
 };
 
 /*
@@ -315,11 +339,12 @@ int kr_crosscheck_all(struct kr_vm *vm, uint64_t max_pages, struct kr_crosscheck
  * filter (libseccomp) that allows only the calls of the run loop, the
  * console and the final report: KVM_RUN and the register, translation and
  * memory-slot ioctls, write to the console and stderr, the timeout timer,
- * munmap/close/exit. Any other system call kills the process after a line on
+ * munmap/close/exit, and write() to the `write_fds` the caller still needs
+ * (report or trace files). Any other system call kills the process after a line on
  * stderr naming it. Call after kr_vcpu_prepare, before kr_vm_run; it cannot
  * be undone. kr_vm_create and the loaders are not allowed afterwards.
  */
-int kr_sandbox_enter(struct kr_vm *vm);
+int kr_sandbox_enter(struct kr_vm *vm, const int *write_fds, size_t nwrite_fds);
 
 /* Whether this kernel and libseccomp can filter; a line saying so in `detail`. */
 bool kr_sandbox_available(char *detail, size_t size);

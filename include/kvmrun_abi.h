@@ -35,9 +35,17 @@ enum kvmrun_hypercall {
 #define KVMRUN_HC_WRITE_MAX (1u << 20)
 
 /*
+ * kvmrun's exception handlers (installed in protected, paged32 and long mode,
+ * until the guest loads an IDT of its own) report a CPU exception here, so
+ * kvmrun can say which exception hit at which instruction. Not for guests.
+ */
+#define KVMRUN_FAULT_PORT 0x510
+
+/*
  * Guest physical memory layout. RAM starts at GPA 0.
  *   [0x00000, 0x10000)  free for the guest (real-mode code and stack live here)
- *   [0x10000, 0x80000)  owned by kvmrun: GDT, then page tables (not in real mode)
+ *   [0x10000, 0x80000)  owned by kvmrun (not in real mode): GDT, TSS, IDT and
+ *                       exception handlers, their stack, then page tables
  *   [0x80000, ...)      free for the guest; images load at 1 MiB by default
  * The stack starts at the top of RAM and grows down (real mode: SS:SP = 0:0x7C00).
  * At entry RDI holds the RAM size in bytes and RSI the first byte after the

@@ -167,11 +167,22 @@ int kr_pt64_map(struct kr_pt_builder *b, uint64_t gva, uint64_t gpa, uint64_t si
 /* 32-bit paging: map with 4 MiB pages (CR4.PSE); all three 4 MiB aligned. */
 int kr_pt32_map(struct kr_pt_builder *b, uint32_t gva, uint32_t gpa, uint64_t size, unsigned flags);
 
-/* x86/gdt.c: the flat GDT in guest memory. */
-#define KR_GDT_ENTRIES 4
-int kr_gdt_write(uint8_t *mem, uint64_t mem_size, uint64_t gdt_gpa);
+/* Where kvmrun's own structures live in its system area (kvmrun_abi.h). */
+#define KR_GDT_GPA (KVMRUN_SYSTEM_AREA_START + 0x0000)
+#define KR_TSS_GPA (KVMRUN_SYSTEM_AREA_START + 0x0100)
+#define KR_IDT_GPA (KVMRUN_SYSTEM_AREA_START + 0x1000)
+#define KR_STUBS_GPA (KVMRUN_SYSTEM_AREA_START + 0x1800)
+#define KR_EXCEPTION_STACK_TOP (KVMRUN_SYSTEM_AREA_START + 0x3000)
+#define KR_PAGE_TABLES_GPA (KVMRUN_SYSTEM_AREA_START + 0x3000)
+
+/* x86/gdt.c: the flat GDT in guest memory; entries 4-5 are the 64-bit TSS. */
+#define KR_GDT_ENTRIES 6
+#define KR_SEL_TSS 0x20
+int kr_gdt_write(uint8_t *mem, uint64_t mem_size, uint64_t gdt_gpa, uint64_t tss_gpa);
 /* The segment register value kvmrun's GDT holds for `selector`. */
 void kr_gdt_segment(unsigned selector, struct kvm_segment *seg);
+/* The TR value for kvmrun's 64-bit TSS at tss_gpa. */
+void kr_gdt_tss_segment(uint64_t tss_gpa, struct kvm_segment *seg);
 /* The 8-byte descriptor for a kvm_segment (exposed for the unit tests). */
 uint64_t kr_gdt_encode(const struct kvm_segment *seg);
 
@@ -181,7 +192,15 @@ struct kr_mode_setup {
 	uint64_t gdt_base; /* GDT guest physical address */
 	bool nx;           /* enable EFER.NXE */
 	uint16_t real_cs;  /* real mode: CS selector (entry and CS base meet there) */
+	uint64_t idt_base; /* kvmrun's exception IDT (0: none) */
+	uint16_t idt_limit;
+	uint64_t tss_base; /* long mode: the TSS holding IST1 (0: none) */
 };
+
+/* x86/exceptions.c: the IDT, stubs and TSS that report guest exceptions. */
+int kr_exceptions_install(struct kr_vm *vm, struct kr_mode_setup *ms);
+int kr_exceptions_register(struct kr_vm *vm);
+const char *kr_exception_name(unsigned vector);
 void kr_sregs_for_mode(enum kr_mode mode, const struct kr_mode_setup *setup,
 		       struct kvm_sregs *sregs);
 
@@ -209,8 +228,5 @@ int kr_load_check_range(struct kr_vm *vm, uint64_t gpa, uint64_t size, const cha
 int kr_gva_for_each(struct kr_vm *vm, uint64_t gva, uint64_t len,
 		    int (*fn)(void *ctx, const void *host, size_t n), void *ctx);
 
-/* ---- core/names.c: names for messages ---------------------------------------- */
-
-const char *kr_exit_name(uint32_t exit_reason);
 
 #endif

@@ -5,11 +5,11 @@
 # 64-bit C guests -> NAME.elf
 EXAMPLE_C_GUESTS = hello long pagecross higherhalf hlt \
 	repouts triple badport mmio badptr hugelen noncanon badhc hcsize \
-	spin flood badcr3
+	spin flood badcr3 ud jumpunmapped badstack
 # ... also as raw images -> NAME.bin
 EXAMPLE_C_RAW_GUESTS = hello long
 # 16/32-bit assembly guests -> NAME.bin
-EXAMPLE_ASM_GUESTS = real protected paged32 triple-real triple32
+EXAMPLE_ASM_GUESTS = real protected paged32 triple-real triple32 ud32
 
 EXAMPLE_GUEST_FILES = $(EXAMPLE_C_GUESTS:%=$(GUEST_OUT)/%.elf) \
 	$(EXAMPLE_C_RAW_GUESTS:%=$(GUEST_OUT)/%.bin) \

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * triple32.S - a 32-bit crash for --mode protected and --mode paged32:
- * kvmrun's IDT is empty, so `ud2` ends in a triple fault. Raw image at 1 MiB.
+ * triple32.S - a 32-bit crash for --mode protected and --mode paged32: it
+ * loads an empty IDT over kvmrun's, so `ud2` ends in a triple fault. Raw image at 1 MiB.
  * Expected: status 126, KVM_EXIT_SHUTDOWN.
  */
 #include "kvmrun_abi_asm.h"
@@ -13,7 +13,12 @@
 	.code32
 	.globl _start
 _start:
+	lidt	empty_idt
 	ud2
 	hlt
+
+empty_idt:
+	.word	0
+	.long	0
 
 	.section .note.GNU-stack, "", @progbits

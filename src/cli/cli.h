@@ -27,6 +27,9 @@ int cli_parse_u64(const char *s, bool sizes, uint64_t *out);
 /* Parse "500ms", "2s", "1m", "1h" or plain seconds into nanoseconds (> 0). */
 int cli_parse_duration(const char *s, uint64_t *ns);
 
-void cli_print_regs(FILE *f, struct kr_vm *vm);
+/* report.c: registers, control bits, segments; the crash report; JSON. */
+void cli_print_state(FILE *f, const struct kr_stop *stop);
+void cli_print_crash_report(FILE *f, struct kr_vm *vm, const struct kr_stop *stop);
+void cli_write_json_report(FILE *f, struct kr_vm *vm, const struct kr_stop *stop, int status);
 
 #endif

@@ -29,6 +29,8 @@ static void usage(FILE *f)
 		"                        (default 64M, 0: no limit)\n"
 		"      --no-seccomp      do not confine kvmrun with a seccomp filter while\n"
 		"                        the guest runs (on by default)\n"
+		"      --dump FILE       write how the guest stopped, its registers and page\n"
+		"                        walks, as JSON\n"
 		"\n"
 		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary.\n"
 		"The guest's output goes to stdout, kvmrun's messages to stderr.\n"

@@ -13,6 +13,7 @@ struct run_options {
 	struct kr_load_options load;
 	bool print_regs;
 	bool no_seccomp;
+	const char *dump_path;
 	size_t ntranslate;
 	uint64_t translate[MAX_TRANSLATE];
 	const char *guest;
@@ -31,7 +32,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"load", required_argument, NULL, 'l'},  {"entry", required_argument, NULL, 'e'},
 		{"regs", no_argument, NULL, 'r'},        {"translate", required_argument, NULL, 't'},
 		{"timeout", required_argument, NULL, 'T'}, {"max-output", required_argument, NULL, 'O'},
-		{"no-seccomp", no_argument, NULL, 'S'},
+		{"no-seccomp", no_argument, NULL, 'S'}, {"dump", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -70,6 +71,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		case 'S':
 			o->no_seccomp = true;
 			break;
+		case 'D':
+			o->dump_path = optarg;
+			break;
 		case 't':
 			if (o->ntranslate == MAX_TRANSLATE) {
 				fprintf(stderr, "kvmrun run: at most %d --translate\n", MAX_TRANSLATE);
@@ -83,7 +87,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			fprintf(stdout, "Usage: kvmrun run [--mode MODE] [--mem SIZE] [--load ADDR] "
 					"[--entry ADDR] [--regs] [--translate GVA]...\n"
 					"                  [--timeout DURATION] [--max-output SIZE] "
-					"[--no-seccomp] GUEST\n");
+					"[--no-seccomp] [--dump FILE] GUEST\n");
 			return 1;
 		default:
 			return -1; /* getopt_long has said what is wrong */
@@ -95,32 +99,6 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	}
 	o->guest = argv[optind];
 	return 0;
-}
-
-void cli_print_regs(FILE *f, struct kr_vm *vm)
-{
-	struct kvm_regs r;
-	struct kvm_sregs s;
-	if (kr_vcpu_get_regs(vm, &r) < 0 || kr_vcpu_get_sregs(vm, &s) < 0) {
-		fprintf(f, "kvmrun: cannot read registers: %s\n", kr_last_error());
-		return;
-	}
-	fprintf(f,
-		"rax=0x%016llx rbx=0x%016llx rcx=0x%016llx rdx=0x%016llx\n"
-		"rsi=0x%016llx rdi=0x%016llx rsp=0x%016llx rbp=0x%016llx\n"
-		"r8=0x%016llx r9=0x%016llx r10=0x%016llx r11=0x%016llx\n"
-		"r12=0x%016llx r13=0x%016llx r14=0x%016llx r15=0x%016llx\n"
-		"rip=0x%016llx rflags=0x%016llx\n",
-		r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi, r.rsp, r.rbp, r.r8, r.r9, r.r10, r.r11,
-		r.r12, r.r13, r.r14, r.r15, r.rip, r.rflags);
-	fprintf(f, "cr0=0x%llx cr2=0x%llx cr3=0x%llx cr4=0x%llx efer=0x%llx\n", s.cr0, s.cr2,
-		s.cr3, s.cr4, s.efer);
-	const struct kvm_segment *seg[] = {&s.cs, &s.ds, &s.es, &s.fs, &s.gs, &s.ss};
-	const char *names[] = {"cs", "ds", "es", "fs", "gs", "ss"};
-	for (size_t i = 0; i < 6; i++)
-		fprintf(f, "%s=0x%04x base=0x%llx limit=0x%x type=0x%x l=%u db=%u\n", names[i],
-			seg[i]->selector, seg[i]->base, seg[i]->limit, seg[i]->type, seg[i]->l,
-			seg[i]->db);
 }
 
 static void print_translations(FILE *f, struct kr_vm *vm, const struct run_options *o)
@@ -153,6 +131,35 @@ static int exit_status(const struct kr_stop *stop)
 	}
 }
 
+/* A guest that crashed gets the full report; one that just misbehaved, a line. */
+static bool wants_crash_report(const struct kr_stop *stop)
+{
+	switch (stop->reason) {
+	case KR_STOP_SHUTDOWN:
+	case KR_STOP_FAIL_ENTRY:
+	case KR_STOP_INTERNAL_ERROR:
+	case KR_STOP_SYSTEM_EVENT:
+	case KR_STOP_UNHANDLED:
+	case KR_STOP_EXCEPTION:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The dump file is opened before the sandbox closes the door on open(). */
+static FILE *open_dump(const char *path)
+{
+	static char buf[8192]; /* no malloc once sandboxed */
+	FILE *f = fopen(path, "we");
+	if (!f) {
+		perror(path);
+		return NULL;
+	}
+	setvbuf(f, buf, _IOFBF, sizeof(buf));
+	return f;
+}
+
 int cli_run(int argc, char **argv)
 {
 	struct run_options o = {0};
@@ -161,23 +168,39 @@ int cli_run(int argc, char **argv)
 	if (p != 0)
 		return p > 0 ? 0 : KVMRUN_EXIT_VMM_ERROR;
 
+	FILE *dump = NULL;
+	if (o.dump_path && !(dump = open_dump(o.dump_path)))
+		return KVMRUN_EXIT_VMM_ERROR;
+	int write_fds[1] = {dump ? fileno(dump) : -1};
+
 	struct kr_vm *vm = NULL;
 	struct kr_image img;
 	struct kr_stop stop;
-	int status = KVMRUN_EXIT_VMM_ERROR;
 	if (kr_vm_create(&vm, &o.cfg) < 0 || kr_load_file(vm, o.guest, &o.load, &img) < 0 ||
-	    kr_vcpu_prepare(vm, &img) < 0 || (!o.no_seccomp && kr_sandbox_enter(vm) < 0) ||
+	    kr_vcpu_prepare(vm, &img) < 0 ||
+	    (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, dump ? 1 : 0) < 0) ||
 	    kr_vm_run(vm, &stop) < 0) {
 		fprintf(stderr, "kvmrun: %s\n", kr_last_error());
 		kr_vm_destroy(vm);
+		if (dump)
+			fclose(dump);
 		return KVMRUN_EXIT_VMM_ERROR;
 	}
-	status = exit_status(&stop);
+	int status = exit_status(&stop);
 	if (status == KVMRUN_EXIT_GUEST_CRASH || status == KVMRUN_EXIT_TIMEOUT)
 		fprintf(stderr, "kvmrun: guest stopped: %s\n", stop.message);
-	if (o.print_regs)
-		cli_print_regs(stderr, vm);
+	if (wants_crash_report(&stop))
+		cli_print_crash_report(stderr, vm, &stop);
+	else if (o.print_regs && stop.have_state)
+		cli_print_state(stderr, &stop);
 	print_translations(stderr, vm, &o);
+	if (dump) {
+		cli_write_json_report(dump, vm, &stop, status);
+		if (fclose(dump) != 0) {
+			perror(o.dump_path);
+			status = KVMRUN_EXIT_VMM_ERROR;
+		}
+	}
 	kr_vm_destroy(vm);
 	return status;
 }

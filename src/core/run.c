@@ -177,17 +177,31 @@ int kr_handle_exit(struct kr_vm *vm)
 	}
 }
 
-/* Add where the guest was to the stop message. */
+/*
+ * Keep the vCPU state of the stop, for crash reports, and add where the guest
+ * was to the message. An exception report already holds the state at the
+ * faulting instruction. After a triple fault on AMD the vCPU has been reset
+ * (RIP 0xfff0, CS base 0xffff0000): say so rather than blame that address.
+ */
 static void finish_stop(struct kr_vm *vm, struct kr_stop *stop)
 {
 	*stop = vm->pending_stop;
-	struct kvm_regs regs;
-	if (kr_vcpu_get_regs(vm, &regs) == 0) {
-		stop->rip = regs.rip;
-		size_t len = strlen(stop->message);
+	if (!stop->have_state)
+		stop->have_state = kr_vcpu_get_regs(vm, &stop->regs) == 0 &&
+				   kr_vcpu_get_sregs(vm, &stop->sregs) == 0;
+	if (!stop->have_state)
+		return;
+	stop->rip = stop->regs.rip;
+	stop->cpu_was_reset = stop->reason == KR_STOP_SHUTDOWN && stop->regs.rip == 0xfff0 &&
+			      stop->sregs.cs.base == 0xffff0000;
+	size_t len = strlen(stop->message);
+	if (stop->cpu_was_reset)
+		snprintf(stop->message + len, sizeof(stop->message) - len,
+			 "; the CPU reset the vCPU before KVM reported it, so the faulting "
+			 "address is unknown");
+	else
 		snprintf(stop->message + len, sizeof(stop->message) - len, " (RIP=0x%llx)",
-			 (unsigned long long)regs.rip);
-	}
+			 (unsigned long long)stop->rip);
 }
 
 /*

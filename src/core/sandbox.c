@@ -99,13 +99,22 @@ static int allow_ioctls(scmp_filter_ctx ctx, const struct kr_vm *vm)
 	return allow(ctx, SCMP_SYS(ioctl), 2, slot);
 }
 
-static int build_filter(scmp_filter_ctx ctx, const struct kr_vm *vm)
+static int allow_write(scmp_filter_ctx ctx, int fd)
 {
-	/* Console output and kvmrun's own messages. */
-	struct scmp_arg_cmp console[] = {SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->console.fd)};
-	struct scmp_arg_cmp err[] = {SCMP_A0(SCMP_CMP_EQ, STDERR_FILENO)};
-	if (allow(ctx, SCMP_SYS(write), 1, console) < 0 || allow(ctx, SCMP_SYS(write), 1, err) < 0)
+	struct scmp_arg_cmp a[] = {SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd)};
+	return allow(ctx, SCMP_SYS(write), 1, a);
+}
+
+static int build_filter(scmp_filter_ctx ctx, const struct kr_vm *vm, const int *write_fds,
+			size_t nwrite_fds)
+{
+	/* Console output, kvmrun's own messages, the caller's report files. */
+	if (allow_write(ctx, vm->console.fd) < 0 ||
+	    (vm->console.fd != STDERR_FILENO && allow_write(ctx, STDERR_FILENO) < 0))
 		return -1;
+	for (size_t i = 0; i < nwrite_fds; i++)
+		if (allow_write(ctx, write_fds[i]) < 0)
+			return -1;
 	/* The timeout's signal and timer, tear-down, and libc's heap trimming. */
 	static const int plain[] = {
 		SCMP_SYS(rt_sigreturn), SCMP_SYS(timer_settime), SCMP_SYS(timer_delete),
@@ -119,7 +128,7 @@ static int build_filter(scmp_filter_ctx ctx, const struct kr_vm *vm)
 	return allow_ioctls(ctx, vm);
 }
 
-int kr_sandbox_enter(struct kr_vm *vm)
+int kr_sandbox_enter(struct kr_vm *vm, const int *write_fds, size_t nwrite_fds)
 {
 	/* /dev/kvm itself is needed only to create things; close it. */
 	if (vm->kvm_fd >= 0) {
@@ -137,7 +146,7 @@ int kr_sandbox_enter(struct kr_vm *vm)
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return kr_err("sandbox: seccomp_init(SCMP_ACT_TRAP) failed");
-	int rc = build_filter(ctx, vm);
+	int rc = build_filter(ctx, vm, write_fds, nwrite_fds);
 	if (rc == 0) {
 		int e = seccomp_load(ctx);
 		if (e < 0) {

@@ -132,6 +132,7 @@ int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg)
 	    kr_mem_init_ram(vm, cfg->mem_size) < 0 ||      /* step 4 */
 	    create_vcpu(vm) < 0 ||                         /* step 5 */
 	    kr_console_register(vm) < 0 || kr_hypercall_register(vm) < 0 ||
+	    kr_exceptions_register(vm) < 0 ||
 	    kr_timeout_init(vm) < 0) {
 		kr_vm_destroy(vm);
 		return -1;

@@ -13,7 +13,7 @@
 #include "internal.h"
 
 /* Flat 4 GiB segments; the index is selector / 8. */
-static const struct kvm_segment gdt_segments[KR_GDT_ENTRIES] = {
+static const struct kvm_segment gdt_segments[KR_SEL_TSS / 8] = {
 	[KVMRUN_SEL_CODE64 / 8] = {.selector = KVMRUN_SEL_CODE64, .limit = 0xffffffff, .type = 0xb,
 				   .present = 1, .s = 1, .l = 1, .g = 1},
 	[KVMRUN_SEL_DATA / 8] = {.selector = KVMRUN_SEL_DATA, .limit = 0xffffffff, .type = 0x3,
@@ -24,7 +24,7 @@ static const struct kvm_segment gdt_segments[KR_GDT_ENTRIES] = {
 
 void kr_gdt_segment(unsigned selector, struct kvm_segment *seg)
 {
-	*seg = gdt_segments[(selector / 8) % KR_GDT_ENTRIES];
+	*seg = gdt_segments[(selector / 8) % (KR_SEL_TSS / 8)];
 }
 
 uint64_t kr_gdt_encode(const struct kvm_segment *seg)
@@ -39,13 +39,28 @@ uint64_t kr_gdt_encode(const struct kvm_segment *seg)
 	       ((base >> 24) & 0xff) << 56;
 }
 
-int kr_gdt_write(uint8_t *mem, uint64_t mem_size, uint64_t gdt_gpa)
+/*
+ * The 64-bit TSS descriptor is a 16-byte system descriptor: the usual 8
+ * bytes (type 9, available 64-bit TSS) and then bits 63..32 of the base.
+ */
+void kr_gdt_tss_segment(uint64_t tss_gpa, struct kvm_segment *seg)
+{
+	*seg = (struct kvm_segment){.selector = KR_SEL_TSS, .base = tss_gpa, .limit = 0x67,
+				    .type = 0xb /* busy, as TR holds it */, .present = 1};
+}
+
+int kr_gdt_write(uint8_t *mem, uint64_t mem_size, uint64_t gdt_gpa, uint64_t tss_gpa)
 {
 	if (!kr_range_ok(gdt_gpa, KR_GDT_ENTRIES * 8, mem_size))
 		return kr_err("GDT: 0x%llx is outside guest memory", (unsigned long long)gdt_gpa);
-	for (unsigned i = 0; i < KR_GDT_ENTRIES; i++) {
-		uint64_t desc = i ? kr_gdt_encode(&gdt_segments[i]) : 0;
-		memcpy(mem + gdt_gpa + i * 8, &desc, 8);
-	}
+	uint64_t desc[KR_GDT_ENTRIES] = {0};
+	for (unsigned i = 1; i < KR_SEL_TSS / 8; i++)
+		desc[i] = kr_gdt_encode(&gdt_segments[i]);
+	struct kvm_segment tss;
+	kr_gdt_tss_segment(tss_gpa, &tss);
+	tss.type = 0x9; /* in the GDT it is available; loading TR marks it busy */
+	desc[KR_SEL_TSS / 8] = kr_gdt_encode(&tss);
+	desc[KR_SEL_TSS / 8 + 1] = tss_gpa >> 32;
+	memcpy(mem + gdt_gpa, desc, sizeof(desc));
 	return 0;
 }

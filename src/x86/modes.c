@@ -57,8 +57,8 @@ static void setup_protected_mode(struct kvm_sregs *s, const struct kr_mode_setup
 	kr_gdt_segment(KVMRUN_SEL_DATA, &data);
 	set_data_segments(s, &data);
 	s->gdt = (struct kvm_dtable){.base = m->gdt_base, .limit = KR_GDT_ENTRIES * 8 - 1};
-	/* An empty IDT: any exception becomes a triple fault that kvmrun reports. */
-	s->idt = (struct kvm_dtable){0};
+	/* kvmrun's exception IDT if there is one; else empty: any exception is a triple fault. */
+	s->idt = (struct kvm_dtable){.base = m->idt_base, .limit = m->idt_base ? m->idt_limit : 0};
 	s->cr0 = CR0_BASE | X86_CR0_PE;
 	s->cr3 = 0;
 	s->cr4 = CR4_SSE;
@@ -88,6 +88,8 @@ static void setup_long_mode(struct kvm_sregs *s, const struct kr_mode_setup *m)
 	s->cr4 |= X86_CR4_PAE;
 	s->cr0 |= X86_CR0_PG | X86_CR0_WP;
 	s->efer = KR_EFER_LME | KR_EFER_LMA | (m->nx ? KR_EFER_NXE : 0);
+	if (m->tss_base)
+		kr_gdt_tss_segment(m->tss_base, &s->tr); /* IST1 for the exception handlers */
 }
 
 void kr_sregs_for_mode(enum kr_mode mode, const struct kr_mode_setup *setup, struct kvm_sregs *s)

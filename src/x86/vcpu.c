@@ -86,8 +86,7 @@ static int build_page_tables(struct kr_vm *vm, const struct kr_image *img,
 {
 	struct kr_pt_builder b;
 	uint64_t mem = vm->cfg.mem_size;
-	if (kr_pt_init(&b, vm->ram, mem, KVMRUN_SYSTEM_AREA_START + 0x1000,
-		       KVMRUN_SYSTEM_AREA_END, ms->nx) < 0)
+	if (kr_pt_init(&b, vm->ram, mem, KR_PAGE_TABLES_GPA, KVMRUN_SYSTEM_AREA_END, ms->nx) < 0)
 		return -1;
 	const unsigned rwx = KR_MAP_WRITE | KR_MAP_EXEC;
 	if (vm->cfg.mode == KR_MODE_PAGED32) {
@@ -137,7 +136,7 @@ static int set_entry_regs(struct kr_vm *vm, const struct kr_image *img, uint16_t
 
 int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img)
 {
-	struct kr_mode_setup ms = {.gdt_base = KVMRUN_SYSTEM_AREA_START};
+	struct kr_mode_setup ms = {.gdt_base = KR_GDT_GPA};
 	enum kr_mode mode = vm->cfg.mode;
 
 	if (mode == KR_MODE_REAL) {
@@ -149,7 +148,8 @@ int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img)
 	if (kr_cpuid_setup(vm, &ms.nx) < 0 || setup_fpu(vm) < 0)
 		return -1;
 	if (mode != KR_MODE_REAL &&
-	    kr_gdt_write(vm->ram, vm->cfg.mem_size, KVMRUN_SYSTEM_AREA_START) < 0)
+	    (kr_gdt_write(vm->ram, vm->cfg.mem_size, KR_GDT_GPA, KR_TSS_GPA) < 0 ||
+	     kr_exceptions_install(vm, &ms) < 0))
 		return -1;
 	if ((mode == KR_MODE_PAGED32 || mode == KR_MODE_LONG) && build_page_tables(vm, img, &ms) < 0)
 		return -1;

@@ -348,7 +348,7 @@ static int run_sandboxed_child(bool misbehave, char *err, size_t errsize)
 			child_exit(3);
 		if (!guest_load(&g, poke_device, sizeof(poke_device), NULL, 0))
 			child_exit(4);
-		if (kr_sandbox_enter(g.vm) < 0)
+		if (kr_sandbox_enter(g.vm, NULL, 0) < 0)
 			child_exit(5);
 		struct kr_stop s;
 		int rc = kr_vm_run(g.vm, &s);

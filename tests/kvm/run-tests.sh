@@ -162,6 +162,24 @@ check_info() {
 	grep -q 'seccomp sandbox: active' "$T/out" || echo "stdout lacks \"seccomp sandbox: active\""
 }
 
+# The crash report names #UD at the address the guest printed before the ud2.
+check_ud_address() {
+	addr=$(sed -n 's/^ud2 at \(0x[0-9a-f]*\)$/\1/p' "$T/out")
+	[ -n "$addr" ] || { echo "the guest did not print its ud2 address"; return; }
+	grep -q "^exception #UD (invalid opcode) (vector 6), error code 0x0, at rip=$addr " "$T/err" ||
+		echo "the report does not name #UD at rip=$addr"
+	grep -q "^bytes at rip: 0f 0b" "$T/err" || echo "the bytes at rip are not ud2 (0f 0b)"
+}
+
+# --dump wrote JSON with the exception, the registers and both page walks.
+check_dump() {
+	for want in '"reason":"exception"' '"vector":14' '"cr2":"0x7fefffffff8"' \
+		'"rsp":"0x7ff00000000"' '"walk_rip":{' '"walk_rsp":{' '"fail_reason":"not present"' \
+		'"efer_bits":["LME","LMA","NXE"]'; do
+		grep -qF "$want" "$T/dump.json" || { echo "dump lacks $want"; return; }
+	done
+}
+
 # The output limit cuts the flood at exactly the limit.
 check_4096_bytes() {
 	size=$(wc -c <"$T/out")
@@ -228,6 +246,23 @@ t crash-triple-fault-protected $GUEST_CRASH '' 'KVM_EXIT_SHUTDOWN' \
 	-- run --mode protected "$G/triple32.bin"
 t crash-triple-fault-paged32 $GUEST_CRASH '' 'KVM_EXIT_SHUTDOWN' \
 	-- run --mode paged32 "$G/triple32.bin"
+
+# ---- crash forensics: which exception, where, with registers and page walks -----
+CHECK=check_ud_address
+t forensics-ud-long $GUEST_CRASH '*' 'guest exception #UD' 'page walk of rip' 'page walk of rsp' \
+	'efer=0xd00 [LME LMA NXE]' -- run "$G/ud.elf"
+t forensics-jump-unmapped $GUEST_CRASH '' 'exception #PF (page fault) (vector 14), error code 0x10, at rip=0x7ff00000000' \
+	'cr2=0x7ff00000000' 'bytes at rip: (not mapped)' 'fails at level 4: not present' \
+	-- run "$G/jumpunmapped.elf"
+CHECK=check_dump
+t forensics-bad-stack-dump $GUEST_CRASH '' 'exception #PF' 'rsp=0x7ff00000000 cr2=0x7fefffffff8' \
+	-- run --dump "$T/dump.json" "$G/badstack.elf"
+t forensics-ud-protected $GUEST_CRASH '' 'exception #UD (invalid opcode) (vector 6), error code 0x0, at rip=0x100000 cs=0x18' \
+	'bytes at rip: 0f 0b f4' -- run --mode protected "$G/ud32.bin"
+t forensics-ud-paged32 $GUEST_CRASH '' 'exception #UD (invalid opcode) (vector 6), error code 0x0, at rip=0x100000 cs=0x18' \
+	'(32-bit paging)' -- run --mode paged32 "$G/ud32.bin"
+t forensics-triple-fault-report $GUEST_CRASH '' '--- crash report: shutdown' 'cr0=' \
+	-- run "$G/triple.elf"
 
 # ---- hostile guests: the host survives, says why, and exits as documented -----
 t hostile-spin-timeout $TIMEOUT_STATUS '' 'timeout of 1000 ms' -- run --timeout 1s "$G/spin.elf"

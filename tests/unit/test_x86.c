@@ -166,12 +166,15 @@ UNIT_TEST(gdt_descriptors_match_the_manual)
 	CHECK_EQ(kr_gdt_encode(&odd), 0x120af2345678bcdeull);
 
 	uint8_t mem[0x2000] = {0};
-	CHECK_OK(kr_gdt_write(mem, sizeof(mem), 0x1000));
+	CHECK_OK(kr_gdt_write(mem, sizeof(mem), 0x1000, 0x1100));
 	uint64_t e[KR_GDT_ENTRIES];
 	memcpy(e, mem + 0x1000, sizeof(e));
 	CHECK_EQ(e[0], 0);
 	CHECK_EQ(e[KVMRUN_SEL_CODE64 / 8], 0x00af9b000000ffffull);
-	CHECK_FAILS_WITH(kr_gdt_write(mem, sizeof(mem), 0x1ff8), "outside");
+	/* 64-bit TSS: 16 bytes, base 0x1100, limit 0x67, type 9 (available) */
+	CHECK_EQ(e[KR_SEL_TSS / 8], 0x0000890011000067ull);
+	CHECK_EQ(e[KR_SEL_TSS / 8 + 1], 0);
+	CHECK_FAILS_WITH(kr_gdt_write(mem, sizeof(mem), 0x1ff8, 0x1100), "outside");
 }
 
 static struct kvm_sregs sregs_for(enum kr_mode mode)
