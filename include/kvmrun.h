@@ -230,6 +230,30 @@ struct kr_stop {
  */
 int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop);
 
+/*
+ * Watching exits: kr_vm_observe_exits() has fn called after every exit has
+ * been handled, with what happened. For traces and statistics. With no
+ * observer the run loop does no extra work (no clock reads, no ioctls).
+ */
+struct kr_exit_record {
+	uint64_t seq;      /* 0, 1, 2... since the VM was created */
+	uint32_t vcpu;     /* always 0: one vCPU */
+	uint32_t kvm_exit; /* KVM_EXIT_* */
+	bool has_access;   /* port I/O or MMIO: the fields below are set */
+	bool is_mmio, is_write;
+	uint64_t addr;        /* port or guest physical address */
+	uint32_t size, count; /* bytes per access; port I/O repetitions (rep outs) */
+	uint8_t data[8];      /* the first access's bytes: written, or answered to a read */
+	bool has_rip;
+	uint64_t rip;      /* after the exit (only if asked for: costs an ioctl) */
+	uint64_t host_ns;  /* from entering KVM_RUN to having handled this exit */
+};
+
+typedef void (*kr_exit_observer)(struct kr_vm *vm, void *opaque, const struct kr_exit_record *rec);
+
+/* Set (or with fn == NULL clear) the observer; want_rip adds KVM_GET_REGS per exit. */
+void kr_vm_observe_exits(struct kr_vm *vm, kr_exit_observer fn, void *opaque, bool want_rip);
+
 /* Ask the run loop to stop with `reason` and `message` (safe from a handler). */
 void kr_vm_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code, const char *message);
 

@@ -121,6 +121,12 @@ struct kr_vm {
 	 */
 	const struct kvm_sregs *soft_sregs;
 
+	/* kr_vm_observe_exits: NULL costs the run loop nothing */
+	kr_exit_observer observer;
+	void *observer_opaque;
+	bool observer_wants_rip;
+	uint64_t exit_seq;
+
 	/* --timeout: a POSIX timer whose signal sets timed_out and immediate_exit */
 	bool has_timer;
 	timer_t timer;

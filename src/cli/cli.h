@@ -27,6 +27,10 @@ int cli_parse_u64(const char *s, bool sizes, uint64_t *out);
 /* Parse "500ms", "2s", "1m", "1h" or plain seconds into nanoseconds (> 0). */
 int cli_parse_duration(const char *s, uint64_t *ns);
 
+/* trace.c: --trace FILE (JSON lines) and --stats, through the exit observer. */
+int cli_watch_exits(struct kr_vm *vm, FILE *trace, bool stats);
+void cli_print_stats(FILE *f);
+
 /* report.c: registers, control bits, segments; the crash report; JSON. */
 void cli_print_state(FILE *f, const struct kr_stop *stop);
 void cli_print_crash_report(FILE *f, struct kr_vm *vm, const struct kr_stop *stop);

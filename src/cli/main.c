@@ -31,6 +31,8 @@ static void usage(FILE *f)
 		"                        the guest runs (on by default)\n"
 		"      --dump FILE       write how the guest stopped, its registers and page\n"
 		"                        walks, as JSON\n"
+		"      --trace FILE      write one JSON object per VM exit\n"
+		"      --stats           print exit counts and host time by exit reason\n"
 		"\n"
 		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary.\n"
 		"The guest's output goes to stdout, kvmrun's messages to stderr.\n"

@@ -13,7 +13,8 @@ struct run_options {
 	struct kr_load_options load;
 	bool print_regs;
 	bool no_seccomp;
-	const char *dump_path;
+	const char *dump_path, *trace_path;
+	bool stats;
 	size_t ntranslate;
 	uint64_t translate[MAX_TRANSLATE];
 	const char *guest;
@@ -33,6 +34,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"regs", no_argument, NULL, 'r'},        {"translate", required_argument, NULL, 't'},
 		{"timeout", required_argument, NULL, 'T'}, {"max-output", required_argument, NULL, 'O'},
 		{"no-seccomp", no_argument, NULL, 'S'}, {"dump", required_argument, NULL, 'D'},
+		{"trace", required_argument, NULL, 'R'}, {"stats", no_argument, NULL, 's'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -74,6 +76,12 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		case 'D':
 			o->dump_path = optarg;
 			break;
+		case 'R':
+			o->trace_path = optarg;
+			break;
+		case 's':
+			o->stats = true;
+			break;
 		case 't':
 			if (o->ntranslate == MAX_TRANSLATE) {
 				fprintf(stderr, "kvmrun run: at most %d --translate\n", MAX_TRANSLATE);
@@ -87,7 +95,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			fprintf(stdout, "Usage: kvmrun run [--mode MODE] [--mem SIZE] [--load ADDR] "
 					"[--entry ADDR] [--regs] [--translate GVA]...\n"
 					"                  [--timeout DURATION] [--max-output SIZE] "
-					"[--no-seccomp] [--dump FILE] GUEST\n");
+					"[--no-seccomp] [--dump FILE] [--trace FILE] [--stats] GUEST\n");
 			return 1;
 		default:
 			return -1; /* getopt_long has said what is wrong */
@@ -147,17 +155,28 @@ static bool wants_crash_report(const struct kr_stop *stop)
 	}
 }
 
-/* The dump file is opened before the sandbox closes the door on open(). */
-static FILE *open_dump(const char *path)
+/*
+ * Report files are opened before the sandbox closes the door on open(), with
+ * buffers of their own so that writing them never needs malloc.
+ */
+static FILE *open_report(const char *path, char *buf, size_t size)
 {
-	static char buf[8192]; /* no malloc once sandboxed */
 	FILE *f = fopen(path, "we");
 	if (!f) {
 		perror(path);
 		return NULL;
 	}
-	setvbuf(f, buf, _IOFBF, sizeof(buf));
+	setvbuf(f, buf, _IOFBF, size);
 	return f;
+}
+
+static int close_report(FILE *f, const char *path)
+{
+	if (f && fclose(f) != 0) {
+		perror(path);
+		return -1;
+	}
+	return 0;
 }
 
 int cli_run(int argc, char **argv)
@@ -168,22 +187,31 @@ int cli_run(int argc, char **argv)
 	if (p != 0)
 		return p > 0 ? 0 : KVMRUN_EXIT_VMM_ERROR;
 
-	FILE *dump = NULL;
-	if (o.dump_path && !(dump = open_dump(o.dump_path)))
+	static char dump_buf[8192], trace_buf[65536];
+	FILE *dump = NULL, *trace = NULL;
+	if ((o.dump_path && !(dump = open_report(o.dump_path, dump_buf, sizeof(dump_buf)))) ||
+	    (o.trace_path && !(trace = open_report(o.trace_path, trace_buf, sizeof(trace_buf))))) {
+		close_report(dump, o.dump_path);
 		return KVMRUN_EXIT_VMM_ERROR;
-	int write_fds[1] = {dump ? fileno(dump) : -1};
+	}
+	int write_fds[2];
+	size_t nfds = 0;
+	if (dump)
+		write_fds[nfds++] = fileno(dump);
+	if (trace)
+		write_fds[nfds++] = fileno(trace);
 
 	struct kr_vm *vm = NULL;
 	struct kr_image img;
 	struct kr_stop stop;
 	if (kr_vm_create(&vm, &o.cfg) < 0 || kr_load_file(vm, o.guest, &o.load, &img) < 0 ||
-	    kr_vcpu_prepare(vm, &img) < 0 ||
-	    (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, dump ? 1 : 0) < 0) ||
+	    kr_vcpu_prepare(vm, &img) < 0 || cli_watch_exits(vm, trace, o.stats) < 0 ||
+	    (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, nfds) < 0) ||
 	    kr_vm_run(vm, &stop) < 0) {
 		fprintf(stderr, "kvmrun: %s\n", kr_last_error());
 		kr_vm_destroy(vm);
-		if (dump)
-			fclose(dump);
+		close_report(dump, o.dump_path);
+		close_report(trace, o.trace_path);
 		return KVMRUN_EXIT_VMM_ERROR;
 	}
 	int status = exit_status(&stop);
@@ -194,13 +222,11 @@ int cli_run(int argc, char **argv)
 	else if (o.print_regs && stop.have_state)
 		cli_print_state(stderr, &stop);
 	print_translations(stderr, vm, &o);
-	if (dump) {
+	cli_print_stats(stderr);
+	if (dump)
 		cli_write_json_report(dump, vm, &stop, status);
-		if (fclose(dump) != 0) {
-			perror(o.dump_path);
-			status = KVMRUN_EXIT_VMM_ERROR;
-		}
-	}
+	if (close_report(dump, o.dump_path) < 0 || close_report(trace, o.trace_path) < 0)
+		status = KVMRUN_EXIT_VMM_ERROR;
 	kr_vm_destroy(vm);
 	return status;
 }

@@ -204,6 +204,52 @@ static void finish_stop(struct kr_vm *vm, struct kr_stop *stop)
 			 (unsigned long long)stop->rip);
 }
 
+void kr_vm_observe_exits(struct kr_vm *vm, kr_exit_observer fn, void *opaque, bool want_rip)
+{
+	vm->observer = fn;
+	vm->observer_opaque = opaque;
+	vm->observer_wants_rip = want_rip;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Describe the exit just handled to the observer. */
+static void observe_exit(struct kr_vm *vm, uint64_t t0)
+{
+	struct kvm_run *run = vm->run;
+	struct kr_exit_record rec = {.seq = vm->exit_seq, .kvm_exit = run->exit_reason};
+	if (run->exit_reason == KVM_EXIT_IO) {
+		rec.has_access = true;
+		rec.is_write = run->io.direction == KVM_EXIT_IO_OUT;
+		rec.addr = run->io.port;
+		rec.size = run->io.size;
+		rec.count = run->io.count;
+		/* handle_io checked that the data lies inside the mapping */
+		if (kr_range_ok(run->io.data_offset, run->io.size, (uint64_t)vm->run_size))
+			memcpy(rec.data, (uint8_t *)run + run->io.data_offset,
+			       run->io.size < 8 ? run->io.size : 8);
+	} else if (run->exit_reason == KVM_EXIT_MMIO) {
+		rec.has_access = rec.is_mmio = true;
+		rec.is_write = run->mmio.is_write;
+		rec.addr = run->mmio.phys_addr;
+		rec.size = run->mmio.len;
+		rec.count = 1;
+		memcpy(rec.data, run->mmio.data, rec.size < 8 ? rec.size : 8);
+	}
+	struct kvm_regs regs;
+	if (vm->observer_wants_rip && kr_vcpu_get_regs(vm, &regs) == 0) {
+		rec.has_rip = true;
+		rec.rip = regs.rip;
+	}
+	rec.host_ns = now_ns() - t0;
+	vm->observer(vm, vm->observer_opaque, &rec);
+}
+
 /*
  * The timeout: a POSIX timer sends a signal to the thread that created the
  * VM. Its handler only sets two flags; KVM_RUN returns EINTR if the guest was
@@ -264,6 +310,7 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 			      (unsigned long long)(vm->cfg.timeout_ns / 1000000u));
 			break;
 		}
+		uint64_t t0 = vm->observer ? now_ns() : 0;
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
 			/* A signal (or immediate_exit) interrupted the run: not an exit. */
 			if (errno == EINTR || errno == EAGAIN) {
@@ -277,6 +324,9 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 			rc = kr_err_context("run: handling %s", kr_exit_name(vm->run->exit_reason));
 			break;
 		}
+		if (vm->observer)
+			observe_exit(vm, t0);
+		vm->exit_seq++;
 	}
 	if (arm_timeout(vm, 0) < 0 && rc == 0) /* disarm */
 		rc = -1;

@@ -180,6 +180,18 @@ check_dump() {
 	done
 }
 
+# The exits of a guest without timers or interrupts are deterministic: the
+# trace, host times removed, must match the golden file line by line.
+GOLDEN=${GOLDEN:-$ROOT/tests/kvm/golden}
+check_golden_trace() {
+	sed -e 's/,"ns":[0-9]*//' "$T/trace.json" >"$T/trace.norm"
+	cmp -s "$GOLDEN/real.trace" "$T/trace.norm" || {
+		echo "trace differs from tests/kvm/golden/real.trace:"
+		diff "$GOLDEN/real.trace" "$T/trace.norm" | head -n 20
+	}
+	grep -q '"ns":[0-9]' "$T/trace.json" || echo "trace lacks host times"
+}
+
 # The output limit cuts the flood at exactly the limit.
 check_4096_bytes() {
 	size=$(wc -c <"$T/out")
@@ -263,6 +275,14 @@ t forensics-ud-paged32 $GUEST_CRASH '' 'exception #UD (invalid opcode) (vector 6
 	'(32-bit paging)' -- run --mode paged32 "$G/ud32.bin"
 t forensics-triple-fault-report $GUEST_CRASH '' '--- crash report: shutdown' 'cr0=' \
 	-- run "$G/triple.elf"
+
+# ---- exit trace and statistics ----------------------------------------------------
+CHECK=check_golden_trace
+t trace-golden-real 3 'real mode\nhypercall from real mode\n' \
+	-- run --mode real --trace "$T/trace.json" "$G/real.bin"
+t stats 0 'Hello from a kvmrun guest!\n' 'KVM_EXIT_IO' 'total' 'host time us' \
+	-- run --stats "$G/hello.elf"
+t bad-trace-file $VMM_ERROR '' 'no-such-dir' -- run --trace /no-such-dir/t.json "$G/hello.elf"
 
 # ---- hostile guests: the host survives, says why, and exits as documented -----
 t hostile-spin-timeout $TIMEOUT_STATUS '' 'timeout of 1000 ms' -- run --timeout 1s "$G/spin.elf"

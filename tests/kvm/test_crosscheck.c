@@ -600,11 +600,16 @@ UNIT_TEST(crosscheck_5level_paging)
 		struct kr_translation t;
 		struct kr_walk w;
 		bool agree = false;
-		CHECK_OK(kr_crosscheck(vm, 0xffff000000001234ull, &t, &w, &agree)); /* pml5[511] */
+		CHECK_OK(kr_crosscheck(vm, 0x1ff1234, &t, &w, &agree)); /* pml5[0] */
 		CHECK(agree && t.valid && w.ok);
-		CHECK_EQ(t.gpa, 0x1234);
+		CHECK_EQ(t.gpa, 0x1ff1234);
 		CHECK_EQ(w.paging, KR_PAGING_5LEVEL);
 		CHECK_EQ(w.nsteps, 4);
+		/* pml5[511]: canonical with 57 bits, not with 48 (bit 47 is 0, bit 48 is 1) */
+		CHECK_OK(kr_crosscheck(vm, 0xffff000000001234ull, &t, &w, &agree));
+		CHECK(w.ok);
+		CHECK_EQ(w.gpa, 0x1234);
+		CHECK(agree == !TRANSLATE_GUARD_FOLLOWS_CONFIG);
 
 		/* PML4 expanded once: 8192 pages; the aliases pml5[1] and pml5[511] are sampled
 		 * at their first and last byte; one run of 5; 6 + 3 fixed addresses. */
@@ -612,8 +617,8 @@ UNIT_TEST(crosscheck_5level_paging)
 							 TRANSLATE_GUARD_FOLLOWS_CONFIG);
 		CHECK_EQ(r.checked, 8192 + 4 + 5 + 9);
 		if (TRANSLATE_GUARD_FOLLOWS_CONFIG) {
-			/* 2^48 is canonical with 57 bits, mapped, and refused by the 48-bit rule. */
-			CHECK_EQ(r.disagreements, 1);
+			/* 2^48 and 0xffff000000000000: mapped, refused by the 48-bit rule. */
+			CHECK_EQ(r.disagreements, 2);
 			CHECK_EQ(r.first_bad_gva, 1ull << 48);
 			CHECK(strstr(r.first_bad, "KVM no translation; walker gpa 0x0 (2 MiB page)"));
 		}
