@@ -16,6 +16,10 @@ trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "
 
 make -s -j2 all >/dev/null
 git worktree add --detach "$work/base" "$base_rev" >/dev/null 2>&1
+# One commit of the history includes mk/fuzz.mk without tracking it.
+if [ ! -e "$work/base/mk/fuzz.mk" ] && grep -q '^include mk/fuzz.mk' "$work/base/Makefile"; then
+	mkdir -p "$work/base/mk" && cp mk/fuzz.mk "$work/base/mk/"
+fi
 make -s -C "$work/base" -j2 build/kvmrun >/dev/null
 mkdir -p "$work/bin"
 cp "$work/base/build/kvmrun" "$work/bin/kvmrun-base"
