@@ -14,14 +14,44 @@
 
 #define PAGE_SIZE 4096ull
 
+/*
+ * Whether the CPU could translate `gva` at all in the vCPU's current mode.
+ * KVM_TRANSLATE drops the bits a mode does not use, which would let a guest
+ * pass 0x8000000000000000 for 0. Every 48-bit canonical address passes at
+ * once; only the rest costs a KVM_GET_SREGS to find the paging mode.
+ */
+static int address_exists(struct kr_vm *vm, uint64_t gva, bool *exists)
+{
+	*exists = true;
+	if (kr_canonical(gva, 48) && (gva >> 32 == 0 || vm->cfg.mode == KR_MODE_LONG))
+		return 0;
+	struct kvm_sregs s;
+	const struct kvm_sregs *sregs = vm->soft_sregs;
+	if (!sregs) {
+		if (kr_vcpu_get_sregs(vm, &s) < 0)
+			return -1;
+		sregs = &s;
+	}
+	switch (kr_paging_mode(sregs)) {
+	case KR_PAGING_5LEVEL:
+		*exists = kr_canonical(gva, 57);
+		break;
+	case KR_PAGING_4LEVEL:
+		*exists = kr_canonical(gva, 48);
+		break;
+	default: /* 32-bit linear addresses */
+		*exists = gva >> 32 == 0;
+		break;
+	}
+	return 0;
+}
+
 int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
 {
-	/*
-	 * KVM_TRANSLATE drops the upper bits of a non-canonical address and
-	 * translates the rest, which would let a guest pass 0x8000000000000000
-	 * for 0. The CPU would fault on it; so do we.
-	 */
-	if (vm->cfg.mode == KR_MODE_LONG && !kr_canonical(gva, 48)) {
+	bool exists;
+	if (address_exists(vm, gva, &exists) < 0)
+		return -1;
+	if (!exists) {
 		*t = (struct kr_translation){.gva = gva};
 		return 0;
 	}

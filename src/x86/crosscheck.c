@@ -44,14 +44,17 @@
  *     bytes just before and after it; in long mode also its first byte with
  *     bit 63 flipped (non-canonical, same low bits: KVM_TRANSLATE by itself
  *     would translate it).
+ *   - A table that is not wholly inside guest memory: the first byte of the
+ *     range it would map (counts against max_pages); its entries that are
+ *     inside are still followed.
  *   - Fixed addresses. Long mode: 0, 0x7ffffffff000, 0x00007fffffffffff,
  *     0x0000800000000000 (non-canonical with 4 levels), 0xffff800000000000
  *     and 0xffffffffffffffff (and the 57-bit boundaries with 5 levels).
  *     32-bit modes (no paging, 32-bit, PAE) have 32-bit linear addresses
  *     only: 0, 0xfffff000 and 0xffffffff.
- *   - No paging: every 2 MiB of each memory slot, its last byte and the byte
- *     after it, and the fixed addresses above; there, besides agreeing, both
- *     must also give physical == linear.
+ *   - No paging: every 2 MiB of each memory slot below 4 GiB, its last byte
+ *     and the byte after it, and the fixed 32-bit addresses above; there,
+ *     besides agreeing, both must also give physical == linear.
  *
  * Permissions are not compared: x86 KVM_TRANSLATE always reports
  * writeable = 1 and usermode = 0.
@@ -74,7 +77,7 @@
 #define LARGEST_FULLY_CHECKED (4ull << 20) /* leaves up to 4 MiB: every 4 KiB page */
 #define NO_PAGING_STEP (2ull << 20)
 
-/* Tables expanded at most per kr_crosscheck_all (a 3 GiB guest mapped with 4 KiB pages needs ~1550). */
+/* Tables expanded at most per kr_crosscheck_all (3 GiB mapped with 4 KiB pages: ~1550). */
 #define MAX_TABLES 65536u
 #define SEEN_MIN_SLOTS 256u /* the set of expanded tables starts this big and doubles */
 
@@ -409,6 +412,12 @@ static int walk_table(struct cc *c, uint64_t table, int level, uint64_t va_base)
 	}
 	/* The whole table at once if it lies in one slot, else entry by entry (hostile CR3). */
 	const uint8_t *whole = kr_gpa_ptr(c->vm, table, (uint64_t)n * s->entry_size);
+	if (!whole) {
+		/* Not (wholly) in guest memory: ask about its first byte, which neither may map. */
+		int rc = check_page(c, va_base);
+		if (rc != 0)
+			return rc < 0 ? -1 : 0;
+	}
 	for (unsigned i = 0; i < n && !c->stop; i++) {
 		uint64_t at = table + (uint64_t)i * s->entry_size;
 		const uint8_t *p = whole ? whole + (uint64_t)i * s->entry_size
@@ -453,21 +462,26 @@ static const uint64_t fixed57[] = {
 	0xff00000000000000ull,
 };
 
-/* No paging: a sample of every memory slot; physical must equal linear. */
+/*
+ * No paging: a sample of every memory slot, as far as linear addresses reach
+ * (4 GiB); physical must equal linear.
+ */
 static int check_unpaged(struct cc *c)
 {
+	const uint64_t top = 1ull << 32;
 	for (int i = 0; i < KR_MAX_SLOTS; i++) {
 		const struct kr_slot *sl = &c->vm->slots[i];
-		if (!sl->used || sl->size == 0)
+		if (!sl->used || sl->size == 0 || sl->gpa >= top)
 			continue;
+		uint64_t end = sl->size < top - sl->gpa ? sl->gpa + sl->size : top;
 		int rc = 0;
-		for (uint64_t off = 0; off < sl->size && rc == 0; off += NO_PAGING_STEP)
-			rc = check_page(c, sl->gpa + off);
+		for (uint64_t a = sl->gpa; a < end && rc == 0; a += NO_PAGING_STEP)
+			rc = check_page(c, a);
 		if (rc < 0)
 			return -1;
 		if (rc > 0)
 			return 0;
-		if (check(c, sl->gpa + sl->size - 1) < 0 || check(c, sl->gpa + sl->size) < 0)
+		if (check(c, end - 1) < 0 || (end < top && check(c, end) < 0))
 			return -1;
 	}
 	return 0;

@@ -252,8 +252,12 @@ UNIT_TEST(nx_pages_do_not_execute)
 {
 	static const uint8_t hlt[] = {0xf4};
 	CHECK_EQ(run_mapped_page(KR_MAP_EXEC, hlt, 1).reason, KR_STOP_HLT);
-	/* Fetching from an NX page faults; with no IDT that is a triple fault. */
-	CHECK_EQ(run_mapped_page(KR_MAP_WRITE, hlt, 1).reason, KR_STOP_SHUTDOWN);
+	/* Fetching from an NX page faults: #PF, error code 0x11 (present, fetch). */
+	struct kr_stop s = run_mapped_page(KR_MAP_WRITE, hlt, 1);
+	CHECK_EQ(s.reason, KR_STOP_EXCEPTION);
+	CHECK_EQ(s.exception.vector, 14);
+	CHECK_EQ(s.exception.error_code, 0x11);
+	CHECK_EQ(s.exception.rip, 0x40000000);
 }
 
 UNIT_TEST(readonly_pages_do_not_take_writes)
@@ -263,8 +267,12 @@ UNIT_TEST(readonly_pages_do_not_take_writes)
 					0xf4};
 	CHECK_EQ(run_mapped_page(KR_MAP_EXEC | KR_MAP_WRITE, store, sizeof(store)).reason,
 		 KR_STOP_HLT);
-	/* CR0.WP makes ring 0 respect read-only pages too. */
-	CHECK_EQ(run_mapped_page(KR_MAP_EXEC, store, sizeof(store)).reason, KR_STOP_SHUTDOWN);
+	/* CR0.WP makes ring 0 respect read-only pages too: #PF, present | write. */
+	struct kr_stop s = run_mapped_page(KR_MAP_EXEC, store, sizeof(store));
+	CHECK_EQ(s.reason, KR_STOP_EXCEPTION);
+	CHECK_EQ(s.exception.vector, 14);
+	CHECK_EQ(s.exception.error_code, 0x3);
+	CHECK_EQ(s.exception.cr2, 0x40000800);
 }
 
 static int stop_now(struct kr_vm *vm, void *opaque, uint64_t addr, void *data, uint32_t size,

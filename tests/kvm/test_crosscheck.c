@@ -127,9 +127,22 @@ UNIT_TEST(crosscheck_real_mode)
 
 UNIT_TEST(crosscheck_protected_mode)
 {
-	struct kr_crosscheck_report r = hlt_guest(KR_MODE_PROTECTED, "protected mode");
-	CHECK_EQ(r.checked, 16 + 2 + 3);
-	CHECK_EQ(r.mapped, r.checked);
+	struct kr_vm *vm = cc_start(KR_MODE_PROTECTED);
+	int slot;
+	if (!vm)
+		return;
+	/* Two more slots: 4 MiB at 1 GiB (sampled) and one above 4 GiB (no linear address). */
+	CHECK_OK(kr_mem_add(vm, 0x40000000, 4u << 20, 0, &slot));
+	CHECK_OK(kr_mem_add(vm, 0x100000000ull, 0x1000, 0, &slot));
+	if (cc_load(vm, hlt, sizeof(hlt), NULL, 0)) {
+		CHECK_EQ(cc_run(vm).reason, KR_STOP_HLT);
+		struct kr_crosscheck_report r = cc_all(vm, 1u << 20, "protected mode, 3 slots");
+		/* RAM: 16 + 2 as in real mode; the 4 MiB slot: 2 samples, its last byte and the
+		 * one after; 3 fixed. */
+		CHECK_EQ(r.checked, 16 + 2 + 4 + 3);
+		CHECK_EQ(r.mapped, r.checked);
+	}
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(crosscheck_paged32_mode)
@@ -374,6 +387,7 @@ UNIT_TEST(crosscheck_self_map_and_aliased_tables)
 		 * each table once per level, the cross-check meets 512 leaves here.
 		 */
 		pml4[4] = 0x401000 | PTE_P | PTE_RW;
+		pml4[5] = 0x80000000 | PTE_P | PTE_RW; /* a PDPT where there is no memory */
 		for (int i = 0; i < 512; i++) {
 			pdpt[i] = 0x402000 | PTE_P | PTE_RW;
 			pd[i] = 0x403000 | PTE_P | PTE_RW;
@@ -398,6 +412,10 @@ UNIT_TEST(crosscheck_self_map_and_aliased_tables)
 		CHECK(agree && t.valid && w.ok);
 		CHECK_EQ(w.nsteps, 4);
 		CHECK_EQ(t.gpa, (pml4[0] & PTE_ADDR) + 8);
+		CHECK_OK(kr_crosscheck(vm, va4(5, 1, 2, 3), &t, &w, &agree));
+		CHECK(agree && !t.valid && !w.ok);
+		CHECK_EQ(w.fail_level, 3);
+		CHECK(w.fail_reason && strcmp(w.fail_reason, "table outside guest memory") == 0);
 		/* A far alias, never enumerated, still agrees. */
 		CHECK_OK(kr_crosscheck(vm, va4(4, 511, 300, 7) + 5, &t, &w, &agree));
 		CHECK(agree && t.valid && w.ok);
@@ -528,7 +546,7 @@ UNIT_TEST(crosscheck_pae_paging)
  * tests below expect exactly that disagreement to be reported; set it to 0
  * once kr_translate follows the current mode.
  */
-#define TRANSLATE_GUARD_FOLLOWS_CONFIG 1
+#define TRANSLATE_GUARD_FOLLOWS_CONFIG 0
 
 /* Identity-map [0, 32 MiB) with 2 MiB pages in tables at 0x400000; returns the PML4 address. */
 static uint64_t build_identity_4level(struct kr_vm *vm)
