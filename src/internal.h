@@ -114,6 +114,7 @@ struct kr_vm {
 	struct kr_device devices[KR_MAX_DEVICES];
 
 	struct kr_console console;
+	unsigned guest_maxphyaddr; /* from the CPUID kr_cpuid_setup gave the vCPU */
 
 	/*
 	 * Unit tests and fuzzers have no vCPU: with this set, kr_translate walks

@@ -22,8 +22,8 @@ static void usage(FILE *f)
 		"                        0x7c00 in real mode)\n"
 		"  -e, --entry ADDR      entry point (default: ELF entry or load address)\n"
 		"  -r, --regs            print the registers when the guest stops\n"
-		"  -t, --translate GVA   print GVA's translation when the guest stops\n"
-		"                        (repeatable)\n"
+		"  -t, --translate GVA   print GVA's translation (KVM's and the software\n"
+		"                        walker's) when the guest stops (repeatable)\n"
 		"      --timeout DUR     stop the guest after DUR (500ms, 2s, 1m); status %d\n"
 		"      --max-output SIZE stop the guest once it has written SIZE bytes\n"
 		"                        (default 64M, 0: no limit)\n"
@@ -33,12 +33,15 @@ static void usage(FILE *f)
 		"                        walks, as JSON\n"
 		"      --trace FILE      write one JSON object per VM exit\n"
 		"      --stats           print exit counts and host time by exit reason\n"
+		"      --cross-check     when the guest stops, translate every mapped page with\n"
+		"                        KVM_TRANSLATE and the software walker; status %d if\n"
+		"                        they disagree\n"
 		"\n"
 		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary.\n"
 		"The guest's output goes to stdout, kvmrun's messages to stderr.\n"
 		"Exit status: the guest's exit status (0 after HLT); %d timeout; %d kvmrun failed;\n"
 		"%d the guest crashed, broke the hypercall ABI or wrote too much.\n",
-		KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_VMM_ERROR,
+		KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_VMM_ERROR, KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_VMM_ERROR,
 		KVMRUN_EXIT_GUEST_CRASH);
 }
 

@@ -14,7 +14,7 @@ struct run_options {
 	bool print_regs;
 	bool no_seccomp;
 	const char *dump_path, *trace_path;
-	bool stats;
+	bool stats, cross_check;
 	size_t ntranslate;
 	uint64_t translate[MAX_TRANSLATE];
 	const char *guest;
@@ -35,6 +35,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"timeout", required_argument, NULL, 'T'}, {"max-output", required_argument, NULL, 'O'},
 		{"no-seccomp", no_argument, NULL, 'S'}, {"dump", required_argument, NULL, 'D'},
 		{"trace", required_argument, NULL, 'R'}, {"stats", no_argument, NULL, 's'},
+		{"cross-check", no_argument, NULL, 'X'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -82,6 +83,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		case 's':
 			o->stats = true;
 			break;
+		case 'X':
+			o->cross_check = true;
+			break;
 		case 't':
 			if (o->ntranslate == MAX_TRANSLATE) {
 				fprintf(stderr, "kvmrun run: at most %d --translate\n", MAX_TRANSLATE);
@@ -95,7 +99,8 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			fprintf(stdout, "Usage: kvmrun run [--mode MODE] [--mem SIZE] [--load ADDR] "
 					"[--entry ADDR] [--regs] [--translate GVA]...\n"
 					"                  [--timeout DURATION] [--max-output SIZE] "
-					"[--no-seccomp] [--dump FILE] [--trace FILE] [--stats] GUEST\n");
+					"[--no-seccomp] [--dump FILE] [--trace FILE] [--stats]\n"
+					"                  [--cross-check] GUEST\n");
 			return 1;
 		default:
 			return -1; /* getopt_long has said what is wrong */
@@ -109,19 +114,58 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 	return 0;
 }
 
-static void print_translations(FILE *f, struct kr_vm *vm, const struct run_options *o)
+/*
+ * --translate: KVM_TRANSLATE's answer, then the software walker's, so the two
+ * can be compared at a glance. Returns -1 if they disagree.
+ */
+static int print_translations(FILE *f, struct kr_vm *vm, const struct run_options *o)
 {
+	int rc = 0;
 	for (size_t i = 0; i < o->ntranslate; i++) {
 		struct kr_translation t;
-		if (kr_translate(vm, o->translate[i], &t) < 0)
+		struct kr_walk w;
+		bool agree;
+		if (kr_crosscheck(vm, o->translate[i], &t, &w, &agree) < 0) {
 			fprintf(f, "kvmrun: %s\n", kr_last_error());
-		else if (!t.valid)
-			fprintf(f, "translate 0x%" PRIx64 ": not mapped\n", t.gva);
+			rc = -1;
+			continue;
+		}
+		if (!t.valid)
+			fprintf(f, "translate 0x%" PRIx64 ": not mapped", t.gva);
 		else
 			fprintf(f, "translate 0x%" PRIx64 " -> 0x%" PRIx64
-				   " valid=1 writeable=%d usermode=%d\n",
+				   " valid=1 writeable=%d usermode=%d",
 				t.gva, t.gpa, t.writeable, t.usermode);
+		if (w.ok)
+			fprintf(f, "; walk (%s): -> 0x%" PRIx64 ", %" PRIu64 " KiB page%s%s%s",
+				kr_paging_name(w.paging), w.gpa, w.page_size >> 10,
+				w.writable ? ", writable" : ", read-only", w.user ? ", user" : "",
+				w.nx ? ", no-execute" : "");
+		else
+			fprintf(f, "; walk (%s): fails at level %d: %s", kr_paging_name(w.paging),
+				w.fail_level, w.fail_reason);
+		fprintf(f, "%s\n", agree ? "" : "; DISAGREE");
+		if (!agree)
+			rc = -1;
 	}
+	return rc;
+}
+
+/* --cross-check: every mapped page and the edges, both ways. */
+static int cross_check(FILE *f, struct kr_vm *vm)
+{
+	struct kr_crosscheck_report r;
+	if (kr_crosscheck_all(vm, 1u << 20, &r) < 0) {
+		fprintf(f, "kvmrun: cross-check: %s\n", kr_last_error());
+		return -1;
+	}
+	fprintf(f, "cross-check: %" PRIu64 " addresses, %" PRIu64 " mapped, %" PRIu64
+		   " disagreements\n",
+		r.checked, r.mapped, r.disagreements);
+	if (r.disagreements)
+		fprintf(f, "cross-check: first disagreement at 0x%" PRIx64 ": %s\n", r.first_bad_gva,
+			r.first_bad);
+	return r.disagreements ? -1 : 0;
 }
 
 static int exit_status(const struct kr_stop *stop)
@@ -221,7 +265,9 @@ int cli_run(int argc, char **argv)
 		cli_print_crash_report(stderr, vm, &stop);
 	else if (o.print_regs && stop.have_state)
 		cli_print_state(stderr, &stop);
-	print_translations(stderr, vm, &o);
+	/* Translation disagreeing with the walker is a bug in kvmrun or KVM. */
+	if (print_translations(stderr, vm, &o) < 0 || (o.cross_check && cross_check(stderr, vm) < 0))
+		status = KVMRUN_EXIT_VMM_ERROR;
 	cli_print_stats(stderr);
 	if (dump)
 		cli_write_json_report(dump, vm, &stop, status);

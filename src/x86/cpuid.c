@@ -50,8 +50,13 @@ int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
 	if (!c)
 		return -1;
 	*nx_supported = false;
+	uint32_t max_ext = 0, width = 0;
 	for (uint32_t i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 0x80000000)
+			max_ext = e->eax;
+		if (e->function == 0x80000008 && e->index == 0)
+			width = e->eax & 0xff;
 		if (e->function == 1) {
 			e->ecx &= ~CPUID_1_ECX_VMX;
 			e->ecx |= CPUID_1_ECX_HYPERVISOR;
@@ -60,6 +65,8 @@ int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
 			*nx_supported = (e->edx & CPUID_80000001_EDX_NX) != 0;
 		}
 	}
+	/* The guest's physical address width, as KVM derives it (36 without the leaf). */
+	vm->guest_maxphyaddr = max_ext >= 0x80000008 && width ? width : 36;
 	int rc = 0;
 	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0)
 		rc = kr_err_sys("CPUID: ioctl KVM_SET_CPUID2(nent=%u)", c->nent);

@@ -77,47 +77,30 @@
 #define LARGEST_FULLY_CHECKED (4ull << 20) /* leaves up to 4 MiB: every 4 KiB page */
 #define NO_PAGING_STEP (2ull << 20)
 
-/* Tables expanded at most per kr_crosscheck_all (3 GiB mapped with 4 KiB pages: ~1550). */
-#define MAX_TABLES 65536u
-#define SEEN_MIN_SLOTS 256u /* the set of expanded tables starts this big and doubles */
+/*
+ * Tables expanded at most per kr_crosscheck_all (3 GiB mapped with 4 KiB
+ * pages: ~1550). The set of expanded tables is a fixed array twice that big,
+ * on the stack: the cross-check runs inside the sandbox, where malloc could
+ * need an mmap that is not allowed.
+ */
+#define MAX_TABLES 4096u
+#define SEEN_SLOTS (2 * MAX_TABLES)
 
 /* ---- the guest's physical address width ---------------------------------- */
 
 /*
- * MAXPHYADDR as KVM computes it for this vCPU (cpuid_query_maxphyaddr): CPUID
- * 0x80000008 EAX[7:0] if leaf 0x80000000 reaches it, else 36. KVM's walker
- * treats the bits above it as reserved; kr_walk must do the same.
+ * MAXPHYADDR as KVM computes it for this vCPU (cpuid_query_maxphyaddr), kept
+ * by kr_cpuid_setup when it set the vCPU's CPUID: KVM's walker treats the
+ * bits above it as reserved; kr_walk must do the same. (Not read here with
+ * KVM_GET_CPUID2: that would need an ioctl and an allocation the sandbox
+ * does not allow.)
  */
 static int guest_maxphyaddr(struct kr_vm *vm, unsigned *out)
 {
-	for (uint32_t nent = 64; nent <= 4096; nent *= 2) {
-		struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(struct kvm_cpuid_entry2));
-		if (!c)
-			return kr_err_sys("cross-check: calloc for %u CPUID entries", nent);
-		c->nent = nent;
-		if (ioctl(vm->vcpu_fd, KVM_GET_CPUID2, c) < 0) {
-			int e = errno;
-			free(c);
-			if (e == E2BIG)
-				continue;
-			errno = e;
-			return kr_err_sys("cross-check: ioctl KVM_GET_CPUID2(nent=%u)", nent);
-		}
-		uint32_t max_ext = 0, width = 0;
-		bool has_80000008 = false;
-		for (uint32_t i = 0; i < c->nent; i++) {
-			if (c->entries[i].function == 0x80000000)
-				max_ext = c->entries[i].eax;
-			else if (c->entries[i].function == 0x80000008 && c->entries[i].index == 0) {
-				width = c->entries[i].eax & 0xff;
-				has_80000008 = true;
-			}
-		}
-		free(c);
-		*out = max_ext >= 0x80000008 && has_80000008 ? width : 36;
-		return 0;
-	}
-	return kr_err("cross-check: KVM_GET_CPUID2 wants more than 4096 entries");
+	if (!vm->guest_maxphyaddr)
+		return kr_err("cross-check: the vCPU's CPUID is not set yet (kr_vcpu_prepare)");
+	*out = vm->guest_maxphyaddr;
+	return 0;
 }
 
 /* ---- one address ------------------------------------------------------------ */
@@ -167,7 +150,7 @@ int kr_crosscheck(struct kr_vm *vm, uint64_t gva, struct kr_translation *kvm,
 		return kr_err("cross-check: NULL argument (vm %p, kvm %p, walk %p, agree %p)",
 			      (void *)vm, (void *)kvm, (void *)walk, (void *)agree);
 	struct kvm_sregs sregs;
-	unsigned maxphyaddr;
+	unsigned maxphyaddr = 0;
 	if (need_vcpu(vm) < 0 || kr_vcpu_get_sregs(vm, &sregs) < 0 ||
 	    guest_maxphyaddr(vm, &maxphyaddr) < 0)
 		return -1;
@@ -206,8 +189,9 @@ struct cc {
 	bool in_run; /* the mapped run being built: [run_first, run_last] */
 	uint64_t run_first, run_last;
 
-	uint64_t *seen; /* open addressing, at most half full: (table gpa | level) + 1, 0 = empty */
-	uint32_t nseen, seen_slots; /* tables expanded so far; a power of two */
+	uint64_t seen[SEEN_SLOTS]; /* open addressing, at most half full:
+				      (table gpa | level) + 1, 0 = empty */
+	uint32_t nseen;            /* tables expanded so far */
 	bool failed; /* an allocation failed (kr_err set) */
 };
 
@@ -322,48 +306,26 @@ static int leaf(struct cc *c, uint64_t va, uint64_t size)
 	return rc < 0 ? -1 : 0;
 }
 
-static uint32_t seen_slot(const uint64_t *seen, uint32_t nslots, uint64_t key)
+static uint32_t seen_slot(const uint64_t *seen, uint64_t key)
 {
-	uint32_t i = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (nslots - 1);
+	uint32_t i = (uint32_t)((key * 0x9e3779b97f4a7c15ull) >> 32) & (SEEN_SLOTS - 1);
 	while (seen[i] != 0 && seen[i] != key)
-		i = (i + 1) & (nslots - 1);
+		i = (i + 1) & (SEEN_SLOTS - 1);
 	return i;
-}
-
-static bool seen_grow(struct cc *c)
-{
-	uint32_t n = c->seen_slots ? 2 * c->seen_slots : SEEN_MIN_SLOTS;
-	uint64_t *t = calloc(n, sizeof(*t));
-	if (!t) {
-		kr_err_sys("cross-check: calloc for %u table slots", n);
-		c->failed = c->stop = true;
-		return false;
-	}
-	for (uint32_t i = 0; i < c->seen_slots; i++)
-		if (c->seen[i])
-			t[seen_slot(t, n, c->seen[i])] = c->seen[i];
-	free(c->seen);
-	c->seen = t;
-	c->seen_slots = n;
-	return true;
 }
 
 /* Record (table, level); false if it was already expanded or the budget is spent. */
 static bool first_visit(struct cc *c, uint64_t table, int level)
 {
 	uint64_t key = (table | (uint64_t)level) + 1; /* tables are 32-byte aligned at least */
-	if (c->seen_slots) {
-		uint32_t i = seen_slot(c->seen, c->seen_slots, key);
-		if (c->seen[i] == key)
-			return false;
-	}
+	uint32_t i = seen_slot(c->seen, key);
+	if (c->seen[i] == key)
+		return false;
 	if (c->nseen >= MAX_TABLES) {
 		c->stop = true;
 		return false;
 	}
-	if (2 * (c->nseen + 1) > c->seen_slots && !seen_grow(c))
-		return false;
-	c->seen[seen_slot(c->seen, c->seen_slots, key)] = key;
+	c->seen[i] = key;
 	c->nseen++;
 	return true;
 }
@@ -493,7 +455,7 @@ int kr_crosscheck_all(struct kr_vm *vm, uint64_t max_pages, struct kr_crosscheck
 		return kr_err("cross-check: NULL argument (vm %p, report %p)", (void *)vm, (void *)r);
 	*r = (struct kr_crosscheck_report){0};
 	struct kvm_sregs sregs;
-	unsigned maxphyaddr;
+	unsigned maxphyaddr = 0;
 	if (need_vcpu(vm) < 0 || kr_vcpu_get_sregs(vm, &sregs) < 0 ||
 	    guest_maxphyaddr(vm, &maxphyaddr) < 0)
 		return -1;
@@ -518,7 +480,6 @@ int kr_crosscheck_all(struct kr_vm *vm, uint64_t max_pages, struct kr_crosscheck
 	rc = walk_table(&c, sregs.cr3 & c.shape->cr3_mask, c.shape->top, 0);
 	if (rc == 0 && !c.failed)
 		rc = end_run(&c);
-	free(c.seen);
 	if (rc < 0 || c.failed)
 		return -1;
 	if (c.shape->va_bits == 32)

@@ -242,6 +242,24 @@ t translate-noncanonical 0 'Hello from a kvmrun guest!\n' \
 t translate-paged32 5 'paged32 mode\n' 'translate 0x100000 -> 0x100000 valid=1' \
 	-- run --mode paged32 --translate 0x100000 "$G/paged32.bin"
 
+# ---- KVM_TRANSLATE against the software page walker, over every mapped page -----
+t cross-check-hello 0 'Hello from a kvmrun guest!\n' ' disagreements' ', 0 disagreements' \
+	-- run --cross-check "$G/hello.elf"
+t cross-check-long 6 "$LONG_OUT" ', 0 disagreements' -- run --cross-check "$G/long.elf"
+t cross-check-real 3 'real mode\nhypercall from real mode\n' ', 0 disagreements' \
+	-- run --mode real --cross-check "$G/real.bin"
+t cross-check-protected 4 'protected mode\n' ', 0 disagreements' \
+	-- run --mode protected --cross-check "$G/protected.bin"
+t cross-check-paged32 5 'paged32 mode\n' ', 0 disagreements' \
+	-- run --mode paged32 --cross-check "$G/paged32.bin"
+t cross-check-pagecross 0 'crossing a page boundary: ok\n' ', 0 disagreements' \
+	-- run --cross-check "$G/pagecross.elf"
+NORM='s/^main at 0xffffffff801[0-9a-f]\{5\}$/main at ADDR/'
+t cross-check-higherhalf 0 'main at ADDR\nhigher half\n' ', 0 disagreements' \
+	'translate 0xffffffff80100000 -> 0x100000 valid=1 writeable=1 usermode=0; walk (4-level): -> 0x100000, 4 KiB page, read-only' \
+	'translate 0x7ff00000000: not mapped; walk (4-level): fails at level 4: not present' \
+	-- run --cross-check --translate 0xffffffff80100000 --translate 0x7ff00000000 "$G/higherhalf.elf"
+
 # ---- guests that crash or break the ABI: 126 and a message ---------------------
 t crash-triple-fault $GUEST_CRASH '' 'KVM_EXIT_SHUTDOWN' -- run "$G/triple.elf"
 t crash-bad-port $GUEST_CRASH '' 'port 0x1234' -- run "$G/badport.elf"
