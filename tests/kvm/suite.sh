@@ -5,6 +5,8 @@
 # Each part prints its own "NAME: N passed, N failed" line; a part that dies
 # before printing one is reported here as a failure, so nothing is lost.
 
+failures=0
+
 run_part() {
 	name=$1
 	shift
@@ -17,6 +19,7 @@ run_part() {
 		echo "FAIL $name: ended with status $status before printing its summary"
 		echo "$name: 0 passed, 1 failed"
 	fi
+	[ "$status" -eq 0 ] || failures=$((failures + 1))
 	rm -f "$out"
 }
 
@@ -31,3 +34,4 @@ for build in "$@"; do
 	run_part kvm env ASAN_OPTIONS=detect_leaks=0 KVMRUN="$build/kvmrun" GUESTS=build/guests \
 		sh tests/kvm/run-tests.sh
 done
+[ "$failures" -eq 0 ]
