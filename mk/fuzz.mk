@@ -22,9 +22,8 @@ FUZZ_NAMES ?= $(sort $(patsubst tests/fuzz/fuzz_%.c,%, \
 FUZZ_SAN = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 FUZZ_ALL_CFLAGS = -std=gnu11 $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link \
 	-Iinclude -Isrc -I$(FUZZ_BUILD)/gen -MMD -MP
-# The library is gcc's to keep warning-free; a clang-only warning there must
-# not stop the fuzzers, so it is shown but not fatal. The harnesses get -Werror.
-FUZZ_SRC_WARN = $(filter-out -Werror,$(WARN))
+# The library builds warning-free with clang too: -Werror everywhere.
+FUZZ_SRC_WARN = $(WARN)
 
 FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_CLI_OBJS := $(CLI_SRCS:%.c=$(FUZZ_BUILD)/%.o)

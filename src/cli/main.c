@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* main.c - the kvmrun command: subcommands, --help and --version. */
+#include <ctype.h>
 #include <errno.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -48,7 +49,8 @@ static void usage(FILE *f)
 int cli_parse_u64(const char *s, bool sizes, uint64_t *out)
 {
 	char *end;
-	if (!*s || *s == '-' || *s == ' ')
+	/* strtoull would skip white space and accept a sign: only digits may start. */
+	if (!isdigit((unsigned char)*s))
 		return -1;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
@@ -77,7 +79,7 @@ int cli_parse_duration(const char *s, uint64_t *ns)
 	} units[] = {{"ms", 1000000ull}, {"s", 1000000000ull}, {"m", 60000000000ull},
 		     {"h", 3600000000000ull}, {"", 1000000000ull}};
 	char *end;
-	if (!*s || *s == '-' || *s == ' ')
+	if (!isdigit((unsigned char)*s))
 		return -1;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);

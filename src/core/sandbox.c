@@ -66,6 +66,18 @@ static void on_denied_syscall(int sig, siginfo_t *info, void *uctx)
 	_exit(159); /* not reached */
 }
 
+/* Argument conditions, spelled out (libseccomp's SCMP_A0 leaves fields to zero-fill). */
+static struct scmp_arg_cmp arg_eq(unsigned arg, scmp_datum_t value)
+{
+	return (struct scmp_arg_cmp){.arg = arg, .op = SCMP_CMP_EQ, .datum_a = value, .datum_b = 0};
+}
+
+static struct scmp_arg_cmp arg_low32_eq(unsigned arg, scmp_datum_t value)
+{
+	return (struct scmp_arg_cmp){
+		.arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = value};
+}
+
 static int allow(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cmp *args)
 {
 	int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, args);
@@ -84,24 +96,20 @@ static int allow_ioctls(scmp_filter_ctx ctx, const struct kr_vm *vm)
 	};
 	for (size_t i = 0; i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]); i++) {
 		/* The kernel reads the request as 32 bits; compare only those. */
-		struct scmp_arg_cmp a[] = {
-			SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vcpu_fd),
-			SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, vcpu_ioctls[i]),
-		};
+		struct scmp_arg_cmp a[] = {arg_eq(0, (scmp_datum_t)vm->vcpu_fd),
+					   arg_low32_eq(1, vcpu_ioctls[i])};
 		if (allow(ctx, SCMP_SYS(ioctl), 2, a) < 0)
 			return -1;
 	}
 	/* Memory slots may still change (kr_mem_add/kr_mem_remove from a device). */
-	struct scmp_arg_cmp slot[] = {
-		SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)vm->vm_fd),
-		SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffu, KVM_SET_USER_MEMORY_REGION),
-	};
+	struct scmp_arg_cmp slot[] = {arg_eq(0, (scmp_datum_t)vm->vm_fd),
+				      arg_low32_eq(1, KVM_SET_USER_MEMORY_REGION)};
 	return allow(ctx, SCMP_SYS(ioctl), 2, slot);
 }
 
 static int allow_write(scmp_filter_ctx ctx, int fd)
 {
-	struct scmp_arg_cmp a[] = {SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd)};
+	struct scmp_arg_cmp a[] = {arg_eq(0, (scmp_datum_t)fd)};
 	return allow(ctx, SCMP_SYS(write), 1, a);
 }
 

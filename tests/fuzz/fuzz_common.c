@@ -12,8 +12,8 @@
 #include "fuzz_common.h"
 
 static struct kr_vm *the_vm;
-static uint8_t *ram;      /* FUZZ_RAM_MAX bytes, the guest's */
-static uint8_t *pristine; /* the same size, the initial fill, never written */
+static uint8_t *ram;			   /* FUZZ_RAM_MAX bytes, the guest's */
+static uint8_t *pristine;		   /* the same size, the initial fill, never written */
 static uint64_t unpoisoned = FUZZ_RAM_MAX; /* ram[0, unpoisoned) is accessible */
 
 uint8_t fuzz_fill(uint64_t gpa)
@@ -127,6 +127,20 @@ uint64_t fuzz_u64(struct fuzz_in *in)
 bool fuzz_more(const struct fuzz_in *in)
 {
 	return in->n > 0;
+}
+
+void fuzz_log(const char *fmt, ...)
+{
+	static int verbose = -1;
+	if (verbose < 0)
+		verbose = getenv("FUZZ_VERBOSE") && *getenv("FUZZ_VERBOSE") != '0';
+	if (!verbose)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
 }
 
 void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)

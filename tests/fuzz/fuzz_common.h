@@ -40,6 +40,9 @@ bool fuzz_ram_untouched(struct kr_vm *vm, uint64_t gpa, uint64_t len);
 /* An fd on /dev/null, opened once. */
 int fuzz_devnull(void);
 
+/* FUZZ_VERBOSE=1 in the environment: harnesses say what each input did (for triage). */
+void fuzz_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* The fuzzer's bytes, consumed from the front; past the end every read gives 0. */
 struct fuzz_in {
 	const uint8_t *p;
@@ -53,13 +56,13 @@ uint64_t fuzz_u64(struct fuzz_in *in);
 bool fuzz_more(const struct fuzz_in *in);
 
 /* Print where and why, then abort(): libFuzzer saves the input as a crash. */
-#define FUZZ_CHECK(cond, ...)                                                     \
-	do {                                                                      \
-		if (!(cond))                                                      \
-			fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);        \
+#define FUZZ_CHECK(cond, ...)                                                                      \
+	do {                                                                                       \
+		if (!(cond))                                                                       \
+			fuzz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__);                         \
 	} while (0)
 
 void fuzz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
-	__attribute__((noreturn, format(printf, 4, 5)));
+    __attribute__((noreturn, format(printf, 4, 5)));
 
 #endif

@@ -5,6 +5,8 @@
  * Input: the file itself, unchanged (so real guest ELFs are the seeds). It is
  * loaded with kr_load_buffer() into a 5 MiB fake VM in long, protected and
  * paged32 mode in turn; the class check turns the wrong ones away quickly.
+ * (Without the ELF magic it is loaded as a raw image, which is all checked
+ * of it here.) Then once more with a load address, which an ELF must refuse.
  *
  * On success the image must be what the program headers say, read here
  * independently of the loader: every PT_LOAD's bytes at p_paddr and its bss
@@ -20,7 +22,7 @@
 
 #define MEM (5ull << 20) /* not a multiple of 2 or 4 MiB: the identity map rounds up */
 #define PAGE 0x1000ull
-#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+#define ALIGN_UP(x, a) (((x) + (a)-1) & ~((uint64_t)(a)-1))
 #define MAX_SEGS 4096 /* more than a -max_len=65536 file can hold */
 
 /* A PT_LOAD as the oracle reads it. */
@@ -68,14 +70,14 @@ static size_t read_loads(const uint8_t *d, size_t n, size_t max, bool *all)
 			Elf64_Phdr p;
 			memcpy(&p, d + off, sizeof(p));
 			type = p.p_type;
-			s = (struct seg){p.p_offset, p.p_filesz, p.p_vaddr, p.p_paddr, p.p_memsz,
-					 p.p_flags};
+			s = (struct seg){p.p_offset, p.p_filesz, p.p_vaddr,
+					 p.p_paddr,  p.p_memsz,	 p.p_flags};
 		} else {
 			Elf32_Phdr p;
 			memcpy(&p, d + off, sizeof(p));
 			type = p.p_type;
-			s = (struct seg){p.p_offset, p.p_filesz, p.p_vaddr, p.p_paddr, p.p_memsz,
-					 p.p_flags};
+			s = (struct seg){p.p_offset, p.p_filesz, p.p_vaddr,
+					 p.p_paddr,  p.p_memsz,	 p.p_flags};
 		}
 		if (type == PT_LOAD && s.memsz) {
 			if (k == max) {
@@ -90,10 +92,7 @@ static size_t read_loads(const uint8_t *d, size_t n, size_t max, bool *all)
 
 static bool all_zero(const uint8_t *p, uint64_t n)
 {
-	for (uint64_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
+	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
 }
 
 /* Where the oracle says `gva` lands: identity or through the segment holding it. */
@@ -119,10 +118,12 @@ static bool build_tables(struct kr_vm *vm, const struct kr_image *img, struct kv
 	struct kr_pt_builder b;
 	bool long_mode = vm->cfg.mode == KR_MODE_LONG;
 	FUZZ_CHECK(kr_pt_init(&b, vm->ram, MEM, KVMRUN_SYSTEM_AREA_START + PAGE,
-			      KVMRUN_SYSTEM_AREA_END, long_mode) == 0, "kr_pt_init");
+			      KVMRUN_SYSTEM_AREA_END, long_mode) == 0,
+		   "kr_pt_init");
 	bool ok;
 	if (long_mode) {
-		ok = kr_pt64_map(&b, 0, 0, ALIGN_UP(MEM, 2ull << 20), KR_MAP_WRITE | KR_MAP_EXEC) == 0;
+		ok = kr_pt64_map(&b, 0, 0, ALIGN_UP(MEM, 2ull << 20), KR_MAP_WRITE | KR_MAP_EXEC) ==
+		     0;
 		for (size_t i = 0; ok && i < img->nmappings; i++) {
 			const struct kr_mapping *m = &img->mappings[i];
 			ok = kr_pt64_map(&b, m->gva, m->gpa, m->size, m->flags) == 0;
@@ -132,9 +133,10 @@ static bool build_tables(struct kr_vm *vm, const struct kr_image *img, struct kv
 		for (size_t i = 0; ok && i < img->nmappings; i++) {
 			const struct kr_mapping *m = &img->mappings[i];
 			uint64_t off = m->gva & 0x3fffff;
-			FUZZ_CHECK(off == (m->gpa & 0x3fffff), "mapping %zu: 0x%llx -> 0x%llx moves "
-				   "within a 4 MiB page", i, (unsigned long long)m->gva,
-				   (unsigned long long)m->gpa);
+			FUZZ_CHECK(off == (m->gpa & 0x3fffff),
+				   "mapping %zu: 0x%llx -> 0x%llx moves "
+				   "within a 4 MiB page",
+				   i, (unsigned long long)m->gva, (unsigned long long)m->gpa);
 			ok = kr_pt32_map(&b, (uint32_t)(m->gva - off), (uint32_t)(m->gpa - off),
 					 ALIGN_UP(m->size + off, 4ull << 20), KR_MAP_WRITE) == 0;
 		}
@@ -153,8 +155,7 @@ static void check_translates(struct kr_vm *vm, const struct kvm_sregs *sregs, si
 {
 	uint64_t want;
 	struct kr_walk w;
-	FUZZ_CHECK(expected_gpa(n, gva, &want), "0x%llx in no segment",
-		   (unsigned long long)gva);
+	FUZZ_CHECK(expected_gpa(n, gva, &want), "0x%llx in no segment", (unsigned long long)gva);
 	FUZZ_CHECK(kr_walk(vm, sregs, 0, gva, &w) == 0, "kr_walk(0x%llx)", (unsigned long long)gva);
 	FUZZ_CHECK(w.ok && w.gpa == want,
 		   "the %s-mode page tables send 0x%llx to 0x%llx (%s), the ELF says 0x%llx",
@@ -171,9 +172,6 @@ static void check_image(struct kr_vm *vm, const uint8_t *d, size_t n, const stru
 	FUZZ_CHECK(img->is_elf && img->elf_class == d[EI_CLASS], "class %d", img->elf_class);
 	FUZZ_CHECK(img->start < img->end && img->end <= MEM, "image [0x%llx, 0x%llx) in 0x%llx",
 		   (unsigned long long)img->start, (unsigned long long)img->end, MEM);
-	FUZZ_CHECK(img->end <= KVMRUN_SYSTEM_AREA_START || img->start >= KVMRUN_SYSTEM_AREA_END,
-		   "image [0x%llx, 0x%llx) overlaps the system area", (unsigned long long)img->start,
-		   (unsigned long long)img->end);
 	FUZZ_CHECK(nsegs > 0, "loaded with no non-empty PT_LOAD");
 
 	/* The bytes, from the oracle's own reading of the headers. */
@@ -182,11 +180,16 @@ static void check_image(struct kr_vm *vm, const uint8_t *d, size_t n, const stru
 	for (size_t i = 0; i < nsegs; i++) {
 		const struct seg *s = &segs[i];
 		FUZZ_CHECK(s->filesz <= s->memsz && s->offset <= n && s->filesz <= n - s->offset,
-			   "segment %zu: file bytes [0x%llx, +0x%llx) outside the 0x%zx-byte file", i,
-			   (unsigned long long)s->offset, (unsigned long long)s->filesz, n);
+			   "segment %zu: file bytes [0x%llx, +0x%llx) outside the 0x%zx-byte file",
+			   i, (unsigned long long)s->offset, (unsigned long long)s->filesz, n);
 		FUZZ_CHECK(s->paddr >= img->start && s->paddr <= img->end &&
-				   s->memsz <= img->end - s->paddr,
+			       s->memsz <= img->end - s->paddr,
 			   "segment %zu: [0x%llx, +0x%llx) outside the image", i,
+			   (unsigned long long)s->paddr, (unsigned long long)s->memsz);
+		/* The span [start, end) may straddle it; no segment may. */
+		FUZZ_CHECK(s->paddr + s->memsz <= KVMRUN_SYSTEM_AREA_START ||
+			       s->paddr >= KVMRUN_SYSTEM_AREA_END,
+			   "segment %zu: [0x%llx, +0x%llx) overlaps the system area", i,
 			   (unsigned long long)s->paddr, (unsigned long long)s->memsz);
 		FUZZ_CHECK(memcmp(vm->ram + s->paddr, d + s->offset, s->filesz) == 0,
 			   "segment %zu: bytes at 0x%llx differ from the file", i,
@@ -198,7 +201,8 @@ static void check_image(struct kr_vm *vm, const uint8_t *d, size_t n, const stru
 			entry_ok = true;
 		nmapped += s->vaddr != s->paddr;
 	}
-	FUZZ_CHECK(entry_ok || !all, "entry 0x%llx in no executable segment", (unsigned long long)img->entry);
+	FUZZ_CHECK(entry_ok || !all, "entry 0x%llx in no executable segment",
+		   (unsigned long long)img->entry);
 
 	/* The mappings: one per segment that is not identity-mapped, page-aligned, in the image. */
 	uint64_t low = ALIGN_UP(MEM, mode == KR_MODE_PAGED32 ? 4ull << 20 : 2ull << 20);
@@ -211,21 +215,23 @@ static void check_image(struct kr_vm *vm, const uint8_t *d, size_t n, const stru
 		const struct kr_mapping *m = &img->mappings[i];
 		unsigned long long gva = m->gva, gpa = m->gpa, size = m->size;
 		FUZZ_CHECK(!((gva | gpa | size) & (PAGE - 1)) && size > 0,
-			   "mapping %zu: 0x%llx -> 0x%llx (0x%llx bytes) not page-aligned", i, gva, gpa,
-			   size);
+			   "mapping %zu: 0x%llx -> 0x%llx (0x%llx bytes) not page-aligned", i, gva,
+			   gpa, size);
 		FUZZ_CHECK(gpa >= (img->start & ~(PAGE - 1)) && gpa + size >= gpa &&
-				   gpa + size <= ALIGN_UP(img->end, PAGE),
-			   "mapping %zu: physical [0x%llx, +0x%llx) outside the image", i, gpa, size);
-		FUZZ_CHECK(gva >= low && gva + size - 1 >= gva, "mapping %zu: virtual 0x%llx (+0x%llx) "
-			   "in the identity-mapped [0, 0x%llx) or wraps", i, gva, size,
-			   (unsigned long long)low);
+			       gpa + size <= ALIGN_UP(img->end, PAGE),
+			   "mapping %zu: physical [0x%llx, +0x%llx) outside the image", i, gpa,
+			   size);
+		FUZZ_CHECK(gva >= low && gva + size - 1 >= gva,
+			   "mapping %zu: virtual 0x%llx (+0x%llx) "
+			   "in the identity-mapped [0, 0x%llx) or wraps",
+			   i, gva, size, (unsigned long long)low);
 		if (mode == KR_MODE_LONG)
 			FUZZ_CHECK(kr_canonical(gva, 48) && (gva >> 47) == ((gva + size - 1) >> 47),
 				   "mapping %zu: 0x%llx (+0x%llx) not canonical", i, gva, size);
 		else
 			FUZZ_CHECK(gva + size <= (1ull << 32) && !((gva - gpa) & 0x3fffff),
-				   "mapping %zu: 0x%llx -> 0x%llx (+0x%llx) unfit for paged32", i, gva,
-				   gpa, size);
+				   "mapping %zu: 0x%llx -> 0x%llx (+0x%llx) unfit for paged32", i,
+				   gva, gpa, size);
 	}
 
 	/* The tables the vCPU would get take the entry and each segment's ends to its bytes. */
@@ -250,7 +256,7 @@ static void check_untouched(struct kr_vm *vm, const uint8_t *d, size_t n)
 		const struct seg *s = &segs[i];
 		uint64_t len = s->memsz < 256 ? s->memsz : 256;
 		FUZZ_CHECK(fuzz_ram_untouched(vm, s->paddr, len) &&
-				   fuzz_ram_untouched(vm, s->paddr + s->memsz - len, len),
+			       fuzz_ram_untouched(vm, s->paddr + s->memsz - len, len),
 			   "refused image (%s) wrote guest RAM near segment %zu at 0x%llx",
 			   kr_last_error(), i, (unsigned long long)s->paddr);
 	}
@@ -264,13 +270,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct kr_vm *vm = fuzz_vm(modes[i], MEM);
 		struct kr_image img;
 		memset(&img, 0, sizeof(img));
-		if (kr_load_buffer(vm, data, size, NULL, &img) == 0) {
-			check_image(vm, data, size, &img);
+		int ret = kr_load_buffer(vm, data, size, NULL, &img);
+		fuzz_log("elf %s: %s", kr_mode_name(modes[i]),
+			 ret == 0 ? "loaded" : kr_last_error());
+		bool is_elf = size >= SELFMAG && memcmp(data, ELFMAG, SELFMAG) == 0;
+		if (ret == 0) {
+			/* Without the magic it is a raw image: fuzz_raw checks those. */
+			FUZZ_CHECK(img.is_elf == is_elf, "magic %d, loaded as ELF %d", is_elf,
+				   img.is_elf);
+			if (is_elf)
+				check_image(vm, data, size, &img);
 			fuzz_ram_restore(vm, img.start, img.end - img.start);
 		} else {
 			FUZZ_CHECK(kr_last_error()[0] != '\0', "failed without a message");
 			check_untouched(vm, data, size);
 		}
+	}
+
+	/* A load address is for raw images: an ELF must refuse one, and write nothing. */
+	if (size >= SELFMAG && memcmp(data, ELFMAG, SELFMAG) == 0) {
+		struct kr_vm *vm = fuzz_vm(KR_MODE_LONG, MEM);
+		struct kr_load_options opt = {.has_load_addr = true, .load_addr = 0x100000};
+		struct kr_image img;
+		FUZZ_CHECK(kr_load_buffer(vm, data, size, &opt, &img) < 0,
+			   "an ELF loaded with a load address");
+		check_untouched(vm, data, size);
 	}
 	return 0;
 }

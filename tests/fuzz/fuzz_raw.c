@@ -47,6 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&img, 0x5a, sizeof(img));
 	int ret = kr_load_buffer(vm, n ? image : NULL, n, no_opt ? NULL : &opt, &img);
 
+	fuzz_log("raw %s, 0x%llx bytes of RAM, %zu bytes: %s", kr_mode_name(mode),
+		 (unsigned long long)mem, n, ret == 0 ? "loaded" : kr_last_error());
 	if (n >= SELFMAG && memcmp(image, ELFMAG, SELFMAG) == 0) {
 		if (ret == 0)
 			fuzz_ram_restore(vm, img.start, img.end - img.start);
@@ -55,8 +57,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	bool real = mode == KR_MODE_REAL;
 	uint64_t addr = opt.has_load_addr ? opt.load_addr
-			: real			  ? KVMRUN_REAL_MODE_LOAD_ADDR
-						  : KVMRUN_DEFAULT_LOAD_ADDR;
+			: real		  ? KVMRUN_REAL_MODE_LOAD_ADDR
+					  : KVMRUN_DEFAULT_LOAD_ADDR;
 	uint64_t entry = opt.has_entry ? opt.entry : addr;
 	bool in_ram = n > 0 && fits(addr, n, mem);
 	bool clear = real || !in_ram || addr + n <= KVMRUN_SYSTEM_AREA_START ||
@@ -72,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		   expect ? "ok" : "refused");
 	if (ret == 0) {
 		FUZZ_CHECK(!img.is_elf && img.nmappings == 0 && img.start == addr &&
-				   img.end == addr + n && img.entry == entry,
+			       img.end == addr + n && img.entry == entry,
 			   "image [0x%llx, 0x%llx) entry 0x%llx, %zu mappings",
 			   (unsigned long long)img.start, (unsigned long long)img.end,
 			   (unsigned long long)img.entry, img.nmappings);

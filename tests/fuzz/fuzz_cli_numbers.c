@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * fuzz_cli_numbers.c - the command line's number parsers on arbitrary text.
+ *
+ * Input: the text (a NUL is added; one inside ends it early). src/cli/ is
+ * linked with its main() renamed (see mk/fuzz.mk).
+ *
+ * cli_parse_u64 is run without and with size suffixes. Accepted text must
+ * not be negative (strtoull would wrap it), must mean what strtoull says,
+ * times the suffix, without overflow; what is accepted without suffixes is
+ * accepted with them, as the same number. cli_parse_duration must give a
+ * positive number of nanoseconds and refuse negative text.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/cli/cli.h"
+#include "fuzz_common.h"
+
+/* Weak: checked where the CLI has it (it came after cli_parse_u64). */
+int cli_parse_duration(const char *s, uint64_t *ns) __attribute__((weak));
+
+/* The text with its control characters escaped, for messages. */
+static const char *shown(const char *s)
+{
+	static char buf[4 * 64 + 1];
+	size_t k = 0;
+	for (; *s && k + 5 <= sizeof(buf); s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c >= 0x20 && c < 0x7f && c != '\\')
+			buf[k++] = (char)c;
+		else
+			k += (size_t)snprintf(buf + k, sizeof(buf) - k, "\\x%02x", c);
+	}
+	buf[k] = '\0';
+	return buf;
+}
+
+static void check_u64(const char *s)
+{
+	uint64_t plain = 0x5a5a, sized = 0x5a5a;
+	int ok_plain = cli_parse_u64(s, false, &plain) == 0;
+	int ok_sized = cli_parse_u64(s, true, &sized) == 0;
+
+	FUZZ_CHECK(!ok_plain || ok_sized, "\"%s\" accepted without suffixes only", shown(s));
+	FUZZ_CHECK(!ok_plain || plain == sized, "\"%s\": 0x%llx without suffixes, 0x%llx with",
+		   shown(s), (unsigned long long)plain, (unsigned long long)sized);
+	fuzz_log("\"%s\": %s 0x%llx", shown(s), ok_sized ? "ok" : "refused",
+		 (unsigned long long)sized);
+	if (!ok_sized)
+		return;
+	FUZZ_CHECK(!strchr(s, '-'), "\"%s\" (a negative number) accepted as 0x%llx", shown(s),
+		   (unsigned long long)sized);
+
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k':
+	case 'K':
+		shift = 10;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		break;
+	}
+	FUZZ_CHECK(errno == 0 && end != s && (!*end || (shift && !end[1])),
+		   "\"%s\" accepted, strtoull stops at \"%s\"", shown(s), end);
+	FUZZ_CHECK(v <= (UINT64_MAX >> shift) && sized == (uint64_t)v << shift,
+		   "\"%s\" read as 0x%llx", shown(s), (unsigned long long)sized);
+	FUZZ_CHECK(ok_plain == !shift, "\"%s\": suffix %u, accepted without suffixes %d", shown(s),
+		   shift, ok_plain);
+}
+
+static void check_duration(const char *s)
+{
+	uint64_t ns = 0;
+	if (!cli_parse_duration || cli_parse_duration(s, &ns) != 0)
+		return;
+	FUZZ_CHECK(ns > 0, "\"%s\" is a zero duration", shown(s));
+	FUZZ_CHECK(!strchr(s, '-'), "\"%s\" (negative) accepted as %llu ns", shown(s),
+		   (unsigned long long)ns);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1); /* exactly: ASan sees a read past the NUL */
+	if (!s)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	check_u64(s);
+	check_duration(s);
+	free(s);
+	return 0;
+}
