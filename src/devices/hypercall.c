@@ -11,9 +11,26 @@
 
 #include "internal.h"
 
-static int write_piece(void *ctx, const void *host, size_t n)
+/* The host pieces of a WRITE buffer: one per guest page it touches. */
+#define MAX_PIECES (KVMRUN_HC_WRITE_MAX / 4096 + 1)
+
+struct pieces {
+	size_t n;
+	struct {
+		const void *host;
+		size_t len;
+	} p[MAX_PIECES];
+};
+
+static int collect_piece(void *ctx, const void *host, size_t n)
 {
-	return kr_console_write(ctx, host, n);
+	struct pieces *ps = ctx;
+	if (ps->n == MAX_PIECES)
+		return kr_err("more than %d pages", MAX_PIECES);
+	ps->p[ps->n].host = host;
+	ps->p[ps->n].len = n;
+	ps->n++;
+	return 0;
 }
 
 static int guest_error(struct kr_vm *vm, const char *msg)
@@ -31,13 +48,21 @@ static int hc_write(struct kr_vm *vm, uint64_t gva, uint64_t len)
 			 (unsigned long long)len, KVMRUN_HC_WRITE_MAX, (unsigned long long)gva);
 		return guest_error(vm, msg);
 	}
-	/* Check the whole buffer first, so a bad one prints nothing at all. */
-	if (kr_gva_for_each(vm, gva, len, NULL, NULL) < 0) {
+	/*
+	 * Translate and check the whole buffer first, so a bad one prints
+	 * nothing at all; then write the pieces found (one KVM_TRANSLATE per page).
+	 */
+	struct pieces ps;
+	ps.n = 0;
+	if (kr_gva_for_each(vm, gva, len, collect_piece, &ps) < 0) {
 		snprintf(msg, sizeof(msg), "hypercall WRITE(0x%llx, 0x%llx): %s",
 			 (unsigned long long)gva, (unsigned long long)len, kr_last_error());
 		return guest_error(vm, msg);
 	}
-	return kr_gva_for_each(vm, gva, len, write_piece, vm);
+	for (size_t i = 0; i < ps.n; i++)
+		if (kr_console_write(vm, ps.p[i].host, ps.p[i].len) < 0)
+			return -1;
+	return 0;
 }
 
 static int hypercall_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data,
