@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../unit/unit.h"
+#include "kvmtest.h"
 
 struct guest {
 	struct kr_vm *vm;
@@ -41,30 +41,16 @@ static bool guest_start(struct guest *g, enum kr_mode mode)
 	return true;
 }
 
-/* Load `code` at 1 MiB and prepare the vCPU, with extra mappings if any. */
+/* Load `code` and prepare the vCPU, with extra mappings if any. */
 static bool guest_load(struct guest *g, const uint8_t *code, size_t len,
 		       const struct kr_mapping *maps, size_t nmaps)
 {
-	struct kr_image img;
-	if (kr_load_buffer(g->vm, code, len, NULL, &img) < 0) {
-		unit_fail(__FILE__, __LINE__, "load: %s", kr_last_error());
-		return false;
-	}
-	for (size_t i = 0; i < nmaps; i++)
-		img.mappings[img.nmappings++] = maps[i];
-	if (kr_vcpu_prepare(g->vm, &img) < 0) {
-		unit_fail(__FILE__, __LINE__, "prepare: %s", kr_last_error());
-		return false;
-	}
-	return true;
+	return kvmtest_load(g->vm, code, len, maps, nmaps);
 }
 
 static struct kr_stop guest_run(struct guest *g)
 {
-	struct kr_stop stop = {.reason = KR_STOP_REQUESTED};
-	if (kr_vm_run(g->vm, &stop) < 0)
-		unit_fail(__FILE__, __LINE__, "kr_vm_run: %s", kr_last_error());
-	return stop;
+	return kvmtest_run(g->vm);
 }
 
 static size_t guest_output(struct guest *g, char *buf, size_t size)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../unit/unit.h"
+#include "kvmtest.h"
 
 #define MEM (32ull << 20)
 
@@ -23,7 +23,6 @@
 #define PTE_AD 0x60ull /* accessed and dirty: the CPU and KVM_TRANSLATE may set them */
 #define PTE_ADDR 0x000ffffffffff000ull
 
-/* (libtest.c has the same small guest helpers; they are static there.) */
 static struct kr_vm *cc_start(enum kr_mode mode)
 {
 	struct kr_vm_config cfg;
@@ -36,32 +35,6 @@ static struct kr_vm *cc_start(enum kr_mode mode)
 		return NULL;
 	}
 	return vm;
-}
-
-/* Load `code` (real mode: at 0x7c00, else at 1 MiB) and prepare the vCPU. */
-static bool cc_load(struct kr_vm *vm, const uint8_t *code, size_t len,
-		    const struct kr_mapping *maps, size_t nmaps)
-{
-	struct kr_image img;
-	if (kr_load_buffer(vm, code, len, NULL, &img) < 0) {
-		unit_fail(__FILE__, __LINE__, "load: %s", kr_last_error());
-		return false;
-	}
-	for (size_t i = 0; i < nmaps; i++)
-		img.mappings[img.nmappings++] = maps[i];
-	if (kr_vcpu_prepare(vm, &img) < 0) {
-		unit_fail(__FILE__, __LINE__, "prepare: %s", kr_last_error());
-		return false;
-	}
-	return true;
-}
-
-static struct kr_stop cc_run(struct kr_vm *vm)
-{
-	struct kr_stop stop = {.reason = KR_STOP_REQUESTED};
-	if (kr_vm_run(vm, &stop) < 0)
-		unit_fail(__FILE__, __LINE__, "kr_vm_run: %s", kr_last_error());
-	return stop;
 }
 
 static double now_ms(void)
@@ -108,8 +81,8 @@ static struct kr_crosscheck_report hlt_guest(enum kr_mode mode, const char *what
 	struct kr_vm *vm = cc_start(mode);
 	if (!vm)
 		return r;
-	if (cc_load(vm, hlt, sizeof(hlt), NULL, 0)) {
-		CHECK_EQ(cc_run(vm).reason, KR_STOP_HLT);
+	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0)) {
+		CHECK_EQ(kvmtest_run(vm).reason, KR_STOP_HLT);
 		r = cc_all(vm, 1u << 20, what);
 	}
 	kr_vm_destroy(vm);
@@ -134,8 +107,8 @@ UNIT_TEST(crosscheck_protected_mode)
 	/* Two more slots: 4 MiB at 1 GiB (sampled) and one above 4 GiB (no linear address). */
 	CHECK_OK(kr_mem_add(vm, 0x40000000, 4u << 20, 0, &slot));
 	CHECK_OK(kr_mem_add(vm, 0x100000000ull, 0x1000, 0, &slot));
-	if (cc_load(vm, hlt, sizeof(hlt), NULL, 0)) {
-		CHECK_EQ(cc_run(vm).reason, KR_STOP_HLT);
+	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0)) {
+		CHECK_EQ(kvmtest_run(vm).reason, KR_STOP_HLT);
 		struct kr_crosscheck_report r = cc_all(vm, 1u << 20, "protected mode, 3 slots");
 		/* RAM: 16 + 2 as in real mode; the 4 MiB slot: 2 samples, its last byte and the
 		 * one after; 3 fixed. */
@@ -173,8 +146,8 @@ UNIT_TEST(crosscheck_long_mode_higher_half)
 	if (!vm)
 		return;
 	memcpy(kr_gpa_ptr(vm, 0x300000, 1), hlt, 1);
-	if (cc_load(vm, code, sizeof(code), &m, 1)) {
-		struct kr_stop s = cc_run(vm);
+	if (kvmtest_load(vm, code, sizeof(code), &m, 1)) {
+		struct kr_stop s = kvmtest_run(vm);
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 		CHECK_EQ(s.rip, 0xffffffff80000001ull); /* the CPU went there too */
 		struct kr_crosscheck_report r = cc_all(vm, 1u << 20, "long, higher half 4 KiB pages");
@@ -201,8 +174,8 @@ UNIT_TEST(crosscheck_max_pages_bounds_the_work)
 	struct kr_vm *vm = cc_start(KR_MODE_LONG);
 	if (!vm)
 		return;
-	if (cc_load(vm, hlt, sizeof(hlt), NULL, 0)) {
-		CHECK_EQ(cc_run(vm).reason, KR_STOP_HLT);
+	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0)) {
+		CHECK_EQ(kvmtest_run(vm).reason, KR_STOP_HLT);
 		/* 100 pages of the first 2 MiB leaf, that leaf's run (its end at 0x1fffff; after
 		 * it 0x200000, mapped), 6 fixed. */
 		struct kr_crosscheck_report r = cc_all(vm, 100, "long, max_pages 100");
@@ -221,8 +194,8 @@ UNIT_TEST(crosscheck_single_addresses_long_mode)
 	struct kr_vm *vm = cc_start(KR_MODE_LONG);
 	if (!vm)
 		return;
-	if (cc_load(vm, hlt, sizeof(hlt), NULL, 0)) {
-		CHECK_EQ(cc_run(vm).reason, KR_STOP_HLT);
+	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0)) {
+		CHECK_EQ(kvmtest_run(vm).reason, KR_STOP_HLT);
 		struct kr_translation t;
 		struct kr_walk w;
 		bool agree = false;
@@ -264,8 +237,8 @@ UNIT_TEST(crosscheck_single_addresses_paged32)
 	struct kr_vm *vm = cc_start(KR_MODE_PAGED32);
 	if (!vm)
 		return;
-	if (cc_load(vm, hlt, sizeof(hlt), NULL, 0)) {
-		CHECK_EQ(cc_run(vm).reason, KR_STOP_HLT);
+	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0)) {
+		CHECK_EQ(kvmtest_run(vm).reason, KR_STOP_HLT);
 		struct kr_translation t;
 		struct kr_walk w;
 		bool agree = false;
@@ -317,7 +290,7 @@ UNIT_TEST(crosscheck_1gib_pages_and_absent_entries)
 	if (!vm)
 		return;
 	uint64_t cr3 = 0, *pml4 = NULL, *pdpt = NULL;
-	if (cc_load(vm, code, sizeof(code), NULL, 0) && (pml4 = pml4_of(vm, &cr3)) &&
+	if (kvmtest_load(vm, code, sizeof(code), NULL, 0) && (pml4 = pml4_of(vm, &cr3)) &&
 	    (pdpt = table_page(vm, 0x400000))) {
 		CHECK_EQ(pml4[1], 0);
 		CHECK_EQ(pml4[2], 0);
@@ -328,7 +301,7 @@ UNIT_TEST(crosscheck_1gib_pages_and_absent_entries)
 		pdpt[2] = 2 * GIB | PTE_RW | PTE_PS;        /* not present */
 		memcpy(kr_gpa_ptr(vm, 0x500010, 8), &magic, 8);
 
-		struct kr_stop s = cc_run(vm);
+		struct kr_stop s = kvmtest_run(vm);
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 		struct kvm_regs regs;
 		CHECK_OK(kr_vcpu_get_regs(vm, &regs));
@@ -376,7 +349,7 @@ UNIT_TEST(crosscheck_self_map_and_aliased_tables)
 	if (!vm)
 		return;
 	uint64_t cr3 = 0, *pml4 = NULL, *pdpt, *pd, *pt;
-	if (cc_load(vm, code, sizeof(code), NULL, 0) && (pml4 = pml4_of(vm, &cr3)) &&
+	if (kvmtest_load(vm, code, sizeof(code), NULL, 0) && (pml4 = pml4_of(vm, &cr3)) &&
 	    (pdpt = table_page(vm, 0x401000)) && (pd = table_page(vm, 0x402000)) &&
 	    (pt = table_page(vm, 0x403000))) {
 		/* The recursive self-map: PML4[3] points at the PML4. */
@@ -394,7 +367,7 @@ UNIT_TEST(crosscheck_self_map_and_aliased_tables)
 			pt[i] = 0x404000 | PTE_P | PTE_RW;
 		}
 
-		struct kr_stop s = cc_run(vm);
+		struct kr_stop s = kvmtest_run(vm);
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 		struct kvm_regs regs;
 		CHECK_OK(kr_vcpu_get_regs(vm, &regs));
@@ -429,7 +402,7 @@ UNIT_TEST(crosscheck_paged32_with_4k_pages)
 	struct kr_vm *vm = cc_start(KR_MODE_PAGED32);
 	if (!vm)
 		return;
-	if (cc_load(vm, hlt, sizeof(hlt), NULL, 0)) {
+	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0)) {
 		struct kvm_sregs sregs;
 		CHECK_OK(kr_vcpu_get_sregs(vm, &sregs));
 		uint32_t *pd = kr_gpa_ptr(vm, sregs.cr3 & 0xfffff000u, 0x1000);
@@ -443,7 +416,7 @@ UNIT_TEST(crosscheck_paged32_with_4k_pages)
 			pt[20] = 0x600000 | 2; /* not present */
 			pd[0x200] = 0x400000 | 3;
 		}
-		CHECK_EQ(cc_run(vm).reason, KR_STOP_HLT);
+		CHECK_EQ(kvmtest_run(vm).reason, KR_STOP_HLT);
 		struct kr_crosscheck_report r = cc_all(vm, 1u << 20, "paged32, 4 MiB and 4 KiB pages");
 		/* 8192 + 16 pages; runs [0, 32 MiB) (2 of 4 mapped) and [0x80000000, +64 KiB)
 		 * (2 of 4); 0, 0xfffff000, 0xffffffff (1 of 3). */
@@ -472,7 +445,7 @@ UNIT_TEST(crosscheck_pae_paging)
 		return;
 	uint64_t *pdpt = NULL, *pd0 = NULL, *pd3 = NULL, *pt = NULL;
 	struct kvm_sregs sregs;
-	if (!cc_load(vm, hlt, sizeof(hlt), NULL, 0) || !(pdpt = kr_gpa_ptr(vm, 0x400fe0, 32)) ||
+	if (!kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0) || !(pdpt = kr_gpa_ptr(vm, 0x400fe0, 32)) ||
 	    !(pd0 = table_page(vm, 0x401000)) || !(pd3 = table_page(vm, 0x402000)) ||
 	    !(pt = table_page(vm, 0x403000)) || kr_vcpu_get_sregs(vm, &sregs) < 0) {
 		unit_fail(__FILE__, __LINE__, "setup: %s", kr_last_error());
@@ -529,7 +502,7 @@ UNIT_TEST(crosscheck_pae_paging)
 	CHECK_OK(kr_vcpu_set_sregs(vm, &sregs));
 
 	uint64_t before = pdpt[0];
-	CHECK_EQ(cc_run(vm).reason, KR_STOP_HLT); /* the CPU fetched through these tables */
+	CHECK_EQ(kvmtest_run(vm).reason, KR_STOP_HLT); /* the CPU fetched through these tables */
 	if (pdpt[0] != before) /* seen in the QEMU (TCG) test bed: an A bit in a PAE PDPTE */
 		printf("    # note: running the guest changed PDPTE 0 from 0x%llx to 0x%llx\n",
 		       (unsigned long long)before, (unsigned long long)pdpt[0]);
@@ -569,7 +542,7 @@ UNIT_TEST(crosscheck_long_mode_entered_by_a_protected_mode_vm)
 		return;
 	struct kvm_sregs sregs;
 	uint64_t root = 0;
-	if (cc_load(vm, hlt, sizeof(hlt), NULL, 0) && (root = build_identity_4level(vm)) &&
+	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0) && (root = build_identity_4level(vm)) &&
 	    kr_vcpu_get_sregs(vm, &sregs) == 0) {
 		/* What the guest's own mode switch would do, done by KVM_SET_SREGS. */
 		sregs.cr3 = root;
@@ -578,7 +551,7 @@ UNIT_TEST(crosscheck_long_mode_entered_by_a_protected_mode_vm)
 		sregs.efer |= KR_EFER_LME | KR_EFER_LMA;
 		kr_gdt_segment(KVMRUN_SEL_CODE64, &sregs.cs);
 		CHECK_OK(kr_vcpu_set_sregs(vm, &sregs));
-		CHECK_EQ(cc_run(vm).reason, KR_STOP_HLT);
+		CHECK_EQ(kvmtest_run(vm).reason, KR_STOP_HLT);
 
 		struct kr_crosscheck_report r =
 			cc_check(vm, 1u << 20, "long mode in a protected-mode VM",
@@ -602,7 +575,7 @@ UNIT_TEST(crosscheck_5level_paging)
 		return;
 	uint64_t cr3 = 0, *pml5 = NULL;
 	struct kvm_sregs sregs;
-	if (cc_load(vm, hlt, sizeof(hlt), NULL, 0) && pml4_of(vm, &cr3) &&
+	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0) && pml4_of(vm, &cr3) &&
 	    (pml5 = table_page(vm, 0x400000)) && kr_vcpu_get_sregs(vm, &sregs) == 0) {
 		/* kvmrun's PML4 three times: [0, 2^48), [2^48, 2^49), the top 2^48 bytes */
 		pml5[0] = pml5[1] = pml5[511] = cr3 | PTE_P | PTE_RW;
@@ -613,7 +586,7 @@ UNIT_TEST(crosscheck_5level_paging)
 			kr_vm_destroy(vm);
 			return;
 		}
-		CHECK_EQ(cc_run(vm).reason, KR_STOP_HLT);
+		CHECK_EQ(kvmtest_run(vm).reason, KR_STOP_HLT);
 
 		struct kr_translation t;
 		struct kr_walk w;
