@@ -63,6 +63,47 @@ struct kr_kvm_info {
 /* Open /dev/kvm, read the API version and every capability kvmrun uses. */
 int kr_kvm_info(struct kr_kvm_info *info);
 
+/*
+ * What the KVM back end behind /dev/kvm can run. Back ends differ: hardware
+ * VT-x/AMD-V, the same under a hypervisor (nested), or a software back end
+ * (kvm_pvm) that runs paging only in long mode. kr_backend_probe() finds out
+ * from the back end itself (special registers set and read back, the
+ * supported CPUID, two tiny real-mode guests); it creates three short-lived
+ * VMs, so call it once, not per guest. kr_vcpu_prepare() needs none of this:
+ * it refuses a mode the vCPU does not keep on its own.
+ */
+enum kr_backend_kind {
+	KR_BACKEND_UNKNOWN,
+	KR_BACKEND_HARDWARE, /* VT-x or AMD-V of the host CPU */
+	KR_BACKEND_NESTED,   /* VT-x or AMD-V offered by a hypervisor below */
+	KR_BACKEND_SOFTWARE, /* no VT-x/AMD-V: KVM runs the guest in software */
+};
+
+struct kr_backend {
+	char module[32];           /* "kvm_amd", "kvm_intel", "kvm_pvm"; "" if unknown */
+	enum kr_backend_kind kind; /* from the module and the host's CPU flags */
+	bool mode[4];              /* by enum kr_mode: the vCPU keeps that mode's registers */
+	bool pae32;                /* PAE paging without long mode */
+	bool gbpages, la57;        /* 1 GiB pages, 5-level paging in the supported CPUID */
+	bool amd;                  /* the guest's CPUID vendor is AMD (its reserved bits) */
+	unsigned maxphyaddr;       /* the guest's physical address width */
+	bool real_mode_shutdown;   /* a real-mode triple fault is KVM_EXIT_SHUTDOWN */
+	uint32_t real_mode_triple_fault_exit; /* the KVM_EXIT_* it ended in */
+	bool rip_past_out;         /* at a port-I/O exit RIP already points past the OUT */
+};
+
+int kr_backend_probe(struct kr_backend *b);
+const char *kr_backend_kind_name(enum kr_backend_kind kind);
+
+/* A named yes/no property of a back end, as `kvmrun info` lists them. */
+struct kr_feature {
+	const char *name; /* "paged32", "1g-pages", "rip-at-out", ... */
+	bool present;
+};
+
+/* Fill out[0..max) with b's features; returns how many there are in all. */
+size_t kr_backend_features(const struct kr_backend *b, struct kr_feature *out, size_t max);
+
 /* ---- Steps 2-5: the VM, its memory and its vCPU ------------------------ */
 
 enum kr_mode {
@@ -323,7 +364,9 @@ const char *kr_paging_name(enum kr_paging paging);
  * Walk `gva` with the tables at sregs->cr3. Returns 0 whether or not the
  * address translates (see w->ok); -1 only for bad arguments.
  * maxphyaddr: the guest's physical address width (CPUID 0x80000008), for
- * the reserved-bit checks; 0 means 52.
+ * the reserved-bit checks; 0 means the vCPU's (52 before kr_vcpu_prepare).
+ * Once the vCPU's CPUID is set, the walk follows it as KVM does: 1 GiB pages
+ * only where CPUID offers them, AMD's reserved bits on AMD.
  */
 int kr_walk(struct kr_vm *vm, const struct kvm_sregs *sregs, unsigned maxphyaddr, uint64_t gva,
 	    struct kr_walk *w);

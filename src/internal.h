@@ -99,6 +99,21 @@ int kr_hypercall_register(struct kr_vm *vm);
 /* Carry out hypercall `nr` with its arguments (already masked to the mode's width). */
 int kr_hypercall(struct kr_vm *vm, uint32_t nr, uint64_t arg0, uint64_t arg1);
 
+/* ---- x86/cpuid.c: what the vCPU's CPUID promises -------------------------- */
+
+/*
+ * Kept by kr_cpuid_setup from the CPUID it gave the vCPU, for the page
+ * walker: KVM's own walker (KVM_TRANSLATE, and the CPU's on a software back
+ * end) treats as reserved what this CPUID does not offer.
+ */
+struct kr_guest_cpu {
+	bool known;          /* kr_cpuid_setup has run */
+	bool amd;            /* AuthenticAMD or HygonGenuine: AMD's reserved bits apply */
+	bool gbpages;        /* 1 GiB pages (CPUID 0x80000001 EDX bit 26) */
+	bool la57;           /* 5-level paging (CPUID 7.0 ECX bit 16) */
+	unsigned maxphyaddr; /* CPUID 0x80000008 EAX[7:0]; 36 without the leaf */
+};
+
 /* ---- the VM ------------------------------------------------------------------ */
 
 struct kr_vm {
@@ -114,7 +129,7 @@ struct kr_vm {
 	struct kr_device devices[KR_MAX_DEVICES];
 
 	struct kr_console console;
-	unsigned guest_maxphyaddr; /* from the CPUID kr_cpuid_setup gave the vCPU */
+	struct kr_guest_cpu cpu; /* what the vCPU's CPUID says about paging */
 
 	/*
 	 * Unit tests and fuzzers have no vCPU: with this set, kr_translate walks
@@ -213,6 +228,9 @@ void kr_sregs_for_mode(enum kr_mode mode, const struct kr_mode_setup *setup,
 
 /* x86/sregs_check.c: refuse inconsistent CR0/CR4/EFER/CS before KVM_SET_SREGS. */
 int kr_sregs_check(struct kr_vm *vm, const struct kvm_sregs *sregs);
+
+/* x86/vcpu.c: the mode bits of `want` that the vCPU did not keep, as an error. */
+int kr_sregs_readback(struct kr_vm *vm, const struct kvm_sregs *want);
 
 /* x86/cpuid.c: KVM_GET_SUPPORTED_CPUID filtered, then KVM_SET_CPUID2. */
 int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported);

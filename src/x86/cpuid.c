@@ -18,6 +18,15 @@
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_80000001_ECX_SVM (1u << 2)
 #define CPUID_80000001_EDX_NX (1u << 20)
+#define CPUID_80000001_EDX_PDPE1GB (1u << 26)
+#define CPUID_7_ECX_LA57 (1u << 16)
+
+/* The vendor string of leaf 0 is in EBX, EDX, ECX: "Auth" "enti" "cAMD". */
+static bool vendor_is_amd(const struct kvm_cpuid_entry2 *leaf0)
+{
+	return (leaf0->ebx == 0x68747541 && leaf0->edx == 0x69746e65 && leaf0->ecx == 0x444d4163) ||
+	       (leaf0->ebx == 0x6f677948 && leaf0->edx == 0x6e65476e && leaf0->ecx == 0x656e6975);
+}
 
 /* Start small and grow on E2BIG: the kernel's maximum changed over time. */
 static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
@@ -50,9 +59,14 @@ int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
 	if (!c)
 		return -1;
 	*nx_supported = false;
+	struct kr_guest_cpu cpu = {.known = true};
 	uint32_t max_ext = 0, width = 0;
 	for (uint32_t i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 0)
+			cpu.amd = vendor_is_amd(e);
+		if (e->function == 7 && e->index == 0)
+			cpu.la57 = (e->ecx & CPUID_7_ECX_LA57) != 0;
 		if (e->function == 0x80000000)
 			max_ext = e->eax;
 		if (e->function == 0x80000008 && e->index == 0)
@@ -63,13 +77,16 @@ int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
 		} else if (e->function == 0x80000001) {
 			e->ecx &= ~CPUID_80000001_ECX_SVM;
 			*nx_supported = (e->edx & CPUID_80000001_EDX_NX) != 0;
+			cpu.gbpages = (e->edx & CPUID_80000001_EDX_PDPE1GB) != 0;
 		}
 	}
 	/* The guest's physical address width, as KVM derives it (36 without the leaf). */
-	vm->guest_maxphyaddr = max_ext >= 0x80000008 && width ? width : 36;
+	cpu.maxphyaddr = max_ext >= 0x80000008 && width ? width : 36;
 	int rc = 0;
 	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0)
 		rc = kr_err_sys("CPUID: ioctl KVM_SET_CPUID2(nent=%u)", c->nent);
+	else
+		vm->cpu = cpu;
 	free(c);
 	return rc;
 }

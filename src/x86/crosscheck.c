@@ -97,9 +97,9 @@
  */
 static int guest_maxphyaddr(struct kr_vm *vm, unsigned *out)
 {
-	if (!vm->guest_maxphyaddr)
+	if (!vm->cpu.known)
 		return kr_err("cross-check: the vCPU's CPUID is not set yet (kr_vcpu_prepare)");
-	*out = vm->guest_maxphyaddr;
+	*out = vm->cpu.maxphyaddr;
 	return 0;
 }
 

@@ -14,8 +14,13 @@
  *
  * Permissions are the raw AND of R/W and U/S and the OR of XD over the
  * levels. CR0.WP, SMEP, SMAP and protection keys decide what a given access
- * may do with them; they are not modelled here. 1 GiB pages and PSE-36 are
- * assumed supported, as on every CPU with long mode.
+ * may do with them; they are not modelled here.
+ *
+ * What is reserved depends on the CPU: once the vCPU's CPUID is known
+ * (vm->cpu), the walker follows it as KVM does: without 1 GiB pages a PDPTE's
+ * PS bit is reserved, and on AMD so is bit 8 of a PML4E or PML5E. A VM without
+ * a vCPU (unit tests, fuzzers) gets a CPU that has every feature. PSE-36 is
+ * assumed supported.
  */
 #include <asm/processor-flags.h>
 #include <string.h>
@@ -28,6 +33,7 @@
 #define PTE_USER (1ull << 2)
 #define PTE_PS (1ull << 7) /* PDE (or PDPTE): maps a large page */
 #define PTE_XD (1ull << 63)
+#define PTE_AMD_NONLEAF_G (1ull << 8) /* reserved in AMD's PML4Es and PML5Es (APM 5.3.3) */
 #define PTE_ADDR 0x000ffffffffff000ull /* bits 51:12: the widest address field */
 #define PTE32_ADDR 0xfffff000ull
 
@@ -63,6 +69,8 @@ struct walker {
 	enum kr_paging paging;
 	unsigned maxphyaddr; /* 32..52 */
 	bool pse, nxe;
+	bool gbpages; /* 1 GiB pages exist */
+	bool amd;     /* AMD reserves bit 8 of PML4Es and PML5Es */
 };
 
 enum kr_paging kr_paging_mode(const struct kvm_sregs *sregs)
@@ -100,7 +108,7 @@ static bool large_page_level(const struct walker *k, int level)
 	case KR_PAGING_PAE:
 		return level == 2;
 	default:
-		return level == 2 || level == 3; /* 2 MiB and 1 GiB */
+		return level == 2 || (level == 3 && k->gbpages); /* 2 MiB and 1 GiB */
 	}
 }
 
@@ -124,7 +132,9 @@ static uint64_t reserved_bits(const struct walker *k, int level, unsigned page_s
 	if (!k->nxe)
 		rsvd |= PTE_XD;
 	if (level >= 4)
-		rsvd |= PTE_PS; /* no 512 GiB pages */
+		rsvd |= PTE_PS | (k->amd ? PTE_AMD_NONLEAF_G : 0); /* no 512 GiB pages */
+	if (level == 3 && !k->gbpages)
+		rsvd |= PTE_PS; /* no 1 GiB pages on this CPU */
 	if (page_shift > 12)
 		rsvd |= bit_range(page_shift - 1, 13); /* bit 12 is PAT, the rest must be 0 */
 	return rsvd;
@@ -210,9 +220,12 @@ int kr_walk(struct kr_vm *vm, const struct kvm_sregs *sregs, unsigned maxphyaddr
 		return 0;
 	}
 	/*
-	 * 0 means 52, the architectural limit. Real CPUs have 36 or more; below
-	 * 32 the PSE-36 arithmetic would break, so such values are raised to 32.
+	 * 0 means the vCPU's width, or 52 (the architectural limit) before its
+	 * CPUID is set. Real CPUs have 36 or more; below 32 the PSE-36
+	 * arithmetic would break, so such values are raised to 32.
 	 */
+	if (maxphyaddr == 0 && vm->cpu.known)
+		maxphyaddr = vm->cpu.maxphyaddr;
 	if (maxphyaddr == 0 || maxphyaddr > 52)
 		maxphyaddr = 52;
 	else if (maxphyaddr < 32)
@@ -222,6 +235,8 @@ int kr_walk(struct kr_vm *vm, const struct kvm_sregs *sregs, unsigned maxphyaddr
 		.maxphyaddr = maxphyaddr,
 		.pse = sregs->cr4 & X86_CR4_PSE,
 		.nxe = sregs->efer & KR_EFER_NXE,
+		.gbpages = !vm->cpu.known || vm->cpu.gbpages,
+		.amd = vm->cpu.known && vm->cpu.amd,
 	};
 	return walk_tables(vm, &k, sregs->cr3, gva, w);
 }

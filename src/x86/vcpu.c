@@ -6,6 +6,8 @@
  * KVM_SET_SREGS points CR3 and GDTR at them, and CPUID must be set before the
  * first KVM_RUN (KVM checks CPUID-dependent state such as EFER.NXE against it).
  */
+#include <asm/processor-flags.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -45,6 +47,47 @@ int kr_vcpu_set_sregs(struct kr_vm *vm, const struct kvm_sregs *sregs)
 				  (unsigned long long)sregs->cr0, (unsigned long long)sregs->cr3,
 				  (unsigned long long)sregs->cr4, (unsigned long long)sregs->efer,
 				  sregs->cs.l, sregs->cs.db);
+	return kr_sregs_readback(vm, sregs);
+}
+
+/*
+ * A back end may accept KVM_SET_SREGS and quietly keep less of the mode than
+ * asked: the software back end kvm_pvm runs paging only in long mode and
+ * drops CR0.PG otherwise, and the guest's first instruction then triple
+ * faults. Read the mode bits back, so such a guest never starts and the
+ * message says what the back end refused, not that the guest crashed.
+ */
+int kr_sregs_readback(struct kr_vm *vm, const struct kvm_sregs *want)
+{
+	struct kvm_sregs got;
+	if (kr_vcpu_get_sregs(vm, &got) < 0)
+		return kr_err_context("vCPU: reading back KVM_SET_SREGS");
+	static const struct {
+		const char *reg, *bit;
+		size_t off;
+		uint64_t mask;
+	} mode_bits[] = {
+		{"cr0", "PE", offsetof(struct kvm_sregs, cr0), X86_CR0_PE},
+		{"cr0", "PG", offsetof(struct kvm_sregs, cr0), X86_CR0_PG},
+		{"cr4", "PSE", offsetof(struct kvm_sregs, cr4), X86_CR4_PSE},
+		{"cr4", "PAE", offsetof(struct kvm_sregs, cr4), X86_CR4_PAE},
+		{"cr4", "LA57", offsetof(struct kvm_sregs, cr4), X86_CR4_LA57},
+		{"efer", "LME", offsetof(struct kvm_sregs, efer), KR_EFER_LME},
+	};
+	for (size_t i = 0; i < sizeof(mode_bits) / sizeof(mode_bits[0]); i++) {
+		uint64_t w, g;
+		memcpy(&w, (const char *)want + mode_bits[i].off, sizeof(w));
+		memcpy(&g, (const char *)&got + mode_bits[i].off, sizeof(g));
+		if ((w & mode_bits[i].mask) && !(g & mode_bits[i].mask))
+			return kr_err("vCPU: KVM_SET_SREGS(cr0=0x%llx, cr4=0x%llx, efer=0x%llx) "
+				      "succeeded, but the vCPU reads back %s=0x%llx: this KVM back "
+				      "end drops %s.%s, so it cannot run %s paging (`kvmrun info` "
+				      "says what it runs)",
+				      (unsigned long long)want->cr0, (unsigned long long)want->cr4,
+				      (unsigned long long)want->efer, mode_bits[i].reg,
+				      (unsigned long long)g, mode_bits[i].reg, mode_bits[i].bit,
+				      kr_paging_name(kr_paging_mode(want)));
+	}
 	return 0;
 }
 
