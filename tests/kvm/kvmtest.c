@@ -1,6 +1,36 @@
 /* SPDX-License-Identifier: MIT */
 /* kvmtest.c - helpers the KVM library tests share (see kvmtest.h). */
+#include <stdio.h>
+#include <string.h>
+
 #include "kvmtest.h"
+
+bool kvmtest_needs(const char *feature)
+{
+	static struct kr_backend backend;
+	static bool probed;
+	if (!probed) {
+		if (kr_backend_probe(&backend) < 0) {
+			unit_fail(__FILE__, __LINE__, "kr_backend_probe: %s", kr_last_error());
+			return false;
+		}
+		probed = true;
+	}
+	struct kr_feature f[16];
+	size_t n = kr_backend_features(&backend, f, sizeof(f) / sizeof(f[0]));
+	for (size_t i = 0; i < n && i < sizeof(f) / sizeof(f[0]); i++) {
+		if (strcmp(f[i].name, feature) != 0)
+			continue;
+		if (f[i].present)
+			return true;
+		static char why[96];
+		snprintf(why, sizeof(why), "needs %s, which this KVM back end lacks", feature);
+		unit_defer(why);
+		return false;
+	}
+	unit_fail(__FILE__, __LINE__, "kvmtest_needs: no feature named \"%s\"", feature);
+	return false;
+}
 
 bool kvmtest_load(struct kr_vm *vm, const uint8_t *code, size_t len, const struct kr_mapping *maps,
 		  size_t nmaps)

@@ -12,6 +12,13 @@
 bool kvmtest_load(struct kr_vm *vm, const uint8_t *code, size_t len, const struct kr_mapping *maps,
 		  size_t nmaps);
 
+/*
+ * Does this KVM back end have `feature` (a name `kvmrun info` lists, such as
+ * "paged32" or "1g-pages")? If not, the test is deferred (unit_defer) and
+ * should return: it runs where the feature is, never is skipped.
+ */
+bool kvmtest_needs(const char *feature);
+
 /* Run until the guest stops; a VMM failure is a test failure (reason REQUESTED). */
 struct kr_stop kvmtest_run(struct kr_vm *vm);
 

@@ -19,6 +19,12 @@ struct unit_test {
 };
 
 void unit_register(struct unit_test *t);
+/*
+ * This test cannot run here (`why`: what it needs that this KVM back end
+ * lacks). It then counts as deferred, and tests/kvm/suite.sh runs it in the
+ * QEMU test bed, or as failed where there is no other place to run it.
+ */
+void unit_defer(const char *why);
 /* Record a failed check; the test goes on so one run shows every failure. */
 void unit_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
