@@ -362,11 +362,15 @@ int kr_crosscheck_all(struct kr_vm *vm, uint64_t max_pages, struct kr_crosscheck
  * VM and vCPU fds stay), set PR_SET_NO_NEW_PRIVS and install a seccomp
  * filter (libseccomp) that allows only the calls of the run loop, the
  * console and the final report: KVM_RUN and the register, translation and
- * memory-slot ioctls, write to the console and stderr, the timeout timer,
+ * memory-slot ioctls, write to the console and stderr, each run's timeout
+ * timer (timer_create on CLOCK_MONOTONIC, gettid, rt_sigprocmask for the stop
+ * signal), SIGRTMIN+3 to this process's threads (tgkill, for kr_vm_stop),
  * munmap/close/exit, and write() to the `write_fds` the caller still needs
  * (report or trace files). Any other system call kills the process after a line on
  * stderr naming it. Call after kr_vcpu_prepare, before kr_vm_run; it cannot
  * be undone. kr_vm_create and the loaders are not allowed afterwards.
+ * The filter binds the calling thread (and threads it creates later), not
+ * threads that exist already.
  */
 int kr_sandbox_enter(struct kr_vm *vm, const int *write_fds, size_t nwrite_fds);
 

@@ -96,7 +96,7 @@ struct kr_console {
 int kr_console_write(struct kr_vm *vm, const void *data, size_t len);
 int kr_console_register(struct kr_vm *vm);
 int kr_hypercall_register(struct kr_vm *vm);
-/* Carry out hypercall `nr` with its arguments (already masked to the mode's width). */
+/* Carry out hypercall `nr` with its arguments (already masked to the width of the calling code). */
 int kr_hypercall(struct kr_vm *vm, uint32_t nr, uint64_t arg0, uint64_t arg1);
 
 /* ---- the VM ------------------------------------------------------------------ */
