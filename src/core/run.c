@@ -344,10 +344,11 @@ int kr_kick_signal_init(void)
 	struct sigaction old;
 	if (sigaction(sig, NULL, &old) < 0)
 		return kr_err_sys("signals: sigaction(SIGRTMIN+3 = %d) to read the current handler", sig);
-	/* Someone else's handler would be replaced silently: refuse instead. */
+	/* Someone else's handler would be replaced silently: refuse instead. SIG_IGN
+	 * would discard the signal, and KVM_RUN would never see it. */
 	if ((old.sa_flags & SA_SIGINFO) || (old.sa_handler != SIG_DFL && old.sa_handler != on_kick))
-		return kr_err("signals: SIGRTMIN+3 (%d) already has a handler; kvmrun needs this signal "
-			      "to interrupt KVM_RUN (see kr_vm_stop in kvmrun.h)", sig);
+		return kr_err("signals: SIGRTMIN+3 (%d) is taken (a handler or SIG_IGN); kvmrun needs "
+			      "this signal to interrupt KVM_RUN (see kr_vm_stop in kvmrun.h)", sig);
 	struct sigaction sa = {.sa_handler = on_kick, .sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(sig, &sa, NULL) < 0)
@@ -507,12 +508,13 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 	this_thread_run = vm->run;
 
 	sigset_t old_mask;
-	bool mask_changed = false, loop_failed = false;
+	bool mask_changed = false, ran = false, loop_failed = false;
 	struct run_timer timer = {0};
 	int rc = unblock_kick(&old_mask, &mask_changed);
 	if (rc == 0)
 		rc = timer_start(vm, tid, &timer);
 	if (rc == 0) {
+		ran = true;
 		rc = run_loop(vm, &timer);
 		loop_failed = rc < 0;
 	}
@@ -521,17 +523,22 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 	if (mask_changed)
 		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 
-	/* From here on a kr_vm_stop is for the next run. */
+	/*
+	 * From here on a kr_vm_stop is for the next run. A late signal finds
+	 * this_thread_run NULL; immediate_exit, maybe set by one, starts clear.
+	 */
 	this_thread_run = NULL;
 	atomic_store(&vm->running_tid, 0);
+	__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	if (!ran)
+		return rc; /* the guest did not run: a request still waits for it */
+	take_stop(vm, rc == 0 ? stop : NULL);
 	if (loop_failed) {
 		/* The exit in hand was not completed: the guest cannot go on from it. */
-		take_stop(vm, NULL);
 		vm->cannot_resume = true;
 		snprintf(vm->cannot_resume_why, sizeof(vm->cannot_resume_why),
 			 "a failed kr_vm_run (a VMM error, not a guest stop)");
 	} else if (rc == 0) {
-		take_stop(vm, stop);
 		finish_stop(vm, stop);
 		if (stop_is_final(stop->reason)) {
 			vm->cannot_resume = true;

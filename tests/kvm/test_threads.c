@@ -419,3 +419,50 @@ UNIT_TEST(threads_stop_from_a_sandboxed_thread)
 {
 	RUN_BOUNDED(sandboxed_stop_of_another_thread);
 }
+
+/* ---- the signal: taken only where free, let through only for the run ---------- */
+
+static void someone_elses_handler(int sig)
+{
+	(void)sig;
+}
+
+UNIT_TEST(threads_vm_create_refuses_a_taken_signal)
+{
+	struct sigaction mine = {.sa_handler = someone_elses_handler}, old;
+	sigemptyset(&mine.sa_mask);
+	if (sigaction(SIGRTMIN + 3, &mine, &old) < 0) {
+		unit_fail(__FILE__, __LINE__, "sigaction: %s", strerror(errno));
+		return;
+	}
+	struct kr_vm_config cfg;
+	struct kr_vm *vm = NULL;
+	kr_vm_config_init(&cfg);
+	CHECK_FAILS_WITH(kr_vm_create(&vm, &cfg), "SIGRTMIN+3");
+	CHECK(vm == NULL);
+	struct sigaction now;
+	sigaction(SIGRTMIN + 3, NULL, &now);
+	CHECK(now.sa_handler == someone_elses_handler); /* left as it was */
+	sigaction(SIGRTMIN + 3, &old, NULL);
+}
+
+/* A thread that blocks every signal still gets its timeout; its mask comes back. */
+static bool timeout_with_signals_blocked(void)
+{
+	sigset_t all, after;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, NULL);
+	struct kr_vm *vm = spinning_vm(TIMEOUT_NS);
+	if (!vm)
+		return false;
+	bool ok = run_expect(vm, KR_STOP_TIMEOUT, "timeout of 300 ms");
+	pthread_sigmask(SIG_SETMASK, NULL, &after);
+	ok = ok && EXPECT(sigismember(&after, SIGRTMIN + 3) == 1, "SIGRTMIN+3 unblocked after the run");
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(threads_timeout_with_all_signals_blocked)
+{
+	RUN_BOUNDED(timeout_with_signals_blocked);
+}
