@@ -123,7 +123,7 @@ struct kr_vm_config {
 	enum kr_mode mode;
 	uint64_t mem_size;   /* RAM at GPA 0, a multiple of 4 KiB */
 	int console_fd;      /* where port 0xE9 and KVMRUN_HC_WRITE output goes */
-	uint64_t timeout_ns; /* kr_vm_run stops the guest after this long; 0: never */
+	uint64_t timeout_ns; /* each kr_vm_run stops the guest after this long; 0: never */
 	uint64_t max_output; /* console bytes the guest may write in all; 0: no limit */
 };
 
@@ -193,6 +193,8 @@ int kr_load_buffer(struct kr_vm *vm, const void *data, size_t size,
  * Build the page tables and GDT for the configured mode, set CPUID, FPU/SSE,
  * special registers (KVM_SET_SREGS) and registers (KVM_SET_REGS) so the vCPU
  * starts at img->entry with a stack at the top of RAM.
+ * Once per VM, before kr_vm_run: a second call fails ("already called"),
+ * also after a first call that failed; create a new VM to start over.
  */
 int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img);
 
@@ -268,6 +270,20 @@ struct kr_stop {
  * Run the vCPU until the guest stops. Returns 0 when the guest stopped for
  * any reason (see stop->reason: a crashing guest is not a VMM failure) and
  * -1 when the VMM itself failed (an ioctl, a handler).
+ *
+ * Lifecycle:
+ *  - kr_vcpu_prepare must have succeeded first; otherwise this fails.
+ *  - Calling it again after a stop for HLT, EXIT, REQUESTED, TIMEOUT or
+ *    OUTPUT_LIMIT resumes the guest where it stopped: with the instruction
+ *    after the HLT or the hypercall's OUT, or where it was interrupted
+ *    (with a fresh cfg.timeout_ns; the output limit counts all runs).
+ *  - After any other stop (a triple fault, an entry failure, an internal
+ *    error, a system event, an unhandled access, a guest error, an
+ *    exception) or a -1 return, the vCPU is not in a state the guest can go
+ *    on from: every later call fails and says why. There is no reset.
+ *  - One run at a time per VM, and not from inside a run (a device handler
+ *    or an observer): such a call fails.
+ * Any thread may run a VM, not only the one that created it.
  */
 int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop);
 
@@ -295,7 +311,22 @@ typedef void (*kr_exit_observer)(struct kr_vm *vm, void *opaque, const struct kr
 /* Set (or with fn == NULL clear) the observer; want_rip adds KVM_GET_REGS per exit. */
 void kr_vm_observe_exits(struct kr_vm *vm, kr_exit_observer fn, void *opaque, bool want_rip);
 
-/* Ask the run loop to stop with `reason` and `message` (safe from a handler). */
+/*
+ * Ask the run loop to stop with `reason` and `message` (copied; cut at
+ * sizeof(kr_stop.message)). The first request wins until the run that it
+ * ends returns. Safe from a device handler, from any other thread, and from
+ * a signal handler (async-signal-safe: no locks, no allocation, no stdio).
+ * A request made while no kr_vm_run is in progress ends the next run at
+ * once; the VM must stay alive until the call returns.
+ *
+ * How it reaches a vCPU inside KVM_RUN: it sets kvm_run->immediate_exit and
+ * sends the signal SIGRTMIN+3 to the running thread (tgkill); KVM_RUN returns
+ * EINTR. The same signal carries cfg.timeout_ns, from a timer each run
+ * creates for its own thread. kr_vm_create installs its handler (SA_RESTART:
+ * other system calls it interrupts go on) and fails if the application has
+ * a handler of its own for SIGRTMIN+3; kr_vm_run unblocks it on the running
+ * thread for the duration of the run. A stray SIGRTMIN+3 does no harm.
+ */
 void kr_vm_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code, const char *message);
 
 /* ---- Step 9: guest virtual addresses ------------------------------------- */
@@ -305,8 +336,9 @@ struct kr_translation {
 	bool valid, writeable, usermode;
 };
 
-/* KVM_TRANSLATE in the vCPU's current mode. An unmapped address is not an
- * error: it comes back with valid = false. */
+/* KVM_TRANSLATE in the vCPU's current mode (the mode the guest is in now, not
+ * cfg.mode: above 4 GiB only long mode has addresses). An unmapped address is
+ * not an error: it comes back with valid = false. */
 int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t);
 
 /*
@@ -405,11 +437,15 @@ int kr_crosscheck_all(struct kr_vm *vm, uint64_t max_pages, struct kr_crosscheck
  * VM and vCPU fds stay), set PR_SET_NO_NEW_PRIVS and install a seccomp
  * filter (libseccomp) that allows only the calls of the run loop, the
  * console and the final report: KVM_RUN and the register, translation and
- * memory-slot ioctls, write to the console and stderr, the timeout timer,
+ * memory-slot ioctls, write to the console and stderr, each run's timeout
+ * timer (timer_create on CLOCK_MONOTONIC, gettid, rt_sigprocmask for the stop
+ * signal), SIGRTMIN+3 to this process's threads (tgkill, for kr_vm_stop),
  * munmap/close/exit, and write() to the `write_fds` the caller still needs
  * (report or trace files). Any other system call kills the process after a line on
  * stderr naming it. Call after kr_vcpu_prepare, before kr_vm_run; it cannot
  * be undone. kr_vm_create and the loaders are not allowed afterwards.
+ * The filter binds the calling thread (and threads it creates later), not
+ * threads that exist already.
  */
 int kr_sandbox_enter(struct kr_vm *vm, const int *write_fds, size_t nwrite_fds);
 

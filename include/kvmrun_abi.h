@@ -17,8 +17,9 @@
 
 /*
  * Hypercalls: the guest writes the hypercall number as a 32-bit value to this
- * port (`out dx, eax`). Arguments travel in RDI, RSI (EDI, ESI in 32-bit
- * modes; the low 32 bits are used there). Pointers are guest *virtual*
+ * port (`out dx, eax`). Arguments travel in RDI, RSI; unless the vCPU runs
+ * 64-bit code at the call (EFER.LMA and CS.L, whatever mode the VM started
+ * in), only EDI, ESI count. Pointers are guest *virtual*
  * addresses: kvmrun translates them with KVM_TRANSLATE in the vCPU's current
  * mode and checks every page against guest memory.
  * In real mode a pointer is a linear address (segment * 16 + offset).

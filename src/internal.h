@@ -9,7 +9,9 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <time.h>
 
 #include "kvmrun.h"
@@ -96,7 +98,7 @@ struct kr_console {
 int kr_console_write(struct kr_vm *vm, const void *data, size_t len);
 int kr_console_register(struct kr_vm *vm);
 int kr_hypercall_register(struct kr_vm *vm);
-/* Carry out hypercall `nr` with its arguments (already masked to the mode's width). */
+/* Carry out hypercall `nr` with its arguments (already masked to the width of the calling code). */
 int kr_hypercall(struct kr_vm *vm, uint32_t nr, uint64_t arg0, uint64_t arg1);
 
 /* ---- x86/cpuid.c: what the vCPU's CPUID promises -------------------------- */
@@ -143,20 +145,35 @@ struct kr_vm {
 	bool observer_wants_rip;
 	uint64_t exit_seq;
 
-	/* --timeout: a POSIX timer whose signal sets timed_out and immediate_exit */
-	bool has_timer;
-	timer_t timer;
-	volatile sig_atomic_t timed_out;
-
-	/* set by kr_vm_stop(); read by the run loop after every exit */
-	volatile bool stop_requested;
+	/*
+	 * core/run.c: stopping the vCPU from any thread (see kr_vm_stop).
+	 * stop_requested is KR_STOPPING_NONE, _WRITING (a kr_vm_stop is filling
+	 * pending_stop) or _READY (pending_stop is complete); reads as true once
+	 * anyone asked. running_tid is the thread inside kr_vm_run (0: none),
+	 * which kr_vm_stop signals; pid is the process, for tgkill.
+	 */
+	_Atomic int stop_requested;
 	struct kr_stop pending_stop;
+	_Atomic pid_t running_tid;
+	pid_t pid;
+
+	/* Lifecycle: what kr_vcpu_prepare and earlier runs left (see kr_vm_run). */
+	bool prepare_started, prepared;
+	bool cannot_resume;             /* the last stop was a crash: never run again */
+	char cannot_resume_why[200];    /* ... which one */
 };
+
+enum { KR_STOPPING_NONE, KR_STOPPING_WRITING, KR_STOPPING_READY };
 
 /* ---- core/run.c: step 8 ------------------------------------------------------ */
 
-/* Create the timeout timer (at VM creation: timer_create is not allowed once sandboxed). */
-int kr_timeout_init(struct kr_vm *vm);
+/*
+ * Install the handler of the signal that interrupts KVM_RUN (KR_KICK_SIGNAL);
+ * at VM creation, since sigaction is not allowed once sandboxed.
+ */
+int kr_kick_signal_init(void);
+/* The number of that signal (SIGRTMIN + 3), for the sandbox's tgkill rule. */
+int kr_kick_signal(void);
 
 /* Dispatch the exit in vm->run: 0 to go on or stop (vm->stop_requested), -1 on a VMM failure. */
 int kr_handle_exit(struct kr_vm *vm);

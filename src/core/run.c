@@ -8,27 +8,96 @@
  * Nothing the guest does can make this loop touch memory outside the guest
  * or spin forever without a KVM_RUN in between.
  */
-#define _GNU_SOURCE /* gettid, SIGEV_THREAD_ID */
+#define _GNU_SOURCE /* gettid, SIGEV_THREAD_ID, syscall */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "internal.h"
 
+/*
+ * Stopping from any thread, or from a signal handler.
+ *
+ * The vCPU thread may be inside KVM_RUN, where only a signal reaches it:
+ * KVM_RUN then returns EINTR. It may instead be handling an exit, about to
+ * enter KVM_RUN again: kvm_run->immediate_exit makes that entry return EINTR
+ * at once. kr_vm_stop sets both, in this order: the request (an atomic the
+ * loop reads before every KVM_RUN), immediate_exit, then a signal to the
+ * thread recorded in running_tid. The loop records running_tid before it
+ * first reads the request, so (both sequentially consistent) either the loop
+ * sees the request or kr_vm_stop sees the thread and signals it: no wake-up
+ * is lost. A signal that arrives after the run ended is harmless (the handler
+ * does nothing then) and the next run may see one spurious EINTR.
+ *
+ * Everything here is async-signal-safe: atomics (lock-free for int), a plain
+ * byte copy for the message, getpid-free tgkill with the pid recorded at
+ * creation. The first request wins; a second one while the first is being
+ * written returns at once, so a signal handler interrupting kr_vm_stop on the
+ * same thread cannot deadlock.
+ */
+static int kick_signal; /* SIGRTMIN + 3, set once by kr_kick_signal_init */
+
+/*
+ * The kvm_run of the VM this thread is running, NULL outside kr_vm_run. The
+ * signal handler reads it, hence initial-exec: no lazy TLS allocation there.
+ */
+static __thread struct kvm_run *this_thread_run __attribute__((tls_model("initial-exec")));
+
+static bool on_vcpu_thread(const struct kr_vm *vm)
+{
+	return vm->run && this_thread_run == vm->run;
+}
+
+static void copy_message(char *dst, size_t size, const char *src)
+{
+	size_t i = 0;
+	for (; src[i] && i + 1 < size; i++)
+		dst[i] = src[i];
+	dst[i] = '\0';
+}
+
+/* Make the thread in kr_vm_run (if any) leave KVM_RUN and look at the request. */
+static void kick(struct kr_vm *vm)
+{
+	if (vm->run)
+		__atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pid_t tid = atomic_load(&vm->running_tid);
+	/* On the vCPU thread itself we are not inside KVM_RUN: immediate_exit is enough. */
+	if (tid > 0 && !on_vcpu_thread(vm))
+		syscall(SYS_tgkill, vm->pid, tid, kick_signal); /* ESRCH: the run just ended */
+}
+
+static void request_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code,
+			 const char *message, uint32_t kvm_exit)
+{
+	int saved_errno = errno; /* may run in a signal handler */
+	int expected = KR_STOPPING_NONE;
+	if (!atomic_compare_exchange_strong(&vm->stop_requested, &expected, KR_STOPPING_WRITING))
+		return; /* the first reason wins */
+	struct kr_stop *p = &vm->pending_stop;
+	memset(p, 0, sizeof(*p));
+	p->reason = reason;
+	p->exit_code = exit_code;
+	p->kvm_exit = kvm_exit;
+	copy_message(p->message, sizeof(p->message), message ? message : kr_stop_reason_name(reason));
+	atomic_store(&vm->stop_requested, KR_STOPPING_READY);
+	kick(vm);
+	errno = saved_errno;
+}
+
 void kr_vm_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code, const char *message)
 {
-	if (vm->stop_requested)
-		return; /* the first reason wins */
-	vm->pending_stop = (struct kr_stop){.reason = reason, .exit_code = exit_code};
-	snprintf(vm->pending_stop.message, sizeof(vm->pending_stop.message), "%s",
-		 message ? message : kr_stop_reason_name(reason));
-	vm->pending_stop.kvm_exit = vm->run ? vm->run->exit_reason : 0;
-	vm->stop_requested = true;
-	/* Makes a KVM_RUN that has not entered the guest yet return at once. */
-	if (vm->run)
-		vm->run->immediate_exit = 1;
+	/* On the vCPU thread a handler is dealing with this exit; elsewhere the
+	 * stop interrupts the run, as a signal does. */
+	uint32_t kvm_exit = KVM_EXIT_INTR;
+	if (vm->run && (on_vcpu_thread(vm) || atomic_load(&vm->running_tid) == 0))
+		kvm_exit = vm->run->exit_reason;
+	request_stop(vm, reason, exit_code, message, kvm_exit);
 }
 
 static void stopf(struct kr_vm *vm, enum kr_stop_reason reason, const char *fmt, ...)
@@ -185,7 +254,6 @@ int kr_handle_exit(struct kr_vm *vm)
  */
 static void finish_stop(struct kr_vm *vm, struct kr_stop *stop)
 {
-	*stop = vm->pending_stop;
 	if (!stop->have_state)
 		stop->have_state = kr_vcpu_get_regs(vm, &stop->regs) == 0 &&
 				   kr_vcpu_get_sregs(vm, &stop->sregs) == 0;
@@ -251,88 +319,234 @@ static void observe_exit(struct kr_vm *vm, uint64_t t0)
 }
 
 /*
- * The timeout: a POSIX timer sends a signal to the thread that created the
- * VM. Its handler only sets two flags; KVM_RUN returns EINTR if the guest was
- * running, and immediate_exit makes the next KVM_RUN return at once if the
- * signal came while we were handling an exit. No signal is ever lost.
+ * The signal that interrupts KVM_RUN. Its handler does nothing but make the
+ * next KVM_RUN of this thread's VM (if the thread is running one) return at
+ * once, for a signal that lands while the thread is handling an exit. The
+ * run loop finds out why by itself: a stop request, or the deadline passed.
+ * SA_RESTART: any other system call it interrupts goes on.
  */
-#define KR_TIMEOUT_SIGNAL (SIGRTMIN + 3)
-
-static void on_timeout(int sig, siginfo_t *info, void *uctx)
+static void on_kick(int sig)
 {
-	(void)sig, (void)uctx;
-	struct kr_vm *vm = info->si_value.sival_ptr;
-	if (info->si_code != SI_TIMER || !vm)
-		return;
-	vm->timed_out = 1;
-	vm->run->immediate_exit = 1;
+	(void)sig;
+	struct kvm_run *run = this_thread_run;
+	if (run)
+		__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 }
 
-int kr_timeout_init(struct kr_vm *vm)
+int kr_kick_signal(void)
 {
+	return kick_signal;
+}
+
+int kr_kick_signal_init(void)
+{
+	int sig = SIGRTMIN + 3;
+	struct sigaction old;
+	if (sigaction(sig, NULL, &old) < 0)
+		return kr_err_sys("signals: sigaction(SIGRTMIN+3 = %d) to read the current handler", sig);
+	/* Someone else's handler would be replaced silently: refuse instead. SIG_IGN
+	 * would discard the signal, and KVM_RUN would never see it. */
+	if ((old.sa_flags & SA_SIGINFO) || (old.sa_handler != SIG_DFL && old.sa_handler != on_kick))
+		return kr_err("signals: SIGRTMIN+3 (%d) is taken (a handler or SIG_IGN); kvmrun needs "
+			      "this signal to interrupt KVM_RUN (see kr_vm_stop in kvmrun.h)", sig);
+	struct sigaction sa = {.sa_handler = on_kick, .sa_flags = SA_RESTART};
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, &sa, NULL) < 0)
+		return kr_err_sys("signals: sigaction(SIGRTMIN+3 = %d, SA_RESTART)", sig);
+	kick_signal = sig;
+	return 0;
+}
+
+/*
+ * The timeout: a POSIX timer created for each run, whose signal goes to the
+ * thread running it (SIGEV_THREAD_ID), whichever thread created the VM. It
+ * expires at the deadline on CLOCK_MONOTONIC, so after the EINTR it causes,
+ * a clock read tells the loop the time is up.
+ */
+struct run_timer {
+	bool armed;
+	timer_t id;
+	uint64_t deadline_ns;
+};
+
+static int timer_start(struct kr_vm *vm, pid_t tid, struct run_timer *t)
+{
+	t->armed = false;
 	if (!vm->cfg.timeout_ns)
 		return 0;
-	struct sigaction sa = {.sa_sigaction = on_timeout, .sa_flags = SA_SIGINFO};
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(KR_TIMEOUT_SIGNAL, &sa, NULL) < 0)
-		return kr_err_sys("timeout: sigaction(SIGRTMIN+3)");
-	struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID,
-			      .sigev_signo = KR_TIMEOUT_SIGNAL,
-			      .sigev_value.sival_ptr = vm};
-	ev._sigev_un._tid = gettid();
-	if (timer_create(CLOCK_MONOTONIC, &ev, &vm->timer) < 0)
-		return kr_err_sys("timeout: timer_create(CLOCK_MONOTONIC, SIGEV_THREAD_ID)");
-	vm->has_timer = true;
+	struct sigevent ev = {.sigev_notify = SIGEV_THREAD_ID, .sigev_signo = kick_signal};
+	ev._sigev_un._tid = tid;
+	if (timer_create(CLOCK_MONOTONIC, &ev, &t->id) < 0)
+		return kr_err_sys("timeout: timer_create(CLOCK_MONOTONIC, SIGEV_THREAD_ID tid %d)",
+				  (int)tid);
+	t->armed = true;
+	uint64_t ns = now_ns() + vm->cfg.timeout_ns;
+	if (ns < vm->cfg.timeout_ns)
+		ns = UINT64_MAX; /* a timeout so long it never comes */
+	t->deadline_ns = ns;
+	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ns / 1000000000u),
+					      .tv_nsec = (long)(ns % 1000000000u)}};
+	if (timer_settime(t->id, TIMER_ABSTIME, &its, NULL) < 0)
+		return kr_err_sys("timeout: timer_settime(TIMER_ABSTIME, %llu ns)",
+				  (unsigned long long)ns);
 	return 0;
 }
 
-static int arm_timeout(struct kr_vm *vm, uint64_t ns)
+static int timer_stop(struct run_timer *t)
 {
-	struct itimerspec its = {.it_value = {.tv_sec = (time_t)(ns / 1000000000u),
-					      .tv_nsec = (long)(ns % 1000000000u)}};
-	if (vm->has_timer && timer_settime(vm->timer, 0, &its, NULL) < 0)
-		return kr_err_sys("timeout: timer_settime(%llu ns)", (unsigned long long)ns);
+	if (t->armed && timer_delete(t->id) < 0)
+		return kr_err_sys("timeout: timer_delete");
+	t->armed = false;
 	return 0;
+}
+
+static bool timer_expired(const struct run_timer *t)
+{
+	return t->armed && now_ns() >= t->deadline_ns;
+}
+
+/*
+ * A stop that leaves the vCPU in a state the guest cannot go on from: the
+ * exit was not (or could not be) completed. The others (HLT, EXIT, a request,
+ * the timeout, the output limit) leave it where it stopped, ready to resume.
+ */
+static bool stop_is_final(enum kr_stop_reason reason)
+{
+	switch (reason) {
+	case KR_STOP_HLT:
+	case KR_STOP_EXIT:
+	case KR_STOP_REQUESTED:
+	case KR_STOP_TIMEOUT:
+	case KR_STOP_OUTPUT_LIMIT:
+		return false;
+	default:
+		return true;
+	}
+}
+
+static int check_can_run(struct kr_vm *vm)
+{
+	if (!vm->prepared)
+		return kr_err("run: the vCPU was never prepared: call kr_vcpu_prepare() (after "
+			      "loading the image) before kr_vm_run()");
+	if (vm->cannot_resume)
+		return kr_err("run: the VM cannot be resumed after %s; create a new VM",
+			      vm->cannot_resume_why);
+	if (this_thread_run)
+		return kr_err("run: kr_vm_run called while this thread is already running a VM "
+			      "(from a device handler or an observer?)");
+	return 0;
+}
+
+/* Let the kick signal through while this thread runs the VM, if it blocks it. */
+static int unblock_kick(sigset_t *old, bool *changed)
+{
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, kick_signal);
+	int e = pthread_sigmask(SIG_UNBLOCK, &set, old);
+	if (e) {
+		errno = e;
+		return kr_err_sys("run: pthread_sigmask(SIG_UNBLOCK, SIGRTMIN+3)");
+	}
+	*changed = sigismember(old, kick_signal) == 1;
+	return 0;
+}
+
+/* The KVM_RUN loop proper: returns 0 once a stop is requested, -1 on a VMM failure. */
+static int run_loop(struct kr_vm *vm, const struct run_timer *timer)
+{
+	while (!atomic_load(&vm->stop_requested)) {
+		uint64_t t0 = vm->observer ? now_ns() : 0;
+		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+			/*
+			 * A signal (or immediate_exit) interrupted the run: not an exit.
+			 * Clear immediate_exit before looking at why, so a request that
+			 * comes after the look sets it again.
+			 */
+			if (errno == EINTR || errno == EAGAIN) {
+				__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+				if (timer_expired(timer)) {
+					char msg[96];
+					snprintf(msg, sizeof(msg),
+						 "the guest ran longer than the timeout of %llu ms",
+						 (unsigned long long)(vm->cfg.timeout_ns / 1000000u));
+					request_stop(vm, KR_STOP_TIMEOUT, 0, msg, KVM_EXIT_INTR);
+				}
+				continue;
+			}
+			return kr_err_sys("run: ioctl KVM_RUN(vcpu fd %d)", vm->vcpu_fd);
+		}
+		if (kr_handle_exit(vm) < 0)
+			return kr_err_context("run: handling %s", kr_exit_name(vm->run->exit_reason));
+		if (vm->observer)
+			observe_exit(vm, t0);
+		vm->exit_seq++;
+	}
+	return 0;
+}
+
+/* Take the request that ended the run (waiting out a kr_vm_stop still writing it). */
+static void take_stop(struct kr_vm *vm, struct kr_stop *out)
+{
+	while (atomic_load(&vm->stop_requested) == KR_STOPPING_WRITING)
+		__builtin_ia32_pause(); /* another thread is copying a message: nanoseconds */
+	if (out)
+		*out = vm->pending_stop;
+	atomic_store(&vm->stop_requested, KR_STOPPING_NONE);
 }
 
 int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 {
 	memset(stop, 0, sizeof(*stop));
-	vm->stop_requested = false;
-	vm->timed_out = 0;
-	vm->run->immediate_exit = 0;
-	if (arm_timeout(vm, vm->cfg.timeout_ns) < 0)
+	if (check_can_run(vm) < 0)
 		return -1;
-	int rc = 0;
-	while (!vm->stop_requested) {
-		if (vm->timed_out) {
-			stopf(vm, KR_STOP_TIMEOUT, "the guest ran longer than the timeout of %llu ms",
-			      (unsigned long long)(vm->cfg.timeout_ns / 1000000u));
-			break;
-		}
-		uint64_t t0 = vm->observer ? now_ns() : 0;
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
-			/* A signal (or immediate_exit) interrupted the run: not an exit. */
-			if (errno == EINTR || errno == EAGAIN) {
-				vm->run->immediate_exit = 0;
-				continue;
-			}
-			rc = kr_err_sys("run: ioctl KVM_RUN(vcpu fd %d)", vm->vcpu_fd);
-			break;
-		}
-		if (kr_handle_exit(vm) < 0) {
-			rc = kr_err_context("run: handling %s", kr_exit_name(vm->run->exit_reason));
-			break;
-		}
-		if (vm->observer)
-			observe_exit(vm, t0);
-		vm->exit_seq++;
-	}
-	if (arm_timeout(vm, 0) < 0 && rc == 0) /* disarm */
-		rc = -1;
-	vm->run->immediate_exit = 0;
+	pid_t tid = gettid();
+	pid_t none = 0;
+	if (!atomic_compare_exchange_strong(&vm->running_tid, &none, tid))
+		return kr_err("run: the VM is already running on thread %d", (int)none);
+	this_thread_run = vm->run;
+
+	sigset_t old_mask;
+	bool mask_changed = false, ran = false, loop_failed = false;
+	struct run_timer timer = {0};
+	int rc = unblock_kick(&old_mask, &mask_changed);
 	if (rc == 0)
+		rc = timer_start(vm, tid, &timer);
+	if (rc == 0) {
+		ran = true;
+		rc = run_loop(vm, &timer);
+		loop_failed = rc < 0;
+	}
+	if (timer_stop(&timer) < 0 && rc == 0)
+		rc = -1;
+	if (mask_changed)
+		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+
+	/*
+	 * From here on a kr_vm_stop is for the next run. A late signal finds
+	 * this_thread_run NULL; immediate_exit, maybe set by one, starts clear.
+	 */
+	this_thread_run = NULL;
+	atomic_store(&vm->running_tid, 0);
+	__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	if (!ran)
+		return rc; /* the guest did not run: a request still waits for it */
+	take_stop(vm, rc == 0 ? stop : NULL);
+	if (loop_failed) {
+		/* The exit in hand was not completed: the guest cannot go on from it. */
+		vm->cannot_resume = true;
+		snprintf(vm->cannot_resume_why, sizeof(vm->cannot_resume_why),
+			 "a failed kr_vm_run (a VMM error, not a guest stop)");
+	} else if (rc == 0) {
 		finish_stop(vm, stop);
+		if (stop_is_final(stop->reason)) {
+			vm->cannot_resume = true;
+			snprintf(vm->cannot_resume_why, sizeof(vm->cannot_resume_why),
+				 "its %s stop (%.150s)", kr_stop_reason_name(stop->reason),
+				 stop->message);
+		}
+	}
 	if (kr_console_flush(vm) < 0 && rc == 0)
 		rc = -1;
 	return rc;

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -123,16 +124,28 @@ static int build_filter(scmp_filter_ctx ctx, const struct kr_vm *vm, const int *
 	for (size_t i = 0; i < nwrite_fds; i++)
 		if (allow_write(ctx, write_fds[i]) < 0)
 			return -1;
-	/* The timeout's signal and timer, tear-down, and libc's heap trimming. */
+	/*
+	 * The run's signal and timeout timer (each run creates its timer for the
+	 * thread that runs: gettid, timer_create; it lets the signal through with
+	 * rt_sigprocmask), tear-down, and libc's heap trimming.
+	 */
 	static const int plain[] = {
-		SCMP_SYS(rt_sigreturn), SCMP_SYS(timer_settime), SCMP_SYS(timer_delete),
-		SCMP_SYS(clock_gettime), SCMP_SYS(munmap),       SCMP_SYS(close),
-		SCMP_SYS(madvise),      SCMP_SYS(brk),           SCMP_SYS(exit),
-		SCMP_SYS(exit_group),
+		SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(gettid),
+		SCMP_SYS(timer_settime), SCMP_SYS(timer_delete),  SCMP_SYS(clock_gettime),
+		SCMP_SYS(munmap),        SCMP_SYS(close),         SCMP_SYS(madvise),
+		SCMP_SYS(brk),           SCMP_SYS(exit),          SCMP_SYS(exit_group),
 	};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (allow(ctx, plain[i], 0, NULL) < 0)
 			return -1;
+	struct scmp_arg_cmp monotonic[] = {arg_eq(0, CLOCK_MONOTONIC)};
+	if (allow(ctx, SCMP_SYS(timer_create), 1, monotonic) < 0)
+		return -1;
+	/* kr_vm_stop for a VM running on another thread: the kick signal, this process only. */
+	struct scmp_arg_cmp kick[] = {arg_eq(0, (scmp_datum_t)vm->pid),
+				      arg_eq(2, (scmp_datum_t)kr_kick_signal())};
+	if (allow(ctx, SCMP_SYS(tgkill), 2, kick) < 0)
+		return -1;
 	return allow_ioctls(ctx, vm);
 }
 

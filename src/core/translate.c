@@ -15,16 +15,15 @@
 #define PAGE_SIZE 4096ull
 
 /*
- * Whether the CPU could translate `gva` at all in the vCPU's current mode.
- * KVM_TRANSLATE drops the bits a mode does not use, which would let a guest
- * pass 0x8000000000000000 for 0. Every 48-bit canonical address passes at
- * once; only the rest costs a KVM_GET_SREGS to find the paging mode.
+ * Linear addresses exist up to 4 GiB in every mode; above, only in long mode
+ * (48-bit canonical, or 57-bit with LA57). KVM_TRANSLATE drops the bits a
+ * mode does not use, which would let a guest pass 0x8000000000000000 for 0,
+ * or 0x100000000 for 0 in a 32-bit mode. Which mode is the vCPU's current
+ * one (the guest may have switched), not the configured one: it costs a
+ * KVM_GET_SREGS, paid only for addresses at or above 4 GiB.
  */
-static int address_exists(struct kr_vm *vm, uint64_t gva, bool *exists)
+static int current_paging(struct kr_vm *vm, enum kr_paging *paging)
 {
-	*exists = true;
-	if (kr_canonical(gva, 48) && (gva >> 32 == 0 || vm->cfg.mode == KR_MODE_LONG))
-		return 0;
 	struct kvm_sregs s;
 	const struct kvm_sregs *sregs = vm->soft_sregs;
 	if (!sregs) {
@@ -32,29 +31,25 @@ static int address_exists(struct kr_vm *vm, uint64_t gva, bool *exists)
 			return -1;
 		sregs = &s;
 	}
-	switch (kr_paging_mode(sregs)) {
-	case KR_PAGING_5LEVEL:
-		*exists = kr_canonical(gva, 57);
-		break;
-	case KR_PAGING_4LEVEL:
-		*exists = kr_canonical(gva, 48);
-		break;
-	default: /* 32-bit linear addresses */
-		*exists = gva >> 32 == 0;
-		break;
-	}
+	*paging = kr_paging_mode(sregs);
 	return 0;
 }
 
-int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
+static bool address_exists(enum kr_paging paging, uint64_t gva)
 {
-	bool exists;
-	if (address_exists(vm, gva, &exists) < 0)
-		return -1;
-	if (!exists) {
-		*t = (struct kr_translation){.gva = gva};
-		return 0;
+	switch (paging) {
+	case KR_PAGING_5LEVEL:
+		return kr_canonical(gva, 57);
+	case KR_PAGING_4LEVEL:
+		return kr_canonical(gva, 48);
+	default: /* 32-bit linear addresses */
+		return gva >> 32 == 0;
 	}
+}
+
+/* Translate `gva`, which exists in the vCPU's current mode. */
+static int translate_existing(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
+{
 	if (vm->soft_sregs) {
 		struct kr_walk w;
 		if (kr_walk(vm, vm->soft_sregs, 0, gva, &w) < 0)
@@ -77,6 +72,18 @@ int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
 	return 0;
 }
 
+int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
+{
+	enum kr_paging paging = KR_PAGING_NONE;
+	if (gva >> 32 != 0 && current_paging(vm, &paging) < 0)
+		return -1;
+	if (!address_exists(paging, gva)) {
+		*t = (struct kr_translation){.gva = gva};
+		return 0;
+	}
+	return translate_existing(vm, gva, t);
+}
+
 /*
  * Call `fn` for each piece of [gva, gva + len) that lies within one page,
  * with the host pointer of that piece; stop at the first failure. With fn ==
@@ -88,11 +95,15 @@ int kr_gva_for_each(struct kr_vm *vm, uint64_t gva, uint64_t len,
 	if (gva + len < gva)
 		return kr_err("guest buffer at 0x%llx, length 0x%llx wraps around the address space",
 			      (unsigned long long)gva, (unsigned long long)len);
+	/* The mode once per buffer, and only if it reaches 4 GiB. */
+	enum kr_paging paging = KR_PAGING_NONE;
+	if (len > 0 && (gva + len - 1) >> 32 != 0 && current_paging(vm, &paging) < 0)
+		return -1;
 	while (len > 0) {
 		uint64_t in_page = PAGE_SIZE - (gva & (PAGE_SIZE - 1));
 		uint64_t n = len < in_page ? len : in_page;
-		struct kr_translation t;
-		if (kr_translate(vm, gva, &t) < 0)
+		struct kr_translation t = {.gva = gva};
+		if (address_exists(paging, gva) && translate_existing(vm, gva, &t) < 0)
 			return -1;
 		if (!t.valid)
 			return kr_err("guest virtual address 0x%llx is not mapped",

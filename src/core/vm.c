@@ -125,6 +125,7 @@ int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg)
 	vm->cfg = *cfg;
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->console.fd = cfg->console_fd;
+	vm->pid = getpid(); /* for kr_vm_stop's tgkill, which must not call getpid itself */
 
 	if (kr_kvm_open(&vm->kvm_fd, &vm->run_size) < 0 || /* step 1 */
 	    create_vm_fd(vm) < 0 ||                        /* step 2 */
@@ -132,8 +133,7 @@ int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg)
 	    kr_mem_init_ram(vm, cfg->mem_size) < 0 ||      /* step 4 */
 	    create_vcpu(vm) < 0 ||                         /* step 5 */
 	    kr_console_register(vm) < 0 || kr_hypercall_register(vm) < 0 ||
-	    kr_exceptions_register(vm) < 0 ||
-	    kr_timeout_init(vm) < 0) {
+	    kr_exceptions_register(vm) < 0 || kr_kick_signal_init() < 0) {
 		kr_vm_destroy(vm);
 		return -1;
 	}
@@ -148,8 +148,6 @@ void kr_vm_destroy(struct kr_vm *vm)
 	int saved = errno;
 	if (vm->console.used)
 		kr_console_flush(vm);
-	if (vm->has_timer)
-		timer_delete(vm->timer);
 	if (vm->run)
 		munmap(vm->run, (size_t)vm->run_size);
 	if (vm->vcpu_fd >= 0)

@@ -65,6 +65,24 @@ static int hc_write(struct kr_vm *vm, uint64_t gva, uint64_t len)
 	return 0;
 }
 
+/*
+ * Whether the vCPU runs 64-bit code now: long mode active (EFER.LMA) and a
+ * 64-bit code segment (CS.L). Not the configured mode: a guest may switch
+ * modes itself, and compatibility mode (LMA, CS.L clear) is 32-bit code.
+ */
+static int running_64bit_code(struct kr_vm *vm, bool *wide)
+{
+	struct kvm_sregs s;
+	const struct kvm_sregs *sregs = vm->soft_sregs;
+	if (!sregs) {
+		if (kr_vcpu_get_sregs(vm, &s) < 0)
+			return -1;
+		sregs = &s;
+	}
+	*wide = (sregs->efer & KR_EFER_LMA) && sregs->cs.l;
+	return 0;
+}
+
 static int hypercall_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data,
 			  uint32_t size, bool is_write)
 {
@@ -80,10 +98,11 @@ static int hypercall_port(struct kr_vm *vm, void *opaque, uint64_t port, void *d
 	__builtin_memcpy(&nr, data, 4);
 
 	struct kvm_regs regs;
-	if (kr_vcpu_get_regs(vm, &regs) < 0)
+	bool wide;
+	if (kr_vcpu_get_regs(vm, &regs) < 0 || running_64bit_code(vm, &wide) < 0)
 		return -1;
-	/* Outside long mode only the low 32 bits of a register are the guest's. */
-	uint64_t mask = vm->cfg.mode == KR_MODE_LONG ? UINT64_MAX : UINT32_MAX;
+	/* Outside 64-bit mode only the low 32 bits of a register are the guest's. */
+	uint64_t mask = wide ? UINT64_MAX : UINT32_MAX;
 	return kr_hypercall(vm, nr, regs.rdi & mask, regs.rsi & mask);
 }
 

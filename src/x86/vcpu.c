@@ -188,6 +188,15 @@ int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img)
 				      (unsigned long long)img->entry);
 		ms.real_cs = (uint16_t)((img->entry >> 4) & 0xf000);
 	}
+	/*
+	 * Once only: KVM refuses a second, different KVM_SET_CPUID2 after the
+	 * first KVM_RUN, and a half-done earlier attempt leaves state behind.
+	 */
+	if (vm->prepare_started)
+		return kr_err("vCPU: kr_vcpu_prepare was already called for this VM%s; it may be "
+			      "called once (to start over, create a new VM)",
+			      vm->prepared ? "" : " (and failed)");
+	vm->prepare_started = true;
 	if (kr_cpuid_setup(vm, &ms.nx) < 0 || setup_fpu(vm) < 0)
 		return -1;
 	if (mode != KR_MODE_REAL &&
@@ -201,7 +210,8 @@ int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img)
 	if (kr_vcpu_get_sregs(vm, &sregs) < 0)
 		return -1;
 	kr_sregs_for_mode(mode, &ms, &sregs);
-	if (kr_vcpu_set_sregs(vm, &sregs) < 0)
+	if (kr_vcpu_set_sregs(vm, &sregs) < 0 || set_entry_regs(vm, img, ms.real_cs) < 0)
 		return -1;
-	return set_entry_regs(vm, img, ms.real_cs);
+	vm->prepared = true;
+	return 0;
 }
