@@ -222,7 +222,13 @@ enum kr_space { KR_SPACE_PIO, KR_SPACE_MMIO };
 typedef int (*kr_io_handler)(struct kr_vm *vm, void *opaque, uint64_t addr, void *data,
 			     uint32_t size, bool is_write);
 
-/* An MMIO range is identity-mapped for a paged guest by kr_vcpu_prepare (see kr_mem_add). */
+/*
+ * Attach a device. An MMIO range registered before kr_vcpu_prepare is
+ * identity-mapped for a paged guest where it lies outside RAM: in long mode
+ * as whole 4 KiB pages, read-write, no-execute (over a read-only slot too,
+ * so that the device takes the guest's writes), in paged32 as 4 MiB pages
+ * below 4 GiB. As for slots (kr_mem_add), later ones are not mapped.
+ */
 int kr_bus_register(struct kr_vm *vm, enum kr_space space, uint64_t base, uint64_t len,
 		    kr_io_handler handler, void *opaque);
 
