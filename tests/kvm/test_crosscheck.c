@@ -292,6 +292,8 @@ UNIT_TEST(crosscheck_1gib_pages_and_absent_entries)
 	struct kr_vm *vm = cc_start(KR_MODE_LONG);
 	if (!vm)
 		return;
+	/* The counts below include page 0, which kvmrun leaves unmapped by default. */
+	vm->cfg.map_page0 = true;
 	uint64_t cr3 = 0, *pml4 = NULL, *pdpt = NULL;
 	if (kvmtest_load(vm, code, sizeof(code), NULL, 0) && (pml4 = pml4_of(vm, &cr3)) &&
 	    (pdpt = table_page(vm, 0x400000))) {
@@ -576,6 +578,8 @@ UNIT_TEST(crosscheck_5level_paging)
 	struct kr_vm *vm = cc_start(KR_MODE_LONG);
 	if (!vm)
 		return;
+	/* The counts below include page 0, which kvmrun leaves unmapped by default. */
+	vm->cfg.map_page0 = true;
 	uint64_t cr3 = 0, *pml5 = NULL;
 	struct kvm_sregs sregs;
 	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0) && pml4_of(vm, &cr3) &&
