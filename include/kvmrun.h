@@ -161,8 +161,9 @@ struct kr_image {
 	struct kr_mapping mappings[KR_MAX_MAPPINGS];
 	/*
 	 * ELF segments that run identity-mapped (p_vaddr == p_paddr), as whole
-	 * 4 KiB pages with the segment's permissions (gva == gpa). A caller may
-	 * append to either array before kr_vcpu_prepare to map more.
+	 * 4 KiB pages with the segment's permissions (gva == gpa); an ELF with
+	 * more than KR_MAX_SEGMENTS of them is refused. A caller may append to
+	 * either array before kr_vcpu_prepare to map more.
 	 */
 	size_t nsegments;
 	struct kr_mapping segments[KR_MAX_SEGMENTS];
