@@ -125,6 +125,15 @@ struct kr_vm_config {
 	int console_fd;      /* where port 0xE9 and KVMRUN_HC_WRITE output goes */
 	uint64_t timeout_ns; /* each kr_vm_run stops the guest after this long; 0: never */
 	uint64_t max_output; /* console bytes the guest may write in all; 0: no limit */
+
+	/*
+	 * Long mode leaves guest virtual page 0 ([0, 4 KiB)) unmapped, so that a
+	 * NULL-pointer access faults (#PF) instead of reading or corrupting low
+	 * memory. true maps it like the rest of RAM (read-write, no-execute).
+	 * An image segment at page 0 is mapped either way. (paged32 maps RAM
+	 * with 4 MiB pages and always maps page 0.)
+	 */
+	bool map_page0;
 };
 
 #define KR_DEFAULT_MAX_OUTPUT (64ull << 20)
@@ -141,7 +150,20 @@ void kr_vm_destroy(struct kr_vm *vm);
 
 #define KR_MEM_READONLY 1u /* guest writes become MMIO exits */
 
-/* Add a memory slot of `size` bytes at `gpa`; its number goes to *slot. */
+/*
+ * Add a memory slot of `size` bytes at `gpa`; its number goes to *slot.
+ *
+ * Reaching it from a paged guest: kr_vcpu_prepare identity-maps every slot
+ * added before it (guest virtual = guest physical). In long mode a slot is
+ * mapped no-execute, read-only for KR_MEM_READONLY (so a guest write faults
+ * with #PF before it reaches KVM, unless an MMIO device is registered over
+ * the slot: see kr_bus_register), else read-write. In paged32 mode it is
+ * mapped writable with 4 MiB pages, below 4 GiB only (guest writes to a
+ * read-only slot become MMIO exits). Slots added after kr_vcpu_prepare are
+ * not mapped: add them first, or map them with kr_image.mappings. In long
+ * mode a slot at or above 128 TiB (no canonical identity address) stays
+ * unmapped.
+ */
 int kr_mem_add(struct kr_vm *vm, uint64_t gpa, uint64_t size, unsigned flags, int *slot);
 /* Remove a slot added with kr_mem_add (slot 0, the RAM, cannot be removed). */
 int kr_mem_remove(struct kr_vm *vm, int slot);
@@ -156,8 +178,13 @@ void *kr_gpa_ptr(struct kr_vm *vm, uint64_t gpa, uint64_t len);
 /* ---- Loading a guest ----------------------------------------------------- */
 
 #define KR_MAX_MAPPINGS 16
+#define KR_MAX_SEGMENTS 32
 
-/* Page permissions of a mapping (long and paged32 modes). */
+/*
+ * Page permissions of a mapping. Long mode honours both (NX where the CPU
+ * has it); paged32 has no NX and maps with 4 MiB pages, so there every
+ * mapping is writable and executable.
+ */
 #define KR_MAP_WRITE 1u
 #define KR_MAP_EXEC 2u
 
@@ -173,6 +200,14 @@ struct kr_image {
 	uint64_t start, end; /* guest physical bytes the image occupies */
 	size_t nmappings; /* ELF segments whose mappings differ from identity */
 	struct kr_mapping mappings[KR_MAX_MAPPINGS];
+	/*
+	 * ELF segments that run identity-mapped (p_vaddr == p_paddr), as whole
+	 * 4 KiB pages with the segment's permissions (gva == gpa); an ELF with
+	 * more than KR_MAX_SEGMENTS of them is refused. A caller may append to
+	 * either array before kr_vcpu_prepare to map more.
+	 */
+	size_t nsegments;
+	struct kr_mapping segments[KR_MAX_SEGMENTS];
 };
 
 struct kr_load_options {
@@ -195,6 +230,22 @@ int kr_load_buffer(struct kr_vm *vm, const void *data, size_t size,
  * starts at img->entry with a stack at the top of RAM.
  * Once per VM, before kr_vm_run: a second call fails ("already called"),
  * also after a first call that failed; create a new VM to start over.
+ *
+ * What long mode maps, identity (virtual = physical) unless an image mapping
+ * says otherwise; where two apply to one page, the later one in this list:
+ *   - RAM: read-write, no-execute (the stack, the heap, free memory are data);
+ *     page 0 stays unmapped unless cfg.map_page0;
+ *   - each slot added with kr_mem_add, and each MMIO range registered with
+ *     kr_bus_register above RAM (whole 4 KiB pages, read-write, no-execute),
+ *     as they are when kr_vcpu_prepare runs;
+ *   - kvmrun's system area (GDT, IDT, exception stubs, page tables): RWX;
+ *   - the image: each ELF segment with its own p_flags (PF_W: writable,
+ *     PF_X: executable) in 4 KiB pages; a page two segments share gets the
+ *     union of their permissions. A raw image has no flags: its pages are
+ *     read-write-executable.
+ * Without NX in the vCPU's CPUID, nothing is no-execute. paged32 maps all
+ * RAM read-write-executable with 4 MiB pages (page 0 included) and applies
+ * only the image mappings with p_vaddr != p_paddr.
  */
 int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img);
 
@@ -215,6 +266,13 @@ enum kr_space { KR_SPACE_PIO, KR_SPACE_MMIO };
 typedef int (*kr_io_handler)(struct kr_vm *vm, void *opaque, uint64_t addr, void *data,
 			     uint32_t size, bool is_write);
 
+/*
+ * Attach a device. An MMIO range registered before kr_vcpu_prepare is
+ * identity-mapped for a paged guest where it lies outside RAM: in long mode
+ * as whole 4 KiB pages, read-write, no-execute (over a read-only slot too,
+ * so that the device takes the guest's writes), in paged32 as 4 MiB pages
+ * below 4 GiB. As for slots (kr_mem_add), later ones are not mapped.
+ */
 int kr_bus_register(struct kr_vm *vm, enum kr_space space, uint64_t base, uint64_t len,
 		    kr_io_handler handler, void *opaque);
 

@@ -48,6 +48,9 @@ enum kvmrun_hypercall {
  *   [0x10000, 0x80000)  owned by kvmrun (not in real mode): GDT, TSS, IDT and
  *                       exception handlers, their stack, then page tables
  *   [0x80000, ...)      free for the guest; images load at 1 MiB by default
+ * In long mode kvmrun's page tables leave virtual page 0 unmapped (a NULL
+ * pointer faults), map each ELF segment with its own permissions (PF_W,
+ * PF_X) and the rest of RAM read-write, no-execute; see kvmrun.h.
  * The stack starts at the top of RAM and grows down (real mode: SS:SP = 0:0x7C00).
  * At entry RDI holds the RAM size in bytes and RSI the first byte after the
  * loaded image (a place to start a heap).

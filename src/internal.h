@@ -206,6 +206,13 @@ int kr_pt64_map(struct kr_pt_builder *b, uint64_t gva, uint64_t gpa, uint64_t si
 /* 32-bit paging: map with 4 MiB pages (CR4.PSE); all three 4 MiB aligned. */
 int kr_pt32_map(struct kr_pt_builder *b, uint32_t gva, uint32_t gpa, uint64_t size, unsigned flags);
 
+/*
+ * x86/memmap.c: the page tables a paged guest starts with (see
+ * kr_vcpu_prepare in kvmrun.h for what is mapped how), built in kvmrun's
+ * system area; *cr3 gets the root.
+ */
+int kr_page_tables_build(struct kr_vm *vm, const struct kr_image *img, bool nx, uint64_t *cr3);
+
 /* Where kvmrun's own structures live in its system area (kvmrun_abi.h). */
 #define KR_GDT_GPA (KVMRUN_SYSTEM_AREA_START + 0x0000)
 #define KR_TSS_GPA (KVMRUN_SYSTEM_AREA_START + 0x0100)

@@ -37,6 +37,8 @@ static void usage(FILE *f)
 		"      --cross-check     when the guest stops, translate every mapped page with\n"
 		"                        KVM_TRANSLATE and the software walker; status %d if\n"
 		"                        they disagree\n"
+		"      --map-page0       map guest virtual page 0 in long mode (by default it is\n"
+		"                        left unmapped, so that a NULL pointer faults)\n"
 		"\n"
 		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary.\n"
 		"The guest's output goes to stdout, kvmrun's messages to stderr.\n"

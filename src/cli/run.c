@@ -36,6 +36,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"no-seccomp", no_argument, NULL, 'S'}, {"dump", required_argument, NULL, 'D'},
 		{"trace", required_argument, NULL, 'R'}, {"stats", no_argument, NULL, 's'},
 		{"cross-check", no_argument, NULL, 'X'},
+		{"map-page0", no_argument, NULL, 'Z'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -86,6 +87,9 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		case 'X':
 			o->cross_check = true;
 			break;
+		case 'Z':
+			o->cfg.map_page0 = true;
+			break;
 		case 't':
 			if (o->ntranslate == MAX_TRANSLATE) {
 				fprintf(stderr, "kvmrun run: at most %d --translate\n", MAX_TRANSLATE);
@@ -100,7 +104,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 					"[--entry ADDR] [--regs] [--translate GVA]...\n"
 					"                  [--timeout DURATION] [--max-output SIZE] "
 					"[--no-seccomp] [--dump FILE] [--trace FILE] [--stats]\n"
-					"                  [--cross-check] GUEST\n");
+					"                  [--cross-check] [--map-page0] GUEST\n");
 			return 1;
 		default:
 			return -1; /* getopt_long has said what is wrong */

@@ -6,8 +6,10 @@
  * Only the program headers matter: each PT_LOAD segment puts p_filesz bytes
  * of the file at guest physical p_paddr and zeroes the rest of its p_memsz
  * bytes (the bss). A segment whose p_vaddr differs from p_paddr (a
- * higher-half kernel, say) becomes a struct kr_mapping that the page table
- * builder maps; everything else runs identity-mapped.
+ * higher-half kernel, say) becomes a struct kr_mapping in img->mappings that
+ * the page table builder maps; the others run identity-mapped, and their
+ * pages and permissions go to img->segments, so that long mode honours
+ * PF_W and PF_X for them too.
  *
  * The file is untrusted. The loader reads it only through kr_span() (never a
  * pointer cast onto the buffer: it may be unaligned), checks every header
@@ -470,26 +472,40 @@ static int check_shared_pages(const struct kr_image *img, const struct kr_mappin
 	return 0;
 }
 
-/* A page-granular mapping for each segment that is not identity-mapped. */
+/* The whole pages a segment occupies, with its permissions (PF_R is implied). */
+static struct kr_mapping segment_pages(const struct elf_segment *s)
+{
+	/* memsz is at most the RAM size, so the rounding cannot overflow. */
+	return (struct kr_mapping){
+	    .gva = s->vaddr & ~PAGE_MASK,
+	    .gpa = s->paddr & ~PAGE_MASK,
+	    .size = ((s->vaddr & PAGE_MASK) + s->memsz + PAGE_MASK) & ~PAGE_MASK,
+	    .flags = ((s->flags & PF_W) ? KR_MAP_WRITE : 0) | ((s->flags & PF_X) ? KR_MAP_EXEC : 0),
+	};
+}
+
+/*
+ * A page-granular mapping for each segment that is not identity-mapped, and
+ * the pages and permissions of each that is: the page tables honour both.
+ */
 static int record_mappings(const struct kr_vm *vm, const struct elf_segment *segs, size_t n,
 			   struct kr_image *img)
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct elf_segment *s = &segs[i];
-		if (s->vaddr == s->paddr)
+		struct kr_mapping m = segment_pages(s);
+		if (s->vaddr == s->paddr) {
+			if (img->nsegments == KR_MAX_SEGMENTS)
+				return kr_err("ELF: program header %zu: more than %d identity-mapped "
+					      "segments; kvmrun keeps the permissions of at most %d",
+					      s->index, KR_MAX_SEGMENTS, KR_MAX_SEGMENTS);
+			img->segments[img->nsegments++] = m;
 			continue;
+		}
 		if (img->nmappings == KR_MAX_MAPPINGS)
 			return kr_err("ELF: program header %zu: more than %d segments have p_vaddr "
 				      "!= p_paddr; kvmrun maps at most %d",
 				      s->index, KR_MAX_MAPPINGS, KR_MAX_MAPPINGS);
-		/* memsz is at most the RAM size, so the rounding cannot overflow. */
-		struct kr_mapping m = {
-		    .gva = s->vaddr & ~PAGE_MASK,
-		    .gpa = s->paddr & ~PAGE_MASK,
-		    .size = ((s->vaddr & PAGE_MASK) + s->memsz + PAGE_MASK) & ~PAGE_MASK,
-		    .flags = ((s->flags & PF_W) ? KR_MAP_WRITE : 0) |
-			     ((s->flags & PF_X) ? KR_MAP_EXEC : 0),
-		};
 		if (check_shared_pages(img, &m, s, mapping_page(vm)) < 0)
 			return -1;
 		img->mappings[img->nmappings++] = m;

@@ -13,8 +13,6 @@
 
 #include "internal.h"
 
-#define ALIGN_UP(x, a) (((x) + (a) - 1) & ~((uint64_t)(a) - 1))
-
 int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs)
 {
 	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, regs) < 0)
@@ -100,65 +98,11 @@ static int setup_fpu(struct kr_vm *vm)
 	return 0;
 }
 
-/*
- * A linker may end one segment and start the next in the same 4 KiB page
- * (text's tail, data's head). Each mapping wrote that page with its own
- * permissions; give it the union, or code or data there would fault.
- */
-static int merge_shared_pages(struct kr_pt_builder *b, const struct kr_image *img)
-{
-	for (size_t i = 0; i < img->nmappings; i++) {
-		for (size_t j = i + 1; j < img->nmappings; j++) {
-			const struct kr_mapping *x = &img->mappings[i], *y = &img->mappings[j];
-			uint64_t lo = x->gva > y->gva ? x->gva : y->gva;
-			uint64_t x_end = x->gva + x->size, y_end = y->gva + y->size;
-			uint64_t hi = x_end < y_end ? x_end : y_end;
-			if (lo >= hi)
-				continue;
-			/* The loader guarantees both send the shared pages to the same place. */
-			if (kr_pt64_map(b, lo, x->gpa + (lo - x->gva), hi - lo, x->flags | y->flags) < 0)
-				return -1;
-		}
-	}
-	return 0;
-}
-
-/* Identity-map RAM, then the image's own mappings (e.g. a higher-half kernel). */
+/* RAM, added memory, kvmrun's area and the image, as x86/memmap.c decides. */
 static int build_page_tables(struct kr_vm *vm, const struct kr_image *img,
 			     struct kr_mode_setup *ms)
 {
-	struct kr_pt_builder b;
-	uint64_t mem = vm->cfg.mem_size;
-	if (kr_pt_init(&b, vm->ram, mem, KR_PAGE_TABLES_GPA, KVMRUN_SYSTEM_AREA_END, ms->nx) < 0)
-		return -1;
-	const unsigned rwx = KR_MAP_WRITE | KR_MAP_EXEC;
-	if (vm->cfg.mode == KR_MODE_PAGED32) {
-		if (kr_pt32_map(&b, 0, 0, ALIGN_UP(mem, 0x400000), rwx) < 0)
-			return -1;
-		for (size_t i = 0; i < img->nmappings; i++) {
-			const struct kr_mapping *m = &img->mappings[i];
-			uint64_t off = m->gva & 0x3fffff;
-			if (off != (m->gpa & 0x3fffff))
-				return kr_err("page tables: 32-bit mapping 0x%llx -> 0x%llx must keep "
-					      "the offset within a 4 MiB page",
-					      (unsigned long long)m->gva, (unsigned long long)m->gpa);
-			if (kr_pt32_map(&b, (uint32_t)(m->gva - off), (uint32_t)(m->gpa - off),
-					ALIGN_UP(m->size + off, 0x400000), rwx) < 0)
-				return -1;
-		}
-	} else {
-		if (kr_pt64_map(&b, 0, 0, ALIGN_UP(mem, 0x200000), rwx) < 0)
-			return -1;
-		for (size_t i = 0; i < img->nmappings; i++) {
-			const struct kr_mapping *m = &img->mappings[i];
-			if (kr_pt64_map(&b, m->gva, m->gpa, m->size, m->flags) < 0)
-				return -1;
-		}
-		if (merge_shared_pages(&b, img) < 0)
-			return -1;
-	}
-	ms->cr3 = b.root;
-	return 0;
+	return kr_page_tables_build(vm, img, ms->nx, &ms->cr3);
 }
 
 static int set_entry_regs(struct kr_vm *vm, const struct kr_image *img, uint16_t real_cs)

@@ -420,6 +420,57 @@ t bad-raw-too-big $VMM_ERROR '' 'big.bin' -- run --mem 2M "$T/big.bin"
 t bad-raw-system-area $VMM_ERROR '' 'system area' -- run --load 0x10000 "$G/hello.bin"
 t bad-real-above-1m $VMM_ERROR '' '1 MiB' -- run --mode real --load 0x100000 "$G/real.bin"
 
+# ---- W^X and page 0 in long mode: segment permissions, data is NX, NULL faults ----
+# The guest prints "NAME at 0x..." before it faults there; the report must name
+# #PF with this error code and CR2 = that address (and RIP too for a fetch).
+PF_CODE= PF_FETCH=
+check_pf_at() {
+	addr=$(sed -n 's/^[a-z]* at \(0x[0-9a-f]*\)$/\1/p' "$T/out")
+	[ -n "$addr" ] || { echo "the guest did not print the address it faults at"; return; }
+	line="exception #PF (page fault) (vector 14), error code $PF_CODE, at rip="
+	grep -qF "$line" "$T/err" || { echo "the report lacks \"$line\""; return; }
+	grep -q "^exception #PF .* cr2=$addr\$" "$T/err" || { echo "the report lacks cr2=$addr"; return; }
+	if [ -n "$PF_FETCH" ]; then
+		grep -q "^exception #PF .* at rip=$addr " "$T/err" || echo "the report lacks rip=$addr"
+	fi
+}
+CHECK=check_pf_at PF_CODE=0x3 PF_FETCH=
+t wx-write-rodata $GUEST_CRASH '*' 'guest exception #PF' -- run "$G/wrrodata.elf"
+CHECK=check_pf_at PF_CODE=0x11 PF_FETCH=1
+t wx-execute-data $GUEST_CRASH '*' 'guest exception #PF' -- run "$G/execdata.elf"
+CHECK=check_pf_at PF_CODE=0x11 PF_FETCH=1
+t wx-execute-stack $GUEST_CRASH '*' 'guest exception #PF' -- run "$G/execstack.elf"
+t wx-null-write $GUEST_CRASH 'writing through NULL\n' \
+	'exception #PF (page fault) (vector 14), error code 0x2, at rip=' ' cr2=0x0' \
+	'page walk of rsp' -- run "$G/nullptr.elf"
+t wx-null-write-map-page0 0 'writing through NULL\npage 0 is mapped\n' -- run --map-page0 "$G/nullptr.elf"
+
+# --translate shows each segment's pages with the segment's permissions: hello.elf
+# has text at 0x100000 (R+X), rodata at 0x101000 (R); the stack is RW and NX.
+WANT_LINES=
+check_lines() {
+	old_ifs=$IFS
+	IFS='
+'
+	for l in $WANT_LINES; do
+		grep -qxF -e "$l" "$T/err" || { echo "stderr lacks the line \"$l\""; break; }
+	done
+	IFS=$old_ifs
+}
+CHECK=check_lines WANT_LINES='translate 0x100000 -> 0x100000 valid=1 writeable=1 usermode=0; walk (4-level): -> 0x100000, 4 KiB page, read-only
+translate 0x101000 -> 0x101000 valid=1 writeable=1 usermode=0; walk (4-level): -> 0x101000, 4 KiB page, read-only, no-execute
+translate 0x1fff000 -> 0x1fff000 valid=1 writeable=1 usermode=0; walk (4-level): -> 0x1fff000, 2048 KiB page, writable, no-execute
+translate 0x0: not mapped; walk (4-level): fails at level 1: not present'
+t wx-translate-permissions 0 'Hello from a kvmrun guest!\n' -- run --translate 0x100000 \
+	--translate 0x101000 --translate 0x1fff000 --translate 0 "$G/hello.elf"
+# A raw image has no flags: its pages are RWX; the RAM after it is data.
+CHECK=check_lines WANT_LINES='translate 0x100000 -> 0x100000 valid=1 writeable=1 usermode=0; walk (4-level): -> 0x100000, 4 KiB page, writable
+translate 0x200000 -> 0x200000 valid=1 writeable=1 usermode=0; walk (4-level): -> 0x200000, 2048 KiB page, writable, no-execute'
+t wx-translate-raw 0 'Hello from a kvmrun guest!\n' -- run --translate 0x100000 \
+	--translate 0x200000 "$G/hello.bin"
+CHECK=check_lines WANT_LINES='translate 0x0 -> 0x0 valid=1 writeable=1 usermode=0; walk (4-level): -> 0x0, 4 KiB page, writable, no-execute'
+t wx-translate-map-page0 0 'Hello from a kvmrun guest!\n' -- run --map-page0 --translate 0 "$G/hello.elf"
+
 # ---- kvmrun info ------------------------------------------------------------------
 CHECK=check_info
 t info 0 '*' -- info

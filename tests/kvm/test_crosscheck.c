@@ -131,11 +131,12 @@ UNIT_TEST(crosscheck_paged32_mode)
 
 UNIT_TEST(crosscheck_long_mode)
 {
-	/* 16 PDEs of 2 MiB: 8192 pages; the run's 5 addresses (first and last mapped; the
-	 * bytes around it and its non-canonical alias not); 6 fixed (0 mapped). */
+	/* 16 PDEs of 2 MiB, the first split to leave page 0 out: 8191 pages; the run's 5
+	 * addresses (first and last mapped; the bytes around it and its non-canonical alias
+	 * not); 6 fixed (0 not mapped: NULL faults). */
 	struct kr_crosscheck_report r = hlt_guest(KR_MODE_LONG, "long, 2 MiB pages");
-	CHECK_EQ(r.checked, 8192 + 5 + 6);
-	CHECK_EQ(r.mapped, 8192 + 2 + 1);
+	CHECK_EQ(r.checked, 8191 + 5 + 6);
+	CHECK_EQ(r.mapped, 8191 + 2 + 0);
 }
 
 UNIT_TEST(crosscheck_long_mode_higher_half)
@@ -153,9 +154,10 @@ UNIT_TEST(crosscheck_long_mode_higher_half)
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 		CHECK_EQ(s.rip, 0xffffffff80000001ull); /* the CPU went there too */
 		struct kr_crosscheck_report r = cc_all(vm, 1u << 20, "long, higher half 4 KiB pages");
-		/* 8192 + 4 pages; two runs of 5 addresses (2 mapped each); 6 fixed (1 mapped). */
-		CHECK_EQ(r.checked, 8192 + 4 + 10 + 6);
-		CHECK_EQ(r.mapped, 8192 + 4 + 4 + 1);
+		/* 8191 + 4 pages (page 0 unmapped); two runs of 5 addresses (2 mapped each); 6
+		 * fixed (none mapped). */
+		CHECK_EQ(r.checked, 8191 + 4 + 10 + 6);
+		CHECK_EQ(r.mapped, 8191 + 4 + 4 + 0);
 
 		struct kr_translation t;
 		struct kr_walk w;
@@ -178,11 +180,12 @@ UNIT_TEST(crosscheck_max_pages_bounds_the_work)
 		return;
 	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0)) {
 		CHECK_EQ(kvmtest_run(vm).reason, KR_STOP_HLT);
-		/* 100 pages of the first 2 MiB leaf, that leaf's run (its end at 0x1fffff; after
-		 * it 0x200000, mapped), 6 fixed. */
+		/* 100 pages from 0x1000 (page 0 is unmapped), their run (first and last byte and
+		 * the byte after it mapped; the byte before it, in page 0, not), 6 fixed (none
+		 * mapped). */
 		struct kr_crosscheck_report r = cc_all(vm, 100, "long, max_pages 100");
 		CHECK_EQ(r.checked, 100 + 5 + 6);
-		CHECK_EQ(r.mapped, 100 + 3 + 1);
+		CHECK_EQ(r.mapped, 100 + 3 + 0);
 		r = cc_all(vm, 0, "long, max_pages 0");
 		CHECK_EQ(r.checked, 5 + 6);
 	}
@@ -302,6 +305,8 @@ UNIT_TEST(crosscheck_1gib_pages_and_absent_entries)
 	struct kr_vm *vm = cc_start(KR_MODE_LONG);
 	if (!vm)
 		return;
+	/* The counts below include page 0, which kvmrun leaves unmapped by default. */
+	vm->cfg.map_page0 = true;
 	uint64_t cr3 = 0, *pml4 = NULL, *pdpt = NULL;
 	if (kvmtest_load(vm, code, sizeof(code), NULL, 0) && (pml4 = pml4_of(vm, &cr3)) &&
 	    (pdpt = table_page(vm, 0x400000))) {
@@ -615,6 +620,8 @@ UNIT_TEST(crosscheck_5level_paging)
 	struct kr_vm *vm = cc_start(KR_MODE_LONG);
 	if (!vm)
 		return;
+	/* The counts below include page 0, which kvmrun leaves unmapped by default. */
+	vm->cfg.map_page0 = true;
 	uint64_t cr3 = 0, *pml5 = NULL;
 	struct kvm_sregs sregs;
 	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0) && pml4_of(vm, &cr3) &&

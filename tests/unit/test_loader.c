@@ -857,3 +857,57 @@ UNIT_TEST(loader_file_refused)
 	unlink(path);
 	fake_vm_free(vm);
 }
+
+/* ---- identity-mapped segments: their pages and permissions (kr_image.segments) ---- */
+
+UNIT_TEST(loader_elf64_identity_segments_keep_their_flags)
+{
+	struct kr_vm *vm = vm_new(KR_MODE_LONG, RAM);
+	/* text R+X, rodata R in the middle of a page, data R+W; one higher-half segment */
+	static const struct seg_spec segs[] = {
+	    {PT_LOAD, PF_R | PF_X, 0x100000, 0x100000, 0x100, 0x1800},
+	    {PT_LOAD, PF_R, 0x102800, 0x102800, 0x10, 0x1000},
+	    {PT_LOAD, PF_R | PF_W, 0x104000, 0x104000, 0x10, 0x10},
+	    {PT_LOAD, PF_R | PF_W, HIGH + 0x300000, 0x300000, 0x10, 0x10},
+	};
+	struct elf_buf b = build_elf(ELFCLASS64, 0x100000, segs, 4);
+	struct kr_image img;
+
+	CHECK_OK(load(vm, &b, &img));
+	CHECK_EQ(img.nsegments, 3);
+	CHECK_EQ(img.segments[0].gva, 0x100000);
+	CHECK_EQ(img.segments[0].gpa, 0x100000);
+	CHECK_EQ(img.segments[0].size, 0x2000);
+	CHECK_EQ(img.segments[0].flags, KR_MAP_EXEC);
+	CHECK_EQ(img.segments[1].gva, 0x102000); /* whole pages: [0x102000, 0x104000) */
+	CHECK_EQ(img.segments[1].size, 0x2000);
+	CHECK_EQ(img.segments[1].flags, 0);
+	CHECK_EQ(img.segments[2].gva, 0x104000);
+	CHECK_EQ(img.segments[2].size, 0x1000);
+	CHECK_EQ(img.segments[2].flags, KR_MAP_WRITE);
+	CHECK_EQ(img.nmappings, 1);
+	CHECK_EQ(img.mappings[0].gva, HIGH + 0x300000);
+	free(b.data);
+	fake_vm_free(vm);
+}
+
+UNIT_TEST(loader_elf64_too_many_identity_segments)
+{
+	struct kr_vm *vm = vm_new(KR_MODE_LONG, RAM);
+	struct seg_spec segs[KR_MAX_SEGMENTS + 1];
+	struct kr_image img;
+
+	for (size_t i = 0; i <= KR_MAX_SEGMENTS; i++)
+		segs[i] = (struct seg_spec){PT_LOAD, PF_R | PF_X, 0x100000 + i * 0x1000,
+					    0x100000 + i * 0x1000, 0x10, 0x1000};
+	struct elf_buf b = build_elf(ELFCLASS64, 0x100000, segs, KR_MAX_SEGMENTS);
+	CHECK_OK(load(vm, &b, &img));
+	CHECK_EQ(img.nsegments, KR_MAX_SEGMENTS);
+	free(b.data);
+	b = build_elf(ELFCLASS64, 0x100000, segs, KR_MAX_SEGMENTS + 1);
+	memset(vm->ram, FILL, RAM);
+	CHECK_FAILS_WITH(load(vm, &b, &img), "more than 32 identity-mapped segments");
+	CHECK(all_bytes(vm, 0, RAM, FILL));
+	free(b.data);
+	fake_vm_free(vm);
+}

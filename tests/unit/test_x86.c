@@ -295,3 +295,186 @@ UNIT_TEST(sregs_check_accepts_every_mode)
 	}
 	fake_vm_free(vm);
 }
+
+/* ---- what a paged guest finds mapped (x86/memmap.c) ------------------------------ */
+
+#define RW KR_MAP_WRITE
+#define RX KR_MAP_EXEC
+
+/* A present 4 KiB or 2 MiB identity page with exactly these permissions. */
+static bool mapped_as(const uint8_t *mem, uint64_t cr3, uint64_t va, bool writable, bool nx,
+		      uint64_t page_size)
+{
+	struct walk w = walk64(mem, cr3, va);
+	return w.present && w.gpa == va && w.writable == writable && w.nx == nx &&
+	       w.page_size == page_size;
+}
+
+/* An ELF-like image: text R+X, rodata R, data+bss RW, identity-mapped at 1 MiB. */
+static const struct kr_image sdk_like = {
+    .is_elf = true,
+    .start = 0x100000,
+    .end = 0x103800,
+    .nsegments = 3,
+    .segments = {{0x100000, 0x100000, 0x1000, RX},
+		 {0x101000, 0x101000, 0x1000, 0},
+		 {0x102000, 0x102000, 0x2000, RW}},
+};
+
+UNIT_TEST(memmap_long_segments_data_and_page0)
+{
+	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	uint64_t cr3 = 0;
+	CHECK_OK(kr_page_tables_build(vm, &sdk_like, true, &cr3));
+	const uint8_t *m = vm->ram;
+	CHECK(!walk64(m, cr3, 0).present);              /* NULL faults */
+	CHECK(!walk64(m, cr3, 0xfff).present);
+	CHECK(mapped_as(m, cr3, 0x1000, true, true, 0x1000)); /* free low RAM: data */
+	CHECK(mapped_as(m, cr3, KR_IDT_GPA, true, false, 0x1000)); /* kvmrun's area */
+	CHECK(mapped_as(m, cr3, KR_STUBS_GPA, true, false, 0x1000));
+	CHECK(mapped_as(m, cr3, KVMRUN_SYSTEM_AREA_END - 0x1000, true, false, 0x1000));
+	CHECK(mapped_as(m, cr3, KVMRUN_SYSTEM_AREA_END, true, true, 0x1000));
+	CHECK(mapped_as(m, cr3, 0x100000, false, false, 0x1000)); /* text */
+	CHECK(mapped_as(m, cr3, 0x101000, false, true, 0x1000));  /* rodata */
+	CHECK(mapped_as(m, cr3, 0x102000, true, true, 0x1000));   /* data */
+	CHECK(mapped_as(m, cr3, 0x103000, true, true, 0x1000));   /* bss */
+	CHECK(mapped_as(m, cr3, 0x104000, true, true, 0x1000));   /* the heap */
+	CHECK(mapped_as(m, cr3, 0x200000, true, true, 0x200000)); /* the rest: 2 MiB pages */
+	CHECK(mapped_as(m, cr3, MEM - 0x10, true, true, 0x200000)); /* the stack */
+	CHECK(!walk64(m, cr3, MEM).present);
+	fake_vm_free(vm);
+}
+
+UNIT_TEST(memmap_long_map_page0_and_no_nx)
+{
+	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	uint64_t cr3 = 0;
+	vm->cfg.map_page0 = true;
+	CHECK_OK(kr_page_tables_build(vm, &sdk_like, true, &cr3));
+	CHECK(mapped_as(vm->ram, cr3, 0, true, true, 0x1000));
+	/* Without NX in the CPU nothing is no-execute; write protection stays. */
+	vm->cfg.map_page0 = false;
+	CHECK_OK(kr_page_tables_build(vm, &sdk_like, false, &cr3));
+	CHECK(!walk64(vm->ram, cr3, 0).present);
+	CHECK(mapped_as(vm->ram, cr3, 0x101000, false, false, 0x1000));
+	CHECK(mapped_as(vm->ram, cr3, 0x102000, true, false, 0x1000));
+	CHECK(mapped_as(vm->ram, cr3, 0x400000, true, false, 0x200000));
+	fake_vm_free(vm);
+}
+
+UNIT_TEST(memmap_long_shared_page_gets_the_union)
+{
+	/* text ends and data starts in page 0x101000; a higher-half pair does the same */
+	static const struct kr_image img = {
+	    .is_elf = true,
+	    .start = 0x100000,
+	    .end = 0x103000,
+	    .nsegments = 2,
+	    .segments = {{0x100000, 0x100000, 0x2000, RX}, {0x101000, 0x101000, 0x2000, RW}},
+	    .nmappings = 2,
+	    .mappings = {{0xffffffff80100000ull, 0x100000, 0x2000, RX},
+			 {0xffffffff80101000ull, 0x101000, 0x2000, RW}},
+	};
+	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	uint64_t cr3 = 0;
+	CHECK_OK(kr_page_tables_build(vm, &img, true, &cr3));
+	CHECK(mapped_as(vm->ram, cr3, 0x100000, false, false, 0x1000));
+	CHECK(mapped_as(vm->ram, cr3, 0x101000, true, false, 0x1000));
+	CHECK(mapped_as(vm->ram, cr3, 0x102000, true, true, 0x1000));
+	struct walk w = walk64(vm->ram, cr3, 0xffffffff80101000ull);
+	CHECK(w.present && w.writable && !w.nx && w.gpa == 0x101000);
+	w = walk64(vm->ram, cr3, 0xffffffff80100000ull);
+	CHECK(w.present && !w.writable && !w.nx && w.gpa == 0x100000);
+	fake_vm_free(vm);
+}
+
+UNIT_TEST(memmap_long_raw_image_is_rwx)
+{
+	static const struct kr_image raw = {.start = 0x100000, .end = 0x101008};
+	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	uint64_t cr3 = 0;
+	CHECK_OK(kr_page_tables_build(vm, &raw, true, &cr3));
+	CHECK(mapped_as(vm->ram, cr3, 0x100000, true, false, 0x1000));
+	CHECK(mapped_as(vm->ram, cr3, 0x101000, true, false, 0x1000)); /* its last, partial page */
+	CHECK(mapped_as(vm->ram, cr3, 0x102000, true, true, 0x1000));
+	CHECK(!walk64(vm->ram, cr3, 0).present);
+	fake_vm_free(vm);
+}
+
+static int no_io(struct kr_vm *vm, void *opaque, uint64_t addr, void *data, uint32_t size,
+		 bool is_write)
+{
+	(void)vm, (void)opaque, (void)addr, (void)data, (void)size, (void)is_write;
+	return 0;
+}
+
+/* Slots as kr_mem_add records them; the builder never touches their memory. */
+static void fake_slot(struct kr_vm *vm, int i, uint64_t gpa, uint64_t size, unsigned flags)
+{
+	vm->slots[i] = (struct kr_slot){.used = true, .flags = flags, .gpa = gpa, .size = size};
+}
+
+UNIT_TEST(memmap_long_maps_added_slots_and_mmio)
+{
+	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	uint64_t cr3 = 0;
+	fake_slot(vm, 1, 0x100000000ull, 0x1000, KR_MEM_READONLY);
+	fake_slot(vm, 2, 0x40000000, 0x200000, 0);
+	fake_slot(vm, 3, 0x100002000ull, 0x1000, KR_MEM_READONLY);
+	fake_slot(vm, 4, 1ull << 47, 0x1000, 0); /* no canonical identity address */
+	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0xd0000010, 8, no_io, NULL));
+	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0x100002000ull, 0x1000, no_io, NULL));
+	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0, 0x10, no_io, NULL)); /* inside RAM */
+	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0x300000, 0x10, no_io, NULL));
+	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0xfffffffffffff000ull, 0x800, no_io, NULL));
+	CHECK_OK(kr_bus_register(vm, KR_SPACE_PIO, 0x1000, 0x10, no_io, NULL));
+	CHECK_OK(kr_page_tables_build(vm, &sdk_like, true, &cr3));
+	const uint8_t *m = vm->ram;
+	CHECK(mapped_as(m, cr3, 0x100000000ull, false, true, 0x1000)); /* read-only slot */
+	CHECK(!walk64(m, cr3, 0x100001000ull).present);
+	CHECK(mapped_as(m, cr3, 0x40000000, true, true, 0x200000));     /* RAM-like slot */
+	CHECK(mapped_as(m, cr3, 0x100002000ull, true, true, 0x1000));   /* a device over a ROM */
+	CHECK(mapped_as(m, cr3, 0xd0000000, true, true, 0x1000));       /* the MMIO page */
+	CHECK(!walk64(m, cr3, 0xd0001000).present);
+	CHECK(!walk64(m, cr3, 0).present);  /* MMIO inside RAM maps nothing */
+	CHECK(mapped_as(m, cr3, 0x200000, true, true, 0x200000)); /* ... nor splits RAM's pages */
+	CHECK(!walk64(m, cr3, 1ull << 47).present);
+	fake_vm_free(vm);
+}
+
+UNIT_TEST(memmap_long_refuses_what_it_cannot_map)
+{
+	struct kr_image img = sdk_like;
+	img.nmappings = 1;
+	img.mappings[0] = (struct kr_mapping){0x0000800000000000ull, 0x100000, 0x1000, RX};
+	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	uint64_t cr3 = 0;
+	CHECK_FAILS_WITH(kr_page_tables_build(vm, &img, true, &cr3),
+			 "image mapping at virtual 0x800000000000");
+	vm->cfg.mode = KR_MODE_PROTECTED;
+	CHECK_FAILS_WITH(kr_page_tables_build(vm, &sdk_like, true, &cr3), "no paging");
+	fake_vm_free(vm);
+}
+
+UNIT_TEST(memmap_paged32_maps_slots_and_mmio_with_4m_pages)
+{
+	struct kr_vm *vm = fake_vm_new(KR_MODE_PAGED32, MEM);
+	uint64_t cr3 = 0;
+	fake_slot(vm, 1, 0x40000000, 0x1000, KR_MEM_READONLY);
+	fake_slot(vm, 2, 0x100000000ull, 0x1000, 0); /* above 4 GiB: no 32-bit address */
+	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0xd03ff000, 0x2000, no_io, NULL));
+	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0xfffff000, 0x1000, no_io, NULL));
+	CHECK_OK(kr_page_tables_build(vm, &sdk_like, false, &cr3));
+	uint32_t pde[1024];
+	memcpy(pde, vm->ram + cr3, sizeof(pde));
+	CHECK_EQ(pde[0], 0x00000083u); /* page 0 too: 4 MiB pages, RWX */
+	CHECK_EQ(pde[1], 0x00400083u);
+	CHECK_EQ(pde[2], 0);
+	CHECK_EQ(pde[0x40000000u >> 22], 0x40000083u); /* writes to a ROM become MMIO exits */
+	CHECK_EQ(pde[0xd0000000u >> 22], 0xd0000083u); /* a range across two 4 MiB pages */
+	CHECK_EQ(pde[0xd0400000u >> 22], 0xd0400083u);
+	CHECK_EQ(pde[0xd0800000u >> 22], 0);
+	CHECK_EQ(pde[1023], 0xffc00083u);
+	CHECK_EQ(pde[0x100000000ull >> 22 & 1023], 0x00000083u); /* wraps to 0: untouched */
+	fake_vm_free(vm);
+}
