@@ -35,9 +35,17 @@ static int bad_value(const char *opt, const char *value, const char *want)
  */
 static int bad_option(int c, char **argv)
 {
+	/*
+	 * getopt has moved past a long option (and past a short one that ended
+	 * its cluster, which a missing value always does), but not past the
+	 * middle of a cluster such as -xr: there the element before is another
+	 * option. A long one is at fault if it is unknown (optopt 0), lacks its
+	 * value (':') or was given one ('=').
+	 */
 	const char *arg = argv[optind - 1];
 	char name[64];
-	bool is_long = arg && arg[0] == '-' && arg[1] == '-';
+	bool is_long = arg && arg[0] == '-' && arg[1] == '-' &&
+		       (c == ':' || optopt == 0 || strchr(arg, '='));
 	if (is_long) {
 		size_t n = strcspn(arg, "=");
 		snprintf(name, sizeof(name), "%.*s", (int)(n < 60 ? n : 60), arg);

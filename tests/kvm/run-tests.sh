@@ -450,6 +450,9 @@ t check-raw-entry-outside-ram $VMM_ERROR '' 'raw image: entry 0x7ff00000000 is o
 t check-option-unknown-long $VMM_ERROR '' "kvmrun run: unknown or ambiguous option '--frobnicate'" \
 	-- run --frobnicate "$G/hello.elf"
 t check-option-unknown-short $VMM_ERROR '' "kvmrun run: unknown option '-x'" -- run -x "$G/hello.elf"
+# In the middle of a cluster, after a long option: the short one is at fault.
+t check-option-unknown-in-cluster $VMM_ERROR '' "kvmrun run: unknown option '-x'" \
+	-- run --regs -xr "$G/hello.elf"
 t check-option-missing-value-long $VMM_ERROR '' "kvmrun run: option '--timeout' needs a value" \
 	-- run --timeout
 t check-option-missing-value-short $VMM_ERROR '' "kvmrun run: option '-m' needs a value" -- run -m
