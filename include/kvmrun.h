@@ -122,7 +122,9 @@ int kr_mode_parse(const char *name, enum kr_mode *mode);
 struct kr_vm_config {
 	enum kr_mode mode;
 	uint64_t mem_size;   /* RAM at GPA 0, a multiple of 4 KiB */
-	int console_fd;      /* where port 0xE9 and KVMRUN_HC_WRITE output goes */
+	int console_fd;      /* where port 0xE9 and KVMRUN_HC_WRITE output goes; written
+				at each newline, after each WRITE hypercall and at the
+				stop (must be open for writing) */
 	uint64_t timeout_ns; /* each kr_vm_run stops the guest after this long; 0: never */
 	uint64_t max_output; /* console bytes the guest may write in all; 0: no limit */
 
@@ -151,7 +153,10 @@ void kr_vm_destroy(struct kr_vm *vm);
 #define KR_MEM_READONLY 1u /* guest writes become MMIO exits */
 
 /*
- * Add a memory slot of `size` bytes at `gpa`; its number goes to *slot.
+ * Add a memory slot of `size` bytes at `gpa`; its number goes to *slot (slot
+ * may be NULL when the number is not wanted). Both 4 KiB aligned; size at
+ * most KR_MEM_MAX, and the slot must end below the guest's physical address
+ * width (MAXPHYADDR: the vCPU's CPUID, or the host's before kr_vcpu_prepare).
  *
  * Reaching it from a paged guest: kr_vcpu_prepare identity-maps every slot
  * added before it (guest virtual = guest physical). In long mode a slot is
@@ -306,7 +311,8 @@ const char *kr_exit_name(uint32_t exit_reason);
 
 struct kr_stop {
 	enum kr_stop_reason reason;
-	int exit_code;     /* KR_STOP_EXIT: the guest's status */
+	int exit_code;     /* KR_STOP_EXIT: the guest's status (RDI, whole, at most
+			      INT_MAX; the message names the exact value) */
 	uint32_t kvm_exit; /* the KVM_EXIT_* that ended the run */
 	uint64_t rip;      /* guest RIP when it stopped (see kr_vm_run) */
 	char message[320]; /* human-readable details: exit, port/address, RIP */

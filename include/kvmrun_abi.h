@@ -29,7 +29,8 @@
 
 enum kvmrun_hypercall {
 	KVMRUN_HC_WRITE = 1, /* RDI = buffer (GVA), RSI = length: write to the console */
-	KVMRUN_HC_EXIT = 2,  /* RDI = exit status (0..255): stop the VM, kvmrun exits with it */
+	KVMRUN_HC_EXIT = 2,  /* RDI = exit status (0..123): stop the VM, kvmrun exits with it;
+				a larger one is an ABI error (kvmrun exits with 126) */
 };
 
 /* The largest buffer one KVMRUN_HC_WRITE may pass. */

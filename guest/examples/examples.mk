@@ -5,7 +5,7 @@
 # 64-bit C guests -> NAME.elf
 EXAMPLE_C_GUESTS = hello long pagecross higherhalf hlt \
 	repouts triple badport mmio badptr hugelen noncanon badhc hcsize \
-	spin flood badcr3 ud jumpunmapped badstack \
+	spin flood badcr3 ud jumpunmapped badstack printspin \
 	wrrodata execdata execstack nullptr
 # ... also as raw images -> NAME.bin
 EXAMPLE_C_RAW_GUESTS = hello long

@@ -67,7 +67,8 @@ static inline void kr_write(const void *buf, unsigned long len)
 	kr_hypercall(KVMRUN_HC_WRITE, (unsigned long)buf, len);
 }
 
-/* Stop the VM: kvmrun exits with `status` (0..255; kvmrun itself uses 125, 126). */
+/* Stop the VM: kvmrun exits with `status` (0..123; 124 and up are kvmrun's own, and
+ * kvmrun reports a larger guest status as an ABI error, exit status 126). */
 static inline KR_NORETURN void kr_exit(int status)
 {
 	kr_hypercall(KVMRUN_HC_EXIT, (unsigned int)status, 0);

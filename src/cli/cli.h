@@ -9,9 +9,11 @@
 
 /*
  * Exit statuses of the kvmrun command (documented in docs/kvmrun.1).
- * A guest's own status (KVMRUN_HC_EXIT) passes through; 0 after HLT.
+ * A guest's own status (KVMRUN_HC_EXIT) passes through if it is at most
+ * KVMRUN_EXIT_GUEST_MAX; 0 after HLT. 128 + N: stopped by signal N.
  */
 enum {
+	KVMRUN_EXIT_GUEST_MAX = 123,  /* the largest status a guest may exit with */
 	KVMRUN_EXIT_TIMEOUT = 124,    /* the guest ran longer than --timeout */
 	KVMRUN_EXIT_VMM_ERROR = 125,  /* usage, bad guest file, KVM or an ioctl failed */
 	KVMRUN_EXIT_GUEST_CRASH = 126, /* triple fault, entry failure, unhandled exit, bad hypercall,
@@ -24,8 +26,20 @@ int cli_info(int argc, char **argv);
 /* Parse "0x1000", "4096", with optional K/M/G suffix when `sizes` is set. */
 int cli_parse_u64(const char *s, bool sizes, uint64_t *out);
 
-/* Parse "500ms", "2s", "1m", "1h" or plain seconds into nanoseconds (> 0). */
+/*
+ * Parse a duration into nanoseconds: a number with an optional fraction (at
+ * most 9 decimals) and unit, ms, s, m or h; no unit is seconds. "500ms",
+ * "1.5s", "0.5", "2m". Returns 0 or one of these:
+ */
+enum {
+	CLI_DURATION_SYNTAX = -1,   /* not a number with a known unit */
+	CLI_DURATION_ZERO = -2,     /* 0 (or less than 1 ns): a timeout must be positive */
+	CLI_DURATION_TOO_LONG = -3, /* more than 2^64 - 1 ns (584 years) */
+};
 int cli_parse_duration(const char *s, uint64_t *ns);
+
+/* The options of `kvmrun run` and the exit statuses (main.c). */
+void cli_run_usage(FILE *f);
 
 /* trace.c: --trace FILE (JSON lines) and --stats, through the exit observer. */
 int cli_watch_exits(struct kr_vm *vm, FILE *trace, bool stats);

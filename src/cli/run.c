@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* run.c - `kvmrun run`: load a guest, run it, report how it ended. */
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <string.h>
 
 #include "cli.h"
@@ -26,6 +28,42 @@ static int bad_value(const char *opt, const char *value, const char *want)
 	return -1;
 }
 
+/*
+ * getopt's own messages lack our prefix and say nothing useful for long
+ * options: it stays quiet (opterr = 0, ':' first in the option string) and
+ * this says what was wrong with which option, as the user wrote it.
+ */
+static int bad_option(int c, char **argv)
+{
+	/*
+	 * getopt has moved past a long option (and past a short one that ended
+	 * its cluster, which a missing value always does), but not past the
+	 * middle of a cluster such as -xr: there the element before is another
+	 * option. A long one is at fault if it is unknown (optopt 0), lacks its
+	 * value (':') or was given one ('=').
+	 */
+	const char *arg = argv[optind - 1];
+	char name[64];
+	bool is_long = arg && arg[0] == '-' && arg[1] == '-' &&
+		       (c == ':' || optopt == 0 || strchr(arg, '='));
+	if (is_long) {
+		size_t n = strcspn(arg, "=");
+		snprintf(name, sizeof(name), "%.*s", (int)(n < 60 ? n : 60), arg);
+	} else {
+		snprintf(name, sizeof(name), "-%c", optopt);
+	}
+	if (c == ':')
+		fprintf(stderr, "kvmrun run: option '%s' needs a value (try kvmrun run --help)\n",
+			name);
+	else if (is_long && optopt)
+		fprintf(stderr, "kvmrun run: option '%s' takes no value (try kvmrun run --help)\n",
+			name);
+	else
+		fprintf(stderr, "kvmrun run: unknown%s option '%s' (try kvmrun run --help)\n",
+			is_long ? " or ambiguous" : "", name);
+	return -1;
+}
+
 static int parse_options(int argc, char **argv, struct run_options *o)
 {
 	static const struct option longopts[] = {
@@ -39,9 +77,10 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"map-page0", no_argument, NULL, 'Z'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, d;
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "m:M:l:e:rt:h", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:M:l:e:rt:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'm':
 			if (kr_mode_parse(optarg, &o->cfg.mode) < 0)
@@ -65,8 +104,16 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			o->print_regs = true;
 			break;
 		case 'T':
-			if (cli_parse_duration(optarg, &o->cfg.timeout_ns) < 0)
-				return bad_value("--timeout", optarg, "a duration such as 500ms, 2s or 1m");
+			d = cli_parse_duration(optarg, &o->cfg.timeout_ns);
+			if (d == CLI_DURATION_ZERO)
+				return bad_value("--timeout", optarg, "a timeout that is positive (0 "
+								    "would stop the guest at once)");
+			if (d == CLI_DURATION_TOO_LONG)
+				return bad_value("--timeout", optarg, "a timeout below 584 years");
+			if (d < 0)
+				return bad_value("--timeout", optarg,
+						 "a duration such as 500ms, 1.5s, 2m or 1h (a plain "
+						 "number is seconds)");
 			break;
 		case 'O':
 			if (cli_parse_u64(optarg, true, &o->cfg.max_output) < 0)
@@ -104,10 +151,11 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 					"[--entry ADDR] [--regs] [--translate GVA]...\n"
 					"                  [--timeout DURATION] [--max-output SIZE] "
 					"[--no-seccomp] [--dump FILE] [--trace FILE] [--stats]\n"
-					"                  [--cross-check] [--map-page0] GUEST\n");
+					"                  [--cross-check] [--map-page0] GUEST\n\n");
+			cli_run_usage(stdout);
 			return 1;
-		default:
-			return -1; /* getopt_long has said what is wrong */
+		default: /* ':' a value is missing, '?' an unknown option */
+			return bad_option(c, argv);
 		}
 	}
 	if (optind != argc - 1) {
@@ -172,13 +220,77 @@ static int cross_check(FILE *f, struct kr_vm *vm)
 	return r.disagreements ? -1 : 0;
 }
 
+/*
+ * SIGINT, SIGTERM and SIGHUP stop the guest through kr_vm_stop, so the run
+ * loop ends the normal way: the guest's output is written, reports and
+ * --dump are done, and kvmrun exits with 128 + the signal number, as a
+ * shell reports a command killed by it. SA_RESETHAND: a second signal (the
+ * user insisting) ends kvmrun at once.
+ */
+static struct kr_vm *volatile signal_vm;
+static volatile sig_atomic_t stop_signal;
+
+static const char *stop_signal_message(int sig)
+{
+	switch (sig) {
+	case SIGINT:
+		return "kvmrun received SIGINT";
+	case SIGTERM:
+		return "kvmrun received SIGTERM";
+	default:
+		return "kvmrun received SIGHUP";
+	}
+}
+
+static void on_stop_signal(int sig)
+{
+	int saved = errno;
+	if (!stop_signal)
+		stop_signal = sig;
+	struct kr_vm *vm = signal_vm;
+	if (vm)
+		kr_vm_stop(vm, KR_STOP_REQUESTED, 0, stop_signal_message(sig));
+	errno = saved;
+}
+
+static int install_signal_handlers(void)
+{
+	static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
+	struct sigaction sa = {.sa_handler = on_stop_signal, .sa_flags = SA_RESTART | SA_RESETHAND};
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++)
+		sigaddset(&sa.sa_mask, stop_signals[i]);
+	for (size_t i = 0; i < sizeof(stop_signals) / sizeof(stop_signals[0]); i++) {
+		if (sigaction(stop_signals[i], &sa, NULL) < 0) {
+			fprintf(stderr, "kvmrun: sigaction(%s): %s\n", strsignal(stop_signals[i]),
+				strerror(errno));
+			return -1;
+		}
+	}
+	/*
+	 * A closed output pipe is an error to report, not a silent death by
+	 * SIGPIPE (141): the write fails with EPIPE, the run loop stops and says
+	 * so, and kvmrun exits with 125.
+	 */
+	struct sigaction ign = {.sa_handler = SIG_IGN};
+	sigemptyset(&ign.sa_mask);
+	if (sigaction(SIGPIPE, &ign, NULL) < 0) {
+		fprintf(stderr, "kvmrun: sigaction(SIGPIPE, SIG_IGN): %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int exit_status(const struct kr_stop *stop)
 {
 	switch (stop->reason) {
 	case KR_STOP_EXIT:
-		return stop->exit_code;
-	case KR_STOP_HLT:
+		/* 124 and up are ours: a guest status there would be read as ours. */
+		return stop->exit_code <= KVMRUN_EXIT_GUEST_MAX ? stop->exit_code
+								: KVMRUN_EXIT_GUEST_CRASH;
 	case KR_STOP_REQUESTED:
+		return stop_signal ? 128 + stop_signal : 0;
+	case KR_STOP_HLT:
 		return 0;
 	case KR_STOP_TIMEOUT:
 		return KVMRUN_EXIT_TIMEOUT;
@@ -207,21 +319,23 @@ static bool wants_crash_report(const struct kr_stop *stop)
  * Report files are opened before the sandbox closes the door on open(), with
  * buffers of their own so that writing them never needs malloc.
  */
-static FILE *open_report(const char *path, char *buf, size_t size)
+static FILE *open_report(const char *opt, const char *path, char *buf, size_t size)
 {
 	FILE *f = fopen(path, "we");
 	if (!f) {
-		perror(path);
+		fprintf(stderr, "kvmrun run: %s: cannot create '%s': %s\n", opt, path,
+			strerror(errno));
 		return NULL;
 	}
 	setvbuf(f, buf, _IOFBF, size);
 	return f;
 }
 
-static int close_report(FILE *f, const char *path)
+static int close_report(FILE *f, const char *opt, const char *path)
 {
 	if (f && fclose(f) != 0) {
-		perror(path);
+		fprintf(stderr, "kvmrun run: %s: writing '%s' failed: %s\n", opt, path,
+			strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -234,12 +348,15 @@ int cli_run(int argc, char **argv)
 	int p = parse_options(argc, argv, &o);
 	if (p != 0)
 		return p > 0 ? 0 : KVMRUN_EXIT_VMM_ERROR;
+	if (install_signal_handlers() < 0)
+		return KVMRUN_EXIT_VMM_ERROR;
 
 	static char dump_buf[8192], trace_buf[65536];
 	FILE *dump = NULL, *trace = NULL;
-	if ((o.dump_path && !(dump = open_report(o.dump_path, dump_buf, sizeof(dump_buf)))) ||
-	    (o.trace_path && !(trace = open_report(o.trace_path, trace_buf, sizeof(trace_buf))))) {
-		close_report(dump, o.dump_path);
+	if ((o.dump_path && !(dump = open_report("--dump", o.dump_path, dump_buf, sizeof(dump_buf)))) ||
+	    (o.trace_path &&
+	     !(trace = open_report("--trace", o.trace_path, trace_buf, sizeof(trace_buf))))) {
+		close_report(dump, "--dump", o.dump_path);
 		return KVMRUN_EXIT_VMM_ERROR;
 	}
 	int write_fds[2];
@@ -252,18 +369,38 @@ int cli_run(int argc, char **argv)
 	struct kr_vm *vm = NULL;
 	struct kr_image img;
 	struct kr_stop stop;
-	if (kr_vm_create(&vm, &o.cfg) < 0 || kr_load_file(vm, o.guest, &o.load, &img) < 0 ||
-	    kr_vcpu_prepare(vm, &img) < 0 || cli_watch_exits(vm, trace, o.stats) < 0 ||
-	    (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, nfds) < 0) ||
-	    kr_vm_run(vm, &stop) < 0) {
+	int failed = kr_vm_create(&vm, &o.cfg) < 0 || kr_load_file(vm, o.guest, &o.load, &img) < 0 ||
+		     kr_vcpu_prepare(vm, &img) < 0 || cli_watch_exits(vm, trace, o.stats) < 0 ||
+		     (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, nfds) < 0);
+	if (!failed) {
+		signal_vm = vm;
+		/* A signal during set-up has found no VM to stop: the guest never starts. */
+		if (stop_signal) {
+			signal_vm = NULL;
+			fprintf(stderr, "kvmrun: %s before the guest started\n",
+				stop_signal_message(stop_signal));
+			kr_vm_destroy(vm);
+			close_report(dump, "--dump", o.dump_path);
+			close_report(trace, "--trace", o.trace_path);
+			return 128 + stop_signal;
+		}
+		failed = kr_vm_run(vm, &stop) < 0;
+		signal_vm = NULL;
+	}
+	if (failed) {
 		fprintf(stderr, "kvmrun: %s\n", kr_last_error());
 		kr_vm_destroy(vm);
-		close_report(dump, o.dump_path);
-		close_report(trace, o.trace_path);
+		close_report(dump, "--dump", o.dump_path);
+		close_report(trace, "--trace", o.trace_path);
 		return KVMRUN_EXIT_VMM_ERROR;
 	}
 	int status = exit_status(&stop);
-	if (status == KVMRUN_EXIT_GUEST_CRASH || status == KVMRUN_EXIT_TIMEOUT)
+	if (stop.reason == KR_STOP_EXIT && stop.exit_code > KVMRUN_EXIT_GUEST_MAX)
+		fprintf(stderr, "kvmrun: the guest broke the ABI: %s; a guest exit status must be "
+				"0..%d (%d and up are kvmrun's own)\n",
+			stop.message, KVMRUN_EXIT_GUEST_MAX, KVMRUN_EXIT_TIMEOUT);
+	else if (status == KVMRUN_EXIT_GUEST_CRASH || status == KVMRUN_EXIT_TIMEOUT ||
+		 (stop.reason == KR_STOP_REQUESTED && stop_signal))
 		fprintf(stderr, "kvmrun: guest stopped: %s\n", stop.message);
 	if (wants_crash_report(&stop))
 		cli_print_crash_report(stderr, vm, &stop);
@@ -275,7 +412,8 @@ int cli_run(int argc, char **argv)
 	cli_print_stats(stderr);
 	if (dump)
 		cli_write_json_report(dump, vm, &stop, status);
-	if (close_report(dump, o.dump_path) < 0 || close_report(trace, o.trace_path) < 0)
+	if (close_report(dump, "--dump", o.dump_path) < 0 ||
+	    close_report(trace, "--trace", o.trace_path) < 0)
 		status = KVMRUN_EXIT_VMM_ERROR;
 	kr_vm_destroy(vm);
 	return status;

@@ -8,9 +8,20 @@
 int kr_bus_register(struct kr_vm *vm, enum kr_space space, uint64_t base, uint64_t len,
 		    kr_io_handler handler, void *opaque)
 {
+	if (space != KR_SPACE_PIO && space != KR_SPACE_MMIO)
+		return kr_err("bus: invalid space %d (KR_SPACE_PIO or KR_SPACE_MMIO) for range "
+			      "base 0x%llx len 0x%llx",
+			      (int)space, (unsigned long long)base, (unsigned long long)len);
 	const char *sname = space == KR_SPACE_PIO ? "port" : "MMIO";
-	if (len == 0 || base + len < base || !handler)
-		return kr_err("bus: invalid %s range base 0x%llx len 0x%llx", sname,
+	if (!handler)
+		return kr_err("bus: %s range [0x%llx, +0x%llx) has no handler (NULL)", sname,
+			      (unsigned long long)base, (unsigned long long)len);
+	if (len == 0)
+		return kr_err("bus: %s range at 0x%llx is empty (len 0)", sname,
+			      (unsigned long long)base);
+	if (base + len < base)
+		return kr_err("bus: invalid %s range base 0x%llx len 0x%llx: wraps around the end "
+			      "of the address space", sname,
 			      (unsigned long long)base, (unsigned long long)len);
 	if (space == KR_SPACE_PIO && (base > 0xffff || len > 0x10000 - base))
 		return kr_err("bus: port range [0x%llx, +0x%llx) is beyond port 0xffff",

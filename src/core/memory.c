@@ -7,6 +7,7 @@
  * region is a numbered slot. A read-only slot makes guest writes exit to us
  * as KVM_EXIT_MMIO, which is how ROMs and write traps are built.
  */
+#include <cpuid.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -73,15 +74,46 @@ int kr_mem_init_ram(struct kr_vm *vm, uint64_t size)
 	return 0;
 }
 
+/*
+ * The guest's physical address width: what the vCPU's CPUID says once
+ * kr_vcpu_prepare has set it, else the host's (CPUID 0x80000008 EAX[7:0]),
+ * which bounds the guest's; 36 bits where the leaf is missing (the
+ * architectural default).
+ */
+static unsigned phys_addr_bits(const struct kr_vm *vm)
+{
+	if (vm->guest_maxphyaddr)
+		return vm->guest_maxphyaddr;
+	unsigned eax, ebx, ecx, edx;
+	if (__get_cpuid(0x80000000, &eax, &ebx, &ecx, &edx) && eax >= 0x80000008 &&
+	    __get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx) && (eax & 0xff) >= 32 &&
+	    (eax & 0xff) <= 52)
+		return eax & 0xff;
+	return 36;
+}
+
 int kr_mem_add(struct kr_vm *vm, uint64_t gpa, uint64_t size, unsigned flags, int *slot)
 {
 	if (size == 0 || (size & 0xfff) || (gpa & 0xfff))
 		return kr_err("memory: slot at gpa 0x%llx size 0x%llx must be non-empty and "
 			      "4 KiB aligned",
 			      (unsigned long long)gpa, (unsigned long long)size);
+	/* mmap with NORESERVE would take 1 TiB without a word; the guest RAM limit is ours. */
+	if (size > KR_MEM_MAX)
+		return kr_err("memory: slot at gpa 0x%llx size 0x%llx is larger than the "
+			      "maximum of %llu MiB (KR_MEM_MAX)",
+			      (unsigned long long)gpa, (unsigned long long)size,
+			      (unsigned long long)(KR_MEM_MAX >> 20));
 	if (gpa + size < gpa)
 		return kr_err("memory: slot at gpa 0x%llx size 0x%llx wraps around",
 			      (unsigned long long)gpa, (unsigned long long)size);
+	/* Memory the guest cannot address is a mistake, not a feature. */
+	unsigned bits = phys_addr_bits(vm);
+	if (gpa + size > (1ull << bits))
+		return kr_err("memory: slot [0x%llx, 0x%llx) ends above the guest's %u-bit "
+			      "physical address space (0x%llx)",
+			      (unsigned long long)gpa, (unsigned long long)(gpa + size), bits,
+			      1ull << bits);
 	if (flags & ~KR_MEM_READONLY)
 		return kr_err("memory: unknown slot flags 0x%x", flags);
 	int free_slot = -1;
@@ -101,7 +133,8 @@ int kr_mem_add(struct kr_vm *vm, uint64_t gpa, uint64_t size, unsigned flags, in
 		return kr_err("memory: all %d slots are in use", KR_MAX_SLOTS);
 	if (add_slot(vm, free_slot, gpa, size, flags) < 0)
 		return -1;
-	*slot = free_slot;
+	if (slot)
+		*slot = free_slot;
 	return 0;
 }
 

@@ -8,6 +8,7 @@
  * KVM_CREATE_VCPU and the mmap of the shared struct kvm_run.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -70,6 +71,17 @@ static int check_config(const struct kr_vm_config *cfg)
 	if (cfg->mem_size & 0xfff)
 		return kr_err("create VM: memory size 0x%llx is not a multiple of 4 KiB",
 			      (unsigned long long)cfg->mem_size);
+	/* Caught here, not at the guest's first line of output, deep in a run. */
+	int fl = cfg->console_fd < 0 ? -1 : fcntl(cfg->console_fd, F_GETFL);
+	if (fl < 0)
+		return cfg->console_fd < 0 ?
+			kr_err("create VM: cfg.console_fd is %d: not a file descriptor",
+			       cfg->console_fd) :
+			kr_err_sys("create VM: cfg.console_fd %d: fcntl(F_GETFL)",
+				   cfg->console_fd);
+	if ((fl & O_ACCMODE) == O_RDONLY)
+		return kr_err("create VM: cfg.console_fd %d is open read-only, but the console "
+			      "writes to it", cfg->console_fd);
 	return 0;
 }
 

@@ -3,8 +3,12 @@
  * console.c - the debug console on port 0xE9 and the sink of KVMRUN_HC_WRITE.
  *
  * A guest that prints byte by byte causes one exit per byte; a write(2) per
- * byte on top of that would double the cost. Output is gathered in a buffer
- * and written when it fills, when the VM stops and when it is destroyed.
+ * byte on top of that would double the cost. So port output is gathered in a
+ * buffer, but never held back for long: the buffer is written out at each
+ * newline, at the end of each WRITE hypercall (hypercall.c flushes), when
+ * it fills, when the VM stops and when it is destroyed. A guest that prints
+ * a line and then spins is seen at once, and a user who stops kvmrun
+ * (SIGINT) loses nothing the guest wrote.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,9 +26,11 @@ int kr_console_flush(struct kr_vm *vm)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
+			int saved = errno;
+			size_t left = c->used - done; /* counted before the buffer is dropped */
 			c->used = 0; /* drop it: retrying a broken fd would loop forever */
-			return kr_err_sys("console: write of %zu bytes to fd %d", c->used - done,
-					  c->fd);
+			errno = n == 0 ? EIO : saved;
+			return kr_err_sys("console: write of %zu bytes to fd %d", left, c->fd);
 		}
 		done += (size_t)n;
 	}
@@ -46,6 +52,7 @@ int kr_console_write(struct kr_vm *vm, const void *data, size_t len)
 		kr_vm_stop(vm, KR_STOP_OUTPUT_LIMIT, 0, msg);
 	}
 	c->total += len;
+	bool newline = false;
 	while (len > 0) {
 		if (c->used == sizeof(c->buf) && kr_console_flush(vm) < 0)
 			return -1;
@@ -53,11 +60,13 @@ int kr_console_write(struct kr_vm *vm, const void *data, size_t len)
 		if (chunk > len)
 			chunk = len;
 		memcpy(c->buf + c->used, p, chunk);
+		newline = newline || memchr(p, '\n', chunk);
 		c->used += chunk;
 		p += chunk;
 		len -= chunk;
 	}
-	return 0;
+	/* A whole line is worth showing now (the rest of the buffer goes with it). */
+	return newline ? kr_console_flush(vm) : 0;
 }
 
 static int debug_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data, uint32_t size,

@@ -7,6 +7,7 @@
  * kr_gva_for_each) and every length. A bad call stops the VM with
  * KR_STOP_GUEST_ERROR; it never reaches memory outside the guest.
  */
+#include <limits.h>
 #include <stdio.h>
 
 #include "internal.h"
@@ -62,7 +63,8 @@ static int hc_write(struct kr_vm *vm, uint64_t gva, uint64_t len)
 	for (size_t i = 0; i < ps.n; i++)
 		if (kr_console_write(vm, ps.p[i].host, ps.p[i].len) < 0)
 			return -1;
-	return 0;
+	/* One hypercall is one message: show it now, even without a newline. */
+	return kr_console_flush(vm);
 }
 
 /*
@@ -113,9 +115,12 @@ int kr_hypercall(struct kr_vm *vm, uint32_t nr, uint64_t arg0, uint64_t arg1)
 	case KVMRUN_HC_WRITE:
 		return hc_write(vm, arg0, arg1);
 	case KVMRUN_HC_EXIT:
-		snprintf(msg, sizeof(msg), "guest exited with status %llu",
-			 (unsigned long long)(arg0 & 0xff));
-		kr_vm_stop(vm, KR_STOP_EXIT, (int)(arg0 & 0xff), msg);
+		/*
+		 * The whole status, not its low byte: cut to 8 bits, 256 would pass
+		 * for success. The embedder decides what it accepts (kvmrun: 0..123).
+		 */
+		snprintf(msg, sizeof(msg), "guest exited with status %llu", (unsigned long long)arg0);
+		kr_vm_stop(vm, KR_STOP_EXIT, arg0 > INT_MAX ? INT_MAX : (int)arg0, msg);
 		return 0;
 	default:
 		snprintf(msg, sizeof(msg), "unknown hypercall number %u (rdi=0x%llx rsi=0x%llx)", nr,

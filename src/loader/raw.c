@@ -42,6 +42,16 @@ int kr_load_raw(struct kr_vm *vm, const uint8_t *data, size_t size,
 		return -1;
 	if (vm->cfg.mode == KR_MODE_REAL && check_real_mode(addr, size, entry) < 0)
 		return -1;
+	/*
+	 * A raw image has no other code: an entry outside it would run zeroes
+	 * (00 00 is `add [rax], al`, slid through for seconds) or fault. ELF
+	 * refuses an entry outside its segments; so does this.
+	 */
+	if (entry < addr || entry - addr >= size)
+		return kr_err("raw image: entry 0x%llx is outside the image loaded at "
+			      "[0x%llx, 0x%llx)",
+			      (unsigned long long)entry, (unsigned long long)addr,
+			      (unsigned long long)(addr + size));
 
 	uint8_t *dst = kr_gpa_ptr(vm, addr, size);
 	if (!dst)

@@ -9,7 +9,9 @@
  * not be negative (strtoull would wrap it), must mean what strtoull says,
  * times the suffix, without overflow; what is accepted without suffixes is
  * accepted with them, as the same number. cli_parse_duration must give a
- * positive number of nanoseconds and refuse negative text.
+ * positive number of nanoseconds and refuse negative text; what it accepts
+ * is digits, an optional fraction of 1..9 digits and a unit (ms, s, m, h or
+ * none: seconds), worth what strtold makes of the number times the unit.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -88,6 +90,20 @@ static void check_duration(const char *s)
 	FUZZ_CHECK(ns > 0, "\"%s\" is a zero duration", shown(s));
 	FUZZ_CHECK(!strchr(s, '-'), "\"%s\" (negative) accepted as %llu ns", shown(s),
 		   (unsigned long long)ns);
+	size_t digits = strspn(s, "0123456789"), frac = 0;
+	const char *unit = s + digits;
+	if (*unit == '.') {
+		frac = strspn(unit + 1, "0123456789");
+		unit += 1 + frac;
+	}
+	long double per = !strcmp(unit, "ms") ? 1e6L : !strcmp(unit, "s") || !*unit ? 1e9L
+			  : !strcmp(unit, "m") ? 6e10L : !strcmp(unit, "h") ? 3.6e12L : 0;
+	FUZZ_CHECK(digits > 0 && frac <= 9 && (s[digits] != '.' || frac > 0) && per > 0,
+		   "\"%s\" accepted: not digits[.1-9 digits][ms|s|m|h]", shown(s));
+	long double want = strtold(s, NULL) * per, got = (long double)ns;
+	FUZZ_CHECK(got >= want - 1 - want * 1e-15L && got <= want + 1 + want * 1e-15L,
+		   "\"%s\" read as %llu ns, expected about %.0Lf", shown(s),
+		   (unsigned long long)ns, want);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

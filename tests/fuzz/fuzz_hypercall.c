@@ -8,7 +8,8 @@
  * mode does the same with 4 MiB pages, protected mode has no paging. Then
  * each (nr, arg0, arg1) triple from the input is one hypercall; after a
  * stop, stop_requested is cleared and the next one follows. The console is
- * /dev/null, but its buffer is looked at. The arguments are passed as they
+ * a memfd, read back after each call (a WRITE hypercall is written out at
+ * once, not kept in the buffer). The arguments are passed as they
  * are, even above 4 GiB in the 32-bit modes (the port would mask them; the
  * translation must refuse them).
  *
@@ -31,10 +32,14 @@
  * The oracle models the mappings (the last one wins, page by page) and
  * predicts each call: WRITE refused (too long, wraps, a page unmapped or
  * outside RAM: then nothing is written), or its bytes, from the model's
- * translation, in the console buffer; EXIT with the low byte; anything else
- * refused. Reads outside guest RAM are ASan reports.
+ * translation, written to the console fd and nothing left in the buffer;
+ * EXIT with the whole status (saturated at INT_MAX); anything else refused. Reads outside guest RAM are ASan reports.
  */
+#define _GNU_SOURCE /* memfd_create */
+#include <limits.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "fuzz_common.h"
 
@@ -139,35 +144,40 @@ static void add_mappings32(struct fuzz_in *in, struct kr_pt_builder *b, unsigned
 	}
 }
 
-/* Bytes in the console buffer after appending `len` to `used`. */
-static size_t console_used_after(size_t used, uint64_t len)
+/* The console: a memfd, emptied for each input. */
+static int console_fd = -1;
+
+static uint64_t console_size(void)
 {
-	uint64_t total = used + len;
-	return len == 0 || total <= KR_CONSOLE_BUF ? (size_t)total
-						   : (size_t)((total - 1) % KR_CONSOLE_BUF + 1);
+	off_t end = lseek(console_fd, 0, SEEK_END);
+	FUZZ_CHECK(end >= 0, "lseek on the console memfd");
+	return (uint64_t)end;
 }
 
-/* The console buffer ends with the first `written` bytes of the guest buffer at gva. */
-static void check_console(struct kr_vm *vm, uint64_t gva, uint64_t written)
+/* The console fd holds, from `off`, the first `written` bytes of the guest buffer at gva. */
+static void check_console(struct kr_vm *vm, uint64_t off, uint64_t gva, uint64_t written)
 {
-	size_t used = vm->console.used;
-	uint64_t tail = written < used ? written : used;
-	for (uint64_t j = written - tail; j < written; j++) {
-		uint64_t gpa = 0;
-		model_translate(gva + j, &gpa);
-		uint8_t want = vm->ram[gpa];
-		uint8_t got = (uint8_t)vm->console.buf[used - (written - j)];
-		FUZZ_CHECK(got == want,
-			   "WRITE(0x%llx): console byte %llu is 0x%02x, guest memory at 0x%llx has "
-			   "0x%02x",
-			   (unsigned long long)gva, (unsigned long long)j, got,
-			   (unsigned long long)gpa, want);
+	uint8_t got[4096];
+	for (uint64_t j = 0; j < written; j += sizeof(got)) {
+		size_t n = written - j < sizeof(got) ? (size_t)(written - j) : sizeof(got);
+		FUZZ_CHECK(pread(console_fd, got, n, (off_t)(off + j)) == (ssize_t)n,
+			   "console memfd: short read");
+		for (size_t k = 0; k < n; k++) {
+			uint64_t gpa = 0;
+			model_translate(gva + j + k, &gpa);
+			uint8_t want = vm->ram[gpa];
+			FUZZ_CHECK(got[k] == want,
+				   "WRITE(0x%llx): console byte %llu is 0x%02x, guest memory at "
+				   "0x%llx has 0x%02x",
+				   (unsigned long long)gva, (unsigned long long)(j + k), got[k],
+				   (unsigned long long)gpa, want);
+		}
 	}
 }
 
 static void one_call(struct kr_vm *vm, uint32_t nr, uint64_t a0, uint64_t a1, uint64_t limit)
 {
-	size_t used = vm->console.used;
+	uint64_t off = console_size();
 	uint64_t total = 0;
 #ifdef KR_DEFAULT_MAX_OUTPUT
 	total = vm->console.total;
@@ -181,7 +191,7 @@ static void one_call(struct kr_vm *vm, uint32_t nr, uint64_t a0, uint64_t a1, ui
 
 	if (nr == KVMRUN_HC_EXIT) {
 		FUZZ_CHECK(stopped && reason == KR_STOP_EXIT &&
-			       vm->pending_stop.exit_code == (int)(a0 & 0xff),
+			       vm->pending_stop.exit_code == (a0 > INT_MAX ? INT_MAX : (int)a0),
 			   "EXIT(0x%llx): stopped %d, reason %d, code %d", (unsigned long long)a0,
 			   stopped, reason, vm->pending_stop.exit_code);
 	} else if (nr != KVMRUN_HC_WRITE || a1 > KVMRUN_HC_WRITE_MAX || a0 + a1 < a0 ||
@@ -189,7 +199,8 @@ static void one_call(struct kr_vm *vm, uint32_t nr, uint64_t a0, uint64_t a1, ui
 		FUZZ_CHECK(stopped && reason == KR_STOP_GUEST_ERROR && vm->pending_stop.message[0],
 			   "hypercall %u(0x%llx, 0x%llx) should be refused: stopped %d, reason %d",
 			   nr, (unsigned long long)a0, (unsigned long long)a1, stopped, reason);
-		FUZZ_CHECK(vm->console.used == used, "refused hypercall %u(0x%llx, 0x%llx) wrote",
+		FUZZ_CHECK(vm->console.used == 0 && console_size() == off,
+			   "refused hypercall %u(0x%llx, 0x%llx) wrote",
 			   nr, (unsigned long long)a0, (unsigned long long)a1);
 	} else {
 		uint64_t room = limit ? limit - total : UINT64_MAX;
@@ -200,11 +211,13 @@ static void one_call(struct kr_vm *vm, uint32_t nr, uint64_t a0, uint64_t a1, ui
 		    "WRITE(0x%llx, 0x%llx) with %llu bytes of room: stopped %d, reason %d (%s)",
 		    (unsigned long long)a0, (unsigned long long)a1, (unsigned long long)room,
 		    stopped, reason, vm->pending_stop.message);
-		FUZZ_CHECK(vm->console.used == console_used_after(used, written),
-			   "WRITE(0x%llx, 0x%llx): console holds %zu bytes, expected %zu",
-			   (unsigned long long)a0, (unsigned long long)a1, vm->console.used,
-			   console_used_after(used, written));
-		check_console(vm, a0, written);
+		FUZZ_CHECK(vm->console.used == 0 && console_size() == off + written,
+			   "WRITE(0x%llx, 0x%llx): %llu bytes written and %zu left in the "
+			   "buffer, expected %llu written and none left",
+			   (unsigned long long)a0, (unsigned long long)a1,
+			   (unsigned long long)(console_size() - off), vm->console.used,
+			   (unsigned long long)written);
+		check_console(vm, off, a0, written);
 	}
 	if (stopped) {
 		vm->stop_requested = false;
@@ -221,6 +234,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					     KR_MODE_PROTECTED};
 	enum kr_mode mode = modes[(head >> 4) & 3];
 	struct kr_vm *vm = fuzz_vm(mode, MEM);
+	if (console_fd < 0)
+		console_fd = memfd_create("fuzz-console", MFD_CLOEXEC);
+	FUZZ_CHECK(console_fd >= 0 && ftruncate(console_fd, 0) == 0, "console memfd");
+	vm->console.fd = console_fd;
 
 	/* The console limit, where the library has one; 0 is none. */
 	uint64_t limit = 0;

@@ -64,7 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool clear = real || !in_ram || addr + n <= KVMRUN_SYSTEM_AREA_START ||
 		     addr >= KVMRUN_SYSTEM_AREA_END;
 	bool reachable = !real || (fits(addr, n, REAL_LIMIT) && entry < REAL_LIMIT);
-	bool expect = in_ram && clear && reachable;
+	bool entry_inside = entry >= addr && entry - addr < n; /* raw code is all there is */
+	bool expect = in_ram && clear && reachable && entry_inside;
 
 	FUZZ_CHECK((ret == 0) == expect,
 		   "%s mode, 0x%llx bytes of RAM, %zu bytes at 0x%llx, entry 0x%llx: loader says "

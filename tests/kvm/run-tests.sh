@@ -81,6 +81,24 @@ NORM=
 CHECK=
 NEEDS=
 
+# selected NAME: whether test NAME runs now (--list prints it instead; a
+# TEST_FILTER or a KVMRUN_TEST_ONLY list may leave it out). Every test calls it.
+selected() {
+	if [ -n "$LIST" ]; then
+		echo "$1"
+		return 1
+	fi
+	case $1 in
+	*"$TEST_FILTER"*) ;;
+	*) return 1 ;;
+	esac
+	if [ -n "$KVMRUN_TEST_ONLY" ]; then
+		grep -qxF -e "$1" "$KVMRUN_TEST_ONLY" || return 1
+		echo "$1" >>"$T/seen"
+	fi
+	return 0
+}
+
 # t NAME STATUS STDOUT [STDERR-STRING]... -- KVMRUN-ARGUMENT...
 #   STATUS '*' leaves the status to CHECK (a hang still fails).
 #   STDOUT is compared exactly, after printf %b ('\n' is a newline);
@@ -98,18 +116,7 @@ t() {
 	norm=$NORM check=$CHECK needs=$NEEDS
 	NORM='' CHECK='' NEEDS=''
 
-	if [ -n "$LIST" ]; then
-		echo "$name"
-		return 0
-	fi
-	case $name in
-	*"$TEST_FILTER"*) ;;
-	*) return 0 ;;
-	esac
-	if [ -n "$KVMRUN_TEST_ONLY" ]; then
-		grep -qxF -e "$name" "$KVMRUN_TEST_ONLY" || return 0
-		echo "$name" >>"$T/seen"
-	fi
+	selected "$name" || return 0
 	for need in $needs; do
 		lacks "$need" || continue
 		if [ -n "$KVMRUN_DEFER_FILE" ]; then
@@ -470,6 +477,158 @@ t wx-translate-raw 0 'Hello from a kvmrun guest!\n' -- run --translate 0x100000 
 	--translate 0x200000 "$G/hello.bin"
 CHECK=check_lines WANT_LINES='translate 0x0 -> 0x0 valid=1 writeable=1 usermode=0; walk (4-level): -> 0x0, 4 KiB page, writable, no-execute'
 t wx-translate-map-page0 0 'Hello from a kvmrun guest!\n' -- run --map-page0 --translate 0 "$G/hello.elf"
+
+# ---- output as it comes, exit statuses, input checks (issue 11: 6, 7, 8) -------
+# Each check names the reason kvmrun gives, not only the input echoed back.
+
+# The guest's output while it runs: start kvmrun in the background, wait (at
+# most 10 s) until printspin's output is all there while kvmrun still runs,
+# then stop it with signal $2 and check status 128+N and the whole output.
+live() {
+	name=$1 sig=$2 want_status=$3
+	selected "$name" || return 0
+	# The background shell opens these itself, later: no earlier test's output may be seen.
+	rm -f "$T/out" "$T/err"
+	"$KVMRUN" run --timeout 60s "$G/printspin.elf" >"$T/out" 2>"$T/err" </dev/null &
+	pid=$!
+	why= i=0
+	while ! grep -q 'write, no newline' "$T/out" 2>/dev/null; do
+		if ! kill -0 "$pid" 2>/dev/null; then
+			why="kvmrun ended before the guest's output appeared"
+			break
+		fi
+		i=$((i + 1))
+		if [ "$i" -gt 100 ]; then
+			why="the guest's output did not appear within 10 s while it ran"
+			break
+		fi
+		sleep 0.1
+	done
+	kill -s "$sig" "$pid" 2>/dev/null
+	# bounded: a kvmrun that does not stop is killed after 20 s (status 137)
+	( sleep 20; kill -s KILL "$pid" 2>/dev/null ) &
+	guard=$!
+	wait "$pid"
+	status=$?
+	kill "$guard" 2>/dev/null
+	wait "$guard" 2>/dev/null
+	printf 'port line\nwrite, no newline' >"$T/want"
+	if [ -z "$why" ] && [ "$status" -ne "$want_status" ]; then
+		why="exit status $status, expected $want_status"
+	fi
+	if [ -z "$why" ] && ! cmp -s "$T/want" "$T/out"; then
+		why="stdout is not the guest's whole output"
+	fi
+	if [ -z "$why" ] && ! grep -qF "kvmrun: guest stopped: kvmrun received SIG$sig" "$T/err"; then
+		why="stderr lacks \"kvmrun: guest stopped: kvmrun received SIG$sig\""
+	fi
+	if [ -z "$why" ]; then
+		passed=$((passed + 1))
+		echo "ok   kvm/$name"
+		return 0
+	fi
+	failed=$((failed + 1))
+	echo "FAIL kvm/$name: $why"
+	sed 's/^/    stdout| /' "$T/out"
+	echo
+	sed 's/^/    stderr| /' "$T/err"
+}
+live output-live-sigint INT 130
+live output-live-sigterm TERM 143
+live output-live-sighup HUP 129
+# Written before the stop, and still all there after it.
+t output-timeout $TIMEOUT_STATUS 'port line\nwrite, no newline' 'timeout of 1000 ms' \
+	-- run --timeout 1s "$G/printspin.elf"
+
+# A raw long-mode guest that exits with status $1: mov edi, $1; mov eax, 2
+# (EXIT); mov dx, 0x500; out dx, eax; hlt.
+exit_guest() {
+	b() { printf '\\%03o' $(( ($1 >> $2) & 255 )); }
+	printf "\\277$(b $1 0)$(b $1 8)$(b $1 16)$(b $1 24)\\270\\002\\000\\000\\000\\146\\272\\000\\005\\357\\364"
+}
+for s in 0 1 123 124 125 126 256 300 4294967295; do
+	exit_guest "$s" >"$T/exit$s.bin"
+done
+t exit-status-0 0 '' -- run "$T/exit0.bin"
+t exit-status-1 1 '' -- run "$T/exit1.bin"
+t exit-status-123 123 '' -- run "$T/exit123.bin"
+for s in 124 125 126 256 300 4294967295; do
+	t "exit-status-$s-is-an-abi-error" $GUEST_CRASH '' \
+		"kvmrun: the guest broke the ABI: guest exited with status $s " \
+		'a guest exit status must be 0..123' -- run "$T/exit$s.bin"
+done
+
+# A closed pipe: no silent death by SIGPIPE (141), but a message and 125.
+if selected sigpipe; then
+	{ timeout -s KILL "$TIMEOUT" "$KVMRUN" run --timeout 20s --max-output 0 "$G/flood.elf" \
+		2>"$T/err" </dev/null; echo $? >"$T/status"; } | head -c 10 >/dev/null
+	status=$(cat "$T/status")
+	if [ "$status" -eq "$VMM_ERROR" ] &&
+		grep -qF 'console: write of ' "$T/err" && grep -qF 'Broken pipe' "$T/err"; then
+		passed=$((passed + 1))
+		echo "ok   kvm/sigpipe"
+	else
+		failed=$((failed + 1))
+		echo "FAIL kvm/sigpipe: exit status $status, expected $VMM_ERROR with \"console: write of\" and \"Broken pipe\""
+		sed 's/^/    stderr| /' "$T/err"
+	fi
+fi
+
+# Raw images: the entry must lie inside the image, as ELF's must lie in a segment.
+t check-raw-entry-past-image $VMM_ERROR '' \
+	'raw image: entry 0x200000 is outside the image loaded at [0x100000, 0x' \
+	-- run --entry 0x200000 "$G/hello.bin"
+t check-raw-entry-below-image $VMM_ERROR '' 'raw image: entry 0xfffff is outside the image' \
+	-- run --entry 0xfffff "$G/hello.bin"
+t check-raw-entry-outside-ram $VMM_ERROR '' 'raw image: entry 0x7ff00000000 is outside the image' \
+	-- run --entry 0x7ff00000000 "$G/hello.bin"
+
+# Options: our prefix and what is wrong, for short and long options.
+t check-option-unknown-long $VMM_ERROR '' "kvmrun run: unknown or ambiguous option '--frobnicate'" \
+	-- run --frobnicate "$G/hello.elf"
+t check-option-unknown-short $VMM_ERROR '' "kvmrun run: unknown option '-x'" -- run -x "$G/hello.elf"
+# In the middle of a cluster, after a long option: the short one is at fault.
+t check-option-unknown-in-cluster $VMM_ERROR '' "kvmrun run: unknown option '-x'" \
+	-- run --regs -xr "$G/hello.elf"
+t check-option-missing-value-long $VMM_ERROR '' "kvmrun run: option '--timeout' needs a value" \
+	-- run --timeout
+t check-option-missing-value-short $VMM_ERROR '' "kvmrun run: option '-m' needs a value" -- run -m
+t check-option-takes-no-value $VMM_ERROR '' "kvmrun run: option '--regs' takes no value" \
+	-- run --regs=1 "$G/hello.elf"
+t check-dump-missing-folder $VMM_ERROR '' \
+	"kvmrun run: --dump: cannot create '/no-such-dir/d.json': No such file or directory" \
+	-- run --dump /no-such-dir/d.json "$G/hello.elf"
+t check-trace-missing-folder $VMM_ERROR '' "kvmrun run: --trace: cannot create '/no-such-dir/t.json'" \
+	-- run --trace /no-such-dir/t.json "$G/hello.elf"
+
+# --timeout: a plain number is seconds, fractions are fine, 0 is not a timeout.
+for v in 0 0s 0ms 0.0 0.000000000s; do
+	t "check-timeout-zero-$v" $VMM_ERROR '' "kvmrun run: --timeout '$v': expected a timeout that is positive" \
+		-- run --timeout "$v" "$G/hello.elf"
+done
+for v in 1. .5 1.5x 1e3 0.0000000001 -1 ' 1'; do
+	t "check-timeout-syntax-$v" $VMM_ERROR '' "kvmrun run: --timeout '$v': expected a duration such as" \
+		-- run --timeout "$v" "$G/hello.elf"
+done
+t check-timeout-fraction-of-seconds $TIMEOUT_STATUS '' 'timeout of 1500 ms' \
+	-- run --timeout 1.5s "$G/spin.elf"
+t check-timeout-plain-fraction $TIMEOUT_STATUS '' 'timeout of 500 ms' \
+	-- run --timeout 0.5 "$G/spin.elf"
+t check-timeout-plain-seconds $TIMEOUT_STATUS '' 'timeout of 1000 ms' -- run --timeout 1 "$G/spin.elf"
+t check-timeout-fraction-of-ms $TIMEOUT_STATUS '' 'timeout of 300 ms' \
+	-- run --timeout 300.5ms "$G/spin.elf"
+
+# `kvmrun run --help` is the whole help of run, not a synopsis.
+check_run_help() {
+	for want in 'Usage: kvmrun run' '--mode MODE' '--timeout DUR' 'a plain number is seconds' \
+		'--cross-check' '--dump FILE' 'Exit status:' '0..123' '128+N'; do
+		grep -qF -e "$want" "$T/out" || { echo "stdout lacks \"$want\""; return; }
+	done
+}
+CHECK=check_run_help
+t check-run-help 0 '*' -- run --help
+CHECK=check_run_help
+t check-run-help-short 0 '*' -- run -h
 
 # ---- kvmrun info ------------------------------------------------------------------
 CHECK=check_info

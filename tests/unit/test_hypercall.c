@@ -92,12 +92,42 @@ UNIT_TEST(hypercall_write_refuses_bad_buffers)
 	check_refused(99, 1, 2, "unknown hypercall number 99");
 }
 
-UNIT_TEST(hypercall_exit_keeps_the_low_byte)
+/* One WRITE is one message: written at the end of the call, newline or not. */
+UNIT_TEST(hypercall_write_is_written_at_once)
 {
 	struct hc_vm h;
 	hc_vm_init(&h);
-	CHECK_OK(kr_hypercall(h.vm, KVMRUN_HC_EXIT, 0x1234, 0));
-	CHECK_EQ(h.vm->pending_stop.reason, KR_STOP_EXIT);
-	CHECK_EQ(h.vm->pending_stop.exit_code, 0x34);
+	memcpy(h.vm->ram + 0x200000, "prompt> ", 8);
+	CHECK_OK(kr_hypercall(h.vm, KVMRUN_HC_WRITE, 0x200000, 8));
+	CHECK_EQ(h.vm->console.used, 0);
+	CHECK_EQ(lseek(h.vm->console.fd, 0, SEEK_END), 8);
 	hc_vm_free(&h);
+}
+
+/* Not the low byte: 256 would pass for 0 (success), 300 for 44. */
+UNIT_TEST(hypercall_exit_keeps_the_whole_status)
+{
+	static const struct {
+		uint64_t rdi;
+		int code;
+		const char *msg;
+	} cases[] = {
+		{0, 0, "guest exited with status 0"},
+		{123, 123, "guest exited with status 123"},
+		{256, 256, "guest exited with status 256"},
+		{0x1234, 0x1234, "guest exited with status 4660"},
+		{0xffffffffull, INT32_MAX, "guest exited with status 4294967295"},
+		{UINT64_MAX, INT32_MAX, "guest exited with status 18446744073709551615"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct hc_vm h;
+		hc_vm_init(&h);
+		CHECK_OK(kr_hypercall(h.vm, KVMRUN_HC_EXIT, cases[i].rdi, 0));
+		CHECK_EQ(h.vm->pending_stop.reason, KR_STOP_EXIT);
+		CHECK_EQ(h.vm->pending_stop.exit_code, cases[i].code);
+		if (strcmp(h.vm->pending_stop.message, cases[i].msg) != 0)
+			unit_fail(__FILE__, __LINE__, "\"%s\", expected \"%s\"",
+				  h.vm->pending_stop.message, cases[i].msg);
+		hc_vm_free(&h);
+	}
 }

@@ -683,6 +683,7 @@ UNIT_TEST(loader_raw_good)
 
 	/* The last bytes of RAM are fine. */
 	opt.load_addr = RAM - sizeof(raw_bytes);
+	opt.entry = RAM - 1;
 	CHECK_OK(kr_load_buffer(vm, raw_bytes, sizeof(raw_bytes), &opt, &img));
 	CHECK_EQ(img.end, RAM);
 	fake_vm_free(vm);
