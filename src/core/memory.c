@@ -82,8 +82,8 @@ int kr_mem_init_ram(struct kr_vm *vm, uint64_t size)
  */
 static unsigned phys_addr_bits(const struct kr_vm *vm)
 {
-	if (vm->guest_maxphyaddr)
-		return vm->guest_maxphyaddr;
+	if (vm->cpu.known)
+		return vm->cpu.maxphyaddr;
 	unsigned eax, ebx, ecx, edx;
 	if (__get_cpuid(0x80000000, &eax, &ebx, &ecx, &edx) && eax >= 0x80000008 &&
 	    __get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx) && (eax & 0xff) >= 32 &&
