@@ -27,7 +27,7 @@ UNIT_TEST(mem_add_with_null_slot_and_bounds)
 	/* After kr_vcpu_prepare the vCPU's CPUID sets the width. */
 	static const uint8_t hlt[] = {0xf4};
 	if (kvmtest_load(vm, hlt, sizeof(hlt), NULL, 0)) {
-		unsigned bits = vm->guest_maxphyaddr;
+		unsigned bits = vm->cpu.maxphyaddr;
 		CHECK(bits >= 32 && bits <= 52);
 		char want[64];
 		snprintf(want, sizeof(want), "guest's %u-bit physical address space", bits);

@@ -78,7 +78,7 @@ UNIT_TEST(mem_add_refuses_huge_and_unaddressable_slots)
 	CHECK_FAILS_WITH(kr_mem_add(vm, 0x100000000ull, KR_MEM_MAX + 0x1000, 0, &slot),
 			 "larger than the maximum");
 	/* Within the size limit, but above what the guest can address. */
-	vm->guest_maxphyaddr = 36;
+	vm->cpu = (struct kr_guest_cpu){.known = true, .maxphyaddr = 36};
 	CHECK_FAILS_WITH(kr_mem_add(vm, (1ull << 36) - 0x1000, 0x2000, 0, &slot),
 			 "ends above the guest's 36-bit physical address space");
 	CHECK_FAILS_WITH(kr_mem_add(vm, 1ull << 36, 0x1000, 0, NULL), "36-bit");
@@ -86,7 +86,7 @@ UNIT_TEST(mem_add_refuses_huge_and_unaddressable_slots)
 	CHECK_FAILS_WITH(kr_mem_add(vm, (1ull << 36) - 0x1000, 0x1000, 0, NULL),
 			 "KVM_SET_USER_MEMORY_REGION");
 	/* Before kr_vcpu_prepare: the host's width bounds the slot. */
-	vm->guest_maxphyaddr = 0;
+	vm->cpu = (struct kr_guest_cpu){0};
 	CHECK_FAILS_WITH(kr_mem_add(vm, 0xffffffff00000000ull, 0x1000, 0, NULL),
 			 "physical address space");
 	CHECK_EQ(slot, -7); /* untouched by every failure */
