@@ -130,14 +130,18 @@ class Stage:
     def verdict(self, status, output):
         """What in this run failed that passed on the unchanged tree; [] if nothing."""
         now = results(output)
-        failed = [t for t, ok in self.baseline.items() if ok and not now.get(t, False)]
+        failed = [t for t, ok in now.items() if not ok and self.baseline.get(t, False)]
+        # The harness prints a test's line when it ends: the first test of
+        # the unchanged run with no line now is the one that died or hung.
+        unreported = [t for t in self.baseline if t not in now]
+        where = f" in {unreported[0]}" if unreported else ""
         if status == "timeout":
-            return [f"{self.name}: hung (killed after {TEST_TIMEOUT} s)"] + failed[:3]
+            return [f"{self.name}: hung{where} (killed after {TEST_TIMEOUT} s)"] + failed
         if isinstance(status, int) and status < 0:
-            return [f"{self.name}: killed by signal {signal.Signals(-status).name}"] + failed[:3]
+            return [f"{self.name}: {signal.Signals(-status).name}{where}"] + failed
         crash = crash_line(output)
         if crash:
-            return [f"{self.name}: {crash}"]
+            return [f"{self.name}: {crash}{where}"] + failed
         if failed:
             return failed
         # A stage whose baseline was all green must also exit 0 now.
