@@ -26,6 +26,7 @@ list is broken or the unchanged tree fails its own tests.
 import argparse
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -99,6 +100,36 @@ def sh(cmd, cwd, timeout=None):
         return "timeout", (e.stdout or b"").decode(errors="replace")
 
 
+def run_on_tty(cmd, cwd, timeout):
+    """Like sh(), but with the output on a pseudo-terminal: stdio then flushes
+    every line, so a test program that crashes still shows how far it got."""
+    master, slave = os.openpty()
+    p = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave,
+                         start_new_session=True)
+    os.close(slave)
+    chunks, status = [], None
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            if not ready:
+                os.killpg(p.pid, signal.SIGKILL)
+                status = "timeout"
+                break
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the program and all its children are gone
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+        rc = p.wait()
+    out = b"".join(chunks).decode(errors="replace").replace("\r\n", "\n")
+    return (status or rc), out
+
+
 def results(output):
     """{test name: True (ok) / False (FAIL)} from the harness's lines."""
     r = {}
@@ -125,7 +156,7 @@ class Stage:
         return sh(["make", "-s", f"-j{jobs}"] + self.make_args + [self.binary], tree)
 
     def run(self, tree):
-        return sh([os.path.join(tree, self.binary)], tree, timeout=TEST_TIMEOUT)
+        return run_on_tty([os.path.join(tree, self.binary)], tree, TEST_TIMEOUT)
 
     def verdict(self, status, output):
         """What in this run failed that passed on the unchanged tree; [] if nothing."""
