@@ -90,4 +90,5 @@ clean:
 	rm -rf build build-san
 
 include mk/fuzz.mk
+include mk/mutants.mk
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(KVMTEST_OBJS:.o=.d)

@@ -408,24 +408,25 @@ t bad-timeout-zero $VMM_ERROR '' '--timeout' -- run --timeout 0 "$G/hello.elf"
 : >"$T/empty.bin"
 dd if="$G/hello.elf" of="$T/truncated.elf" bs=40 count=1 2>/dev/null
 dd if=/dev/zero of="$T/big.bin" bs=1024 count=3072 2>/dev/null
-t bad-missing-file $VMM_ERROR '' 'no-such-guest.elf' -- run "$T/no-such-guest.elf"
-t bad-empty-file $VMM_ERROR '' 'empty' -- run "$T/empty.bin"
-t bad-truncated-elf $VMM_ERROR '' 'ELF' -- run "$T/truncated.elf"
-t bad-elf64-protected $VMM_ERROR '' 'ELF' 'ELFCLASS64' -- run --mode protected "$G/hello.elf"
-t bad-elf32-long $VMM_ERROR '' 'ELF' 'ELFCLASS32' -- run "$G/protected-elf32.elf"
-t bad-elf-with-load $VMM_ERROR '' 'ELF' -- run --load 0x200000 "$G/hello.elf"
-t bad-mem-too-small $VMM_ERROR '' 'memory size' -- run --mem 1M "$G/hello.elf"
-t bad-mem-too-big $VMM_ERROR '' 'memory size' -- run --mem 1024G "$G/hello.elf"
-t bad-mem-garbage $VMM_ERROR '' '--mem' 'banana' -- run --mem banana "$G/hello.elf"
-t bad-mem-unaligned $VMM_ERROR '' 'memory size' -- run --mem 4194305 "$G/hello.elf"
-t bad-mode $VMM_ERROR '' 'bogus' -- run --mode bogus "$G/hello.elf"
+t bad-missing-file $VMM_ERROR '' 'no-such-guest.elf' 'No such file or directory' -- run "$T/no-such-guest.elf"
+t bad-empty-file $VMM_ERROR '' 'empty' 'is empty (0 bytes)' -- run "$T/empty.bin"
+t bad-truncated-elf $VMM_ERROR '' 'ELF' 'too short for a 64-bit ELF header' -- run "$T/truncated.elf"
+t bad-elf64-protected $VMM_ERROR '' 'ELF' 'ELFCLASS64' 'needs --mode long' -- run --mode protected "$G/hello.elf"
+t bad-elf32-long $VMM_ERROR '' 'ELF' 'ELFCLASS32' 'needs --mode protected or --mode paged32' \
+	-- run "$G/protected-elf32.elf"
+t bad-elf-with-load $VMM_ERROR '' 'ELF' 'is for raw images' -- run --load 0x200000 "$G/hello.elf"
+t bad-mem-too-small $VMM_ERROR '' 'memory size' 'is outside [2 MiB' -- run --mem 1M "$G/hello.elf"
+t bad-mem-too-big $VMM_ERROR '' 'memory size' 'is outside [2 MiB' -- run --mem 1024G "$G/hello.elf"
+t bad-mem-garbage $VMM_ERROR '' '--mem' 'banana' 'expected a size' -- run --mem banana "$G/hello.elf"
+t bad-mem-unaligned $VMM_ERROR '' 'memory size' 'not a multiple of 4 KiB' -- run --mem 4194305 "$G/hello.elf"
+t bad-mode $VMM_ERROR '' 'bogus' 'expected real, protected, paged32 or long' -- run --mode bogus "$G/hello.elf"
 t bad-option $VMM_ERROR '' 'frobnicate' -- run --frobnicate "$G/hello.elf"
 t bad-no-guest $VMM_ERROR '' 'GUEST' -- run
 t bad-command $VMM_ERROR '' 'frobnicate' -- frobnicate
-t bad-raw-past-ram $VMM_ERROR '' 'past the end' -- run --mem 2M --load 0x1fff00 "$G/hello.bin"
-t bad-raw-too-big $VMM_ERROR '' 'big.bin' -- run --mem 2M "$T/big.bin"
-t bad-raw-system-area $VMM_ERROR '' 'system area' -- run --load 0x10000 "$G/hello.bin"
-t bad-real-above-1m $VMM_ERROR '' '1 MiB' -- run --mode real --load 0x100000 "$G/real.bin"
+t bad-raw-past-ram $VMM_ERROR '' 'past the end' 'runs past the end of guest RAM' -- run --mem 2M --load 0x1fff00 "$G/hello.bin"
+t bad-raw-too-big $VMM_ERROR '' 'big.bin' 'larger than guest RAM' -- run --mem 2M "$T/big.bin"
+t bad-raw-system-area $VMM_ERROR '' 'system area' "overlaps kvmrun's system area" -- run --load 0x10000 "$G/hello.bin"
+t bad-real-above-1m $VMM_ERROR '' '1 MiB' 'do not fit below 1 MiB' -- run --mode real --load 0x100000 "$G/real.bin"
 
 # ---- W^X and page 0 in long mode: segment permissions, data is NX, NULL faults ----
 # The guest prints "NAME at 0x..." before it faults there; the report must name
@@ -636,6 +637,30 @@ t info 0 '*' -- info
 # The expected status is checked by check_mode_as_info_says (125 or 5).
 CHECK=check_mode_as_info_says
 t mode-runs-where-info-says '*' '*' -- run --mode paged32 "$G/paged32.bin"
+
+# ---- --timeout keeps time ------------------------------------------------------------
+# Not only that the guest stops, but when: a timer armed at a thousandth of the
+# timeout (or never disarmed, or never armed) would pass every test above. The
+# bounds are generous: at least 3/4 of the timeout, and far less than the 30 s
+# kill. The clock is /proc/uptime, in hundredths of a second (busybox date has
+# no %N).
+uptime_cs() {
+	sed -n 's/^\([0-9]*\)\.\([0-9][0-9]\).*/\1\2/p' /proc/uptime | sed 's/^0*\([0-9]\)/\1/'
+}
+# elapsed MIN MAX: hundredths of a second since STARTED, within [MIN, MAX)
+elapsed() {
+	took=$(($(uptime_cs) - STARTED))
+	if [ "$took" -lt "$1" ] || [ "$took" -ge "$2" ]; then
+		echo "took $took hundredths of a second, expected at least $1 and less than $2"
+	fi
+}
+check_2s() { elapsed 150 2000; }
+STARTED=$(uptime_cs)
+CHECK=check_2s
+t timeout-takes-its-time $TIMEOUT_STATUS '' 'timeout' -- run --timeout 2s "$G/spin.elf"
+# A timeout that does not expire changes nothing: the guest's own status and output.
+t timeout-short-guest-exits-0 0 'Hello from a kvmrun guest!\n' -- run --timeout 5s "$G/hello.elf"
+
 
 [ -n "$LIST" ] && exit 0
 # A name in the KVMRUN_TEST_ONLY list that is no test: a failure, or a typo would pass.
