@@ -63,6 +63,9 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 	note "unit tests under valgrind"
 	run_step valgrind valgrind -q --error-exitcode=1 --leak-check=full build/unit-tests
 
+	# The mutants list quotes the source: it must still apply (make mutants runs them).
+	run_step mutants-apply python3 tests/mutants/run.py --check
+
 	note "fuzzers (libFuzzer, ASan + UBSan): the corpora, then a short run each"
 	run_part fuzz "$nfuzz" make -s fuzz-smoke
 
@@ -96,7 +99,7 @@ read -r passed failed < <(awk '/^result [^ ]+: [0-9]+ passed, [0-9]+ failed, [0-
 	p += $3; f += $5 } END { print p + 0, f + 0 }' "$log/all.out")
 
 # Each part must have reported: one that never started is a failure, not a pass.
-expect=(build build-san unit/build unit/build-san valgrind fuzz)
+expect=(build build-san unit/build unit/build-san valgrind mutants-apply fuzz)
 for b in "${builds[@]}"; do
 	expect+=("kvm-lib/$b/" "kvm/$b/")
 	# Each deferred test must have run in the test bed.

@@ -759,3 +759,43 @@ UNIT_TEST(walk_bad_arguments)
 	CHECK_FAILS_WITH(kr_walk(vm, &s, 0, 0, NULL), "NULL");
 	fake_vm_free(vm);
 }
+
+/*
+ * Once the vCPU's CPUID is known (vm->cpu), the walker treats as reserved
+ * what that CPU lacks, as KVM's walker does: without 1 GiB pages a PDPTE's
+ * PS bit is a reserved-bit fault; an AMD CPU reserves bit 8 of a PML4E.
+ */
+UNIT_TEST(walk_follows_the_vcpu_cpuid)
+{
+	struct kvm_sregs s;
+	struct kr_vm *vm = vm_with_chain(4, 0x1abc, &s);
+	uint64_t pdpte = chain_entry(ROOT, 4, 3, 0x40000000);
+	uint64_t pml4e = chain_entry(ROOT, 4, 4, 0x1abc);
+	put(vm, pdpte, 0xc0000000 | E_PS | E_ALL, 8);
+
+	vm->cpu = (struct kr_guest_cpu){.known = true, .gbpages = true, .maxphyaddr = 48};
+	struct kr_walk w = walk(vm, &s, 0, 0x40123456);
+	CHECK_MAPS(w, 0xc0123456ull, 0x40000000);
+	vm->cpu.gbpages = false;
+	w = walk(vm, &s, 0, 0x40123456);
+	CHECK(!w.ok);
+	CHECK_EQ(w.fail_level, 3);
+	CHECK(w.fail_reason && strcmp(w.fail_reason, RESERVED) == 0);
+
+	/* Bit 8 of a PML4E: ignored on Intel, reserved on AMD. */
+	uint64_t e = get64(vm, pml4e) | (1ull << 8);
+	w = walk_with(vm, &s, 0, 0x1abc, pml4e, e);
+	CHECK_MAPS(w, (PAGE_AT | 0xabc), PAGE);
+	vm->cpu.amd = true;
+	w = walk_with(vm, &s, 0, 0x1abc, pml4e, e);
+	CHECK(!w.ok);
+	CHECK_EQ(w.fail_level, 4);
+	CHECK(w.fail_reason && strcmp(w.fail_reason, RESERVED) == 0);
+
+	/* maxphyaddr 0 means the vCPU's width: bit 40 is reserved with 40 bits. */
+	vm->cpu = (struct kr_guest_cpu){.known = true, .gbpages = true, .maxphyaddr = 40};
+	w = walk_with(vm, &s, 0, 0x1abc, chain_entry(ROOT, 4, 1, 0x1abc), (1ull << 40) | E_ALL);
+	CHECK(!w.ok);
+	CHECK(w.fail_reason && strcmp(w.fail_reason, RESERVED) == 0);
+	fake_vm_free(vm);
+}
