@@ -14,7 +14,11 @@ endif
 
 CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -I$(BUILD)/gen -fPIC -MMD -MP
+# -fvisibility=hidden: only what include/kvmrun.h declares leaves libkvmrun.so
+# (the header marks its declarations visible); static linking (the command,
+# the tests) still sees every symbol.
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -I$(BUILD)/gen -fPIC -MMD -MP \
+	-fvisibility=hidden
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LDLIBS_KVMRUN = -lseccomp
 
@@ -26,9 +30,16 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
+# The library's version, from the header: libkvmrun.so.MAJOR is the soname.
+kr_version_part = $(shell sed -n 's/^\#define KR_VERSION_$(1) \([0-9]*\)$$/\1/p' include/kvmrun.h)
+SO_MAJOR := $(call kr_version_part,MAJOR)
+VERSION := $(SO_MAJOR).$(call kr_version_part,MINOR).$(call kr_version_part,PATCH)
+SONAME = libkvmrun.so.$(SO_MAJOR)
+SO_FILES = $(BUILD)/libkvmrun.so.$(VERSION) $(BUILD)/$(SONAME) $(BUILD)/libkvmrun.so
+
 .PHONY: all lib guests tests test hello clean
 all: lib $(BUILD)/kvmrun guests tests
-lib: $(BUILD)/libkvmrun.a $(BUILD)/libkvmrun.so
+lib: $(BUILD)/libkvmrun.a $(SO_FILES)
 
 # V=1 shows the commands.
 ifeq ($(V),1)
@@ -51,8 +62,15 @@ $(BUILD)/src/core/sandbox.o: $(BUILD)/gen/syscall_names.h
 $(BUILD)/libkvmrun.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libkvmrun.so: $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libkvmrun.so.0 $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
+# The real file, then the links a program finds it by: the soname (at run
+# time) and libkvmrun.so (for -lkvmrun at link time).
+$(BUILD)/libkvmrun.so.$(VERSION): $(LIB_OBJS) src/libkvmrun.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libkvmrun.map \
+		-Wl,-z,defs $(ALL_LDFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS_KVMRUN)
+$(BUILD)/$(SONAME): $(BUILD)/libkvmrun.so.$(VERSION)
+	ln -sf $(notdir $<) $@
+$(BUILD)/libkvmrun.so: $(BUILD)/$(SONAME)
+	ln -sf $(notdir $<) $@
 
 # The command links the static library: one self-contained binary.
 $(BUILD)/kvmrun: $(CLI_OBJS) $(BUILD)/libkvmrun.a
@@ -90,4 +108,6 @@ clean:
 	rm -rf build build-san
 
 include mk/fuzz.mk
+include mk/deps.mk
+include mk/install.mk
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(KVMTEST_OBJS:.o=.d)
