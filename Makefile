@@ -38,7 +38,7 @@ SONAME = libkvmrun.so.$(SO_MAJOR)
 SO_FILES = $(BUILD)/libkvmrun.so.$(VERSION) $(BUILD)/$(SONAME) $(BUILD)/libkvmrun.so
 
 .PHONY: all lib guests tests test hello clean
-all: lib $(BUILD)/kvmrun guests tests
+all: lib $(BUILD)/kvmrun guests tests $(BUILD)/outside/outside
 lib: $(BUILD)/libkvmrun.a $(SO_FILES)
 
 # V=1 shows the commands.
@@ -92,13 +92,24 @@ $(BUILD)/kvm-libtest: $(KVMTEST_OBJS) $(BUILD)/tests/kvm/harness.o $(BUILD)/libk
 
 tests: $(BUILD)/unit-tests $(BUILD)/kvm-libtest
 
+# A program and a guest built from the installed library and SDK alone, as
+# outside this tree (tests/install/build-outside.sh); the KVM tests run them.
+$(BUILD)/outside/outside: tests/install/build-outside.sh tests/install/outside.c \
+		guest/examples/hello.c $(BUILD)/libkvmrun.a $(SO_FILES) $(BUILD)/kvmrun $(wildcard guest/sdk/*) \
+		include/kvmrun.h include/kvmrun_abi.h mk/install.mk mk/kvmrun.pc.in
+	@$(if $(Q),echo "  OUTSIDE $@")
+	$(Q)CC="$(CC) $(SANFLAGS)" MAKE="$(MAKE)" sh tests/install/build-outside.sh $(BUILD)
+
 # Example guests: freestanding, built the same for every host build.
 GUEST_OUT = build/guests
 include guest/sdk/guest.mk
 include guest/examples/examples.mk
 
-# Run the hello guest: on this machine's /dev/kvm, or in the QEMU test bed.
+# Run the hello guest: on this machine's /dev/kvm, or in the QEMU test bed,
+# which is fetched first if that is the way and it is not there yet
+# (`check` fails only then).
 hello: all
+	@scripts/kvm-testbed check >/dev/null 2>&1 || scripts/kvm-testbed setup
 	scripts/kvm-testbed --timeout 300 --payload $(CURDIR)/build -- build/kvmrun run build/guests/hello.elf
 
 test:
