@@ -1,7 +1,8 @@
 # kvmrun - build the library, the command, the example guests and the tests.
-#   make            library (static + shared), kvmrun, example guests
+#   make            library (static + shared), kvmrun, example guests, tests
 #   make SAN=1      the same with ASan + UBSan, in build-san/
 #   make test       everything below tests/, see tests/run-all.sh
+#   make install    PREFIX (/usr/local), DESTDIR: see mk/install.mk; make uninstall
 CC ?= cc
 SAN ?= 0
 ifeq ($(SAN),1)
