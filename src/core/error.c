@@ -57,7 +57,8 @@ const char *kr_error_name(int code)
 	return "unknown";
 }
 
-static void set_message(const char *fmt, va_list ap, int code, int err)
+__attribute__((format(printf, 1, 0))) static void set_message(const char *fmt, va_list ap,
+								int code, int err)
 {
 	int n = vsnprintf(last_error, sizeof(last_error), fmt, ap);
 	if (err && n >= 0 && (size_t)n < sizeof(last_error))
