@@ -1,7 +1,8 @@
 # kvmrun - build the library, the command, the example guests and the tests.
-#   make            library (static + shared), kvmrun, example guests
+#   make            library (static + shared), kvmrun, example guests, tests
 #   make SAN=1      the same with ASan + UBSan, in build-san/
 #   make test       everything below tests/, see tests/run-all.sh
+#   make install    PREFIX (/usr/local), DESTDIR: see mk/install.mk; make uninstall
 CC ?= cc
 SAN ?= 0
 ifeq ($(SAN),1)
@@ -14,7 +15,11 @@ endif
 
 CFLAGS ?= -O2 -g
 WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
-ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -I$(BUILD)/gen -fPIC -MMD -MP
+# -fvisibility=hidden: only what include/kvmrun.h declares leaves libkvmrun.so
+# (the header marks its declarations visible); static linking (the command,
+# the tests) still sees every symbol.
+ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -I$(BUILD)/gen -fPIC -MMD -MP \
+	-fvisibility=hidden
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LDLIBS_KVMRUN = -lseccomp
 
@@ -26,9 +31,16 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
+# The library's version, from the header: libkvmrun.so.MAJOR is the soname.
+kr_version_part = $(shell sed -n 's/^\#define KR_VERSION_$(1) \([0-9]*\)$$/\1/p' include/kvmrun.h)
+SO_MAJOR := $(call kr_version_part,MAJOR)
+VERSION := $(SO_MAJOR).$(call kr_version_part,MINOR).$(call kr_version_part,PATCH)
+SONAME = libkvmrun.so.$(SO_MAJOR)
+SO_FILES = $(BUILD)/libkvmrun.so.$(VERSION) $(BUILD)/$(SONAME) $(BUILD)/libkvmrun.so
+
 .PHONY: all lib guests tests test hello clean
-all: lib $(BUILD)/kvmrun guests tests
-lib: $(BUILD)/libkvmrun.a $(BUILD)/libkvmrun.so
+all: lib $(BUILD)/kvmrun guests tests $(BUILD)/outside/outside
+lib: $(BUILD)/libkvmrun.a $(SO_FILES)
 
 # V=1 shows the commands.
 ifeq ($(V),1)
@@ -51,8 +63,15 @@ $(BUILD)/src/core/sandbox.o: $(BUILD)/gen/syscall_names.h
 $(BUILD)/libkvmrun.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/libkvmrun.so: $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libkvmrun.so.0 $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
+# The real file, then the links a program finds it by: the soname (at run
+# time) and libkvmrun.so (for -lkvmrun at link time).
+$(BUILD)/libkvmrun.so.$(VERSION): $(LIB_OBJS) src/libkvmrun.map
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/libkvmrun.map \
+		-Wl,-z,defs $(ALL_LDFLAGS) -o $@ $(LIB_OBJS) $(LDLIBS_KVMRUN)
+$(BUILD)/$(SONAME): $(BUILD)/libkvmrun.so.$(VERSION)
+	ln -sf $(notdir $<) $@
+$(BUILD)/libkvmrun.so: $(BUILD)/$(SONAME)
+	ln -sf $(notdir $<) $@
 
 # The command links the static library: one self-contained binary.
 $(BUILD)/kvmrun: $(CLI_OBJS) $(BUILD)/libkvmrun.a
@@ -74,13 +93,24 @@ $(BUILD)/kvm-libtest: $(KVMTEST_OBJS) $(BUILD)/tests/kvm/harness.o $(BUILD)/libk
 
 tests: $(BUILD)/unit-tests $(BUILD)/kvm-libtest
 
+# A program and a guest built from the installed library and SDK alone, as
+# outside this tree (tests/install/build-outside.sh); the KVM tests run them.
+$(BUILD)/outside/outside: tests/install/build-outside.sh tests/install/outside.c \
+		guest/examples/hello.c $(BUILD)/libkvmrun.a $(SO_FILES) $(BUILD)/kvmrun $(wildcard guest/sdk/*) \
+		include/kvmrun.h include/kvmrun_abi.h mk/install.mk mk/kvmrun.pc.in
+	@$(if $(Q),echo "  OUTSIDE $@")
+	$(Q)CC="$(CC) $(SANFLAGS)" MAKE="$(MAKE)" sh tests/install/build-outside.sh $(BUILD)
+
 # Example guests: freestanding, built the same for every host build.
 GUEST_OUT = build/guests
 include guest/sdk/guest.mk
 include guest/examples/examples.mk
 
-# Run the hello guest: on this machine's /dev/kvm, or in the QEMU test bed.
+# Run the hello guest: on this machine's /dev/kvm, or in the QEMU test bed,
+# which is fetched first if that is the way and it is not there yet
+# (`check` fails only then).
 hello: all
+	@scripts/kvm-testbed check >/dev/null 2>&1 || scripts/kvm-testbed setup
 	scripts/kvm-testbed --timeout 300 --payload $(CURDIR)/build -- build/kvmrun run build/guests/hello.elf
 
 test:
@@ -91,4 +121,6 @@ clean:
 
 include mk/fuzz.mk
 include mk/mutants.mk
+include mk/deps.mk
+include mk/install.mk
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(KVMTEST_OBJS:.o=.d)

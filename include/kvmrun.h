@@ -5,8 +5,28 @@
  *
  * Every function that can fail returns 0 (or a valid pointer) on success and
  * -1 (or NULL) on failure; kr_last_error() then holds a message that names the
- * step, the ioctl or call with its arguments, and strerror(errno). The library
- * never exits or aborts the process.
+ * step, the ioctl or call with its arguments, and strerror(errno), and
+ * kr_last_error_code() a code to act on (enum kr_error). The library never
+ * exits or aborts the process.
+ *
+ * Threads. Calls on one VM must not overlap: use a VM from one thread at a
+ * time (which thread may change between calls: one may create it, another
+ * run it). The one exception is kr_vm_stop(), which any thread, and a signal
+ * handler, may call while another thread runs the VM. Different VMs on
+ * different threads are independent, and calls that take no VM (kr_version,
+ * kr_kvm_info, kr_backend_probe, the *_name and *_parse functions) may be
+ * made from any thread. The last error (message, code, errno) is kept per
+ * thread: read it on the thread whose call failed.
+ *
+ * ABI. Only the functions declared here are exported (version node
+ * KVMRUN_0 of libkvmrun.so.0). Structs the library fills (kr_stop,
+ * kr_image, kr_kvm_info, kr_backend, kr_walk...) may grow at their end in a
+ * later minor version; a struct the caller passes in for the library to read
+ * (kr_vm_config) carries its size, set by its _init function, so that a
+ * library newer than the caller's header gives the fields the caller did
+ * not know their defaults. Always set a config up with its _init function,
+ * never with memset or an initializer. The soname changes when a struct
+ * changes other than at its end, or a function changes its meaning.
  *
  * A minimal embedding:
  *
@@ -38,10 +58,55 @@
 extern "C" {
 #endif
 
-#define KR_VERSION "0.1.0"
+/* The version of this header; kr_version() is the library's. */
+#define KR_VERSION_MAJOR 0
+#define KR_VERSION_MINOR 1
+#define KR_VERSION_PATCH 0
+#define KR_VERSION_STR_(x) #x
+#define KR_VERSION_STR(x) KR_VERSION_STR_(x)
+#define KR_VERSION                                                                 \
+	KR_VERSION_STR(KR_VERSION_MAJOR) "." KR_VERSION_STR(KR_VERSION_MINOR) "."  \
+	KR_VERSION_STR(KR_VERSION_PATCH)
+
+/*
+ * Everything declared from here on is the library's exported API: visible
+ * outside libkvmrun.so, which is built with hidden visibility (and the
+ * version script src/libkvmrun.map) so that nothing else is.
+ */
+#pragma GCC visibility push(default)
+
+/* The version of the library that is running: "0.1.0" (KR_VERSION when it was built). */
+const char *kr_version(void);
+
+/* ---- Errors ------------------------------------------------------------------ */
+
+/*
+ * What kind of failure the last one in this thread was; its message says
+ * exactly what. New codes may be added: treat an unknown one as KR_E_FAILED.
+ */
+enum kr_error {
+	KR_E_NONE = 0,     /* no call has failed yet in this thread */
+	KR_E_FAILED,       /* a failure without a more specific code (see the message) */
+	KR_E_BAD_ARG,      /* an argument or the configuration is invalid */
+	KR_E_SYSCALL,      /* a system call or ioctl failed: kr_last_errno() has its errno */
+	KR_E_NO_KVM,       /* /dev/kvm cannot be opened: kr_last_errno() says why (ENOENT:
+			      no KVM here; EACCES: no permission) */
+	KR_E_KVM_API,      /* /dev/kvm has another API version or lacks a capability kvmrun
+			      needs */
+	KR_E_UNSUPPORTED,  /* this KVM back end cannot run what was asked (a CPU mode it
+			      drops: see kr_backend_probe) */
+	KR_E_BAD_IMAGE,    /* the guest image (ELF or raw) is malformed or does not fit the VM */
+	KR_E_GUEST_MEMORY, /* a guest address is not mapped, outside guest memory, or read-only */
+};
 
 /* The message of the last failure in this thread ("" if none). */
 const char *kr_last_error(void);
+/* Its code (enum kr_error); KR_E_NONE if nothing failed yet. A success does not reset it. */
+int kr_last_error_code(void);
+/* For KR_E_SYSCALL and KR_E_NO_KVM: the errno of the failed call; else 0. */
+int kr_last_errno(void);
+/* "KR_E_BAD_IMAGE" for KR_E_BAD_IMAGE; "unknown" for a code this library does not know. */
+const char *kr_error_name(int code);
 
 /* ---- Step 1: /dev/kvm ------------------------------------------------ */
 
@@ -120,6 +185,8 @@ int kr_mode_parse(const char *name, enum kr_mode *mode);
 #define KR_MEM_MAX (3ull << 30) /* stays clear of the TSS and identity map below 4 GiB */
 
 struct kr_vm_config {
+	size_t size;         /* sizeof(struct kr_vm_config) of the caller's header: set by
+				kr_vm_config_init; kr_vm_create refuses a config without it */
 	enum kr_mode mode;
 	uint64_t mem_size;   /* RAM at GPA 0, a multiple of 4 KiB */
 	int console_fd;      /* where port 0xE9 and KVMRUN_HC_WRITE output goes; written
@@ -140,7 +207,10 @@ struct kr_vm_config {
 
 #define KR_DEFAULT_MAX_OUTPUT (64ull << 20)
 
-/* Defaults: long mode, 32 MiB, console on stdout, no timeout, 64 MiB of output. */
+/*
+ * Defaults: long mode, 32 MiB, console on stdout, no timeout, 64 MiB of
+ * output; and cfg->size. Call it first, then change the fields you need.
+ */
 void kr_vm_config_init(struct kr_vm_config *cfg);
 
 struct kr_vm;
@@ -413,6 +483,19 @@ int kr_translate(struct kr_vm *vm, uint64_t gva, struct kr_translation *t);
  */
 int kr_copy_from_gva(struct kr_vm *vm, uint64_t gva, void *dst, size_t len);
 
+/*
+ * The checked write: copy `len` bytes from `src` to guest virtual `gva`,
+ * translated page by page like kr_copy_from_gva. Every page is checked before
+ * any byte is written, so a failure writes nothing: each must be mapped by
+ * the guest's page tables and lie in RAM or a slot added without
+ * KR_MEM_READONLY (a read-only slot is the guest's ROM; the host's copy of it
+ * is not written behind KVM's back). The guest's own page permissions are not
+ * consulted: this is the host writing, as a device would by DMA; kvmrun's
+ * system area (page tables, GDT) is guest RAM too and is not protected.
+ * Fails with KR_E_GUEST_MEMORY.
+ */
+int kr_copy_to_gva(struct kr_vm *vm, uint64_t gva, const void *src, size_t len);
+
 /* ---- Seeing inside: a software page walker -------------------------------- */
 
 /*
@@ -518,6 +601,8 @@ bool kr_sandbox_available(char *detail, size_t size);
 
 /* Write any buffered console output to the console fd now. */
 int kr_console_flush(struct kr_vm *vm);
+
+#pragma GCC visibility pop
 
 #ifdef __cplusplus
 }

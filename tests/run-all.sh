@@ -46,6 +46,14 @@ kvm_run() {
 	fi
 }
 
+# The test bed's parts (QEMU, a kernel: scripts/setup does not fetch them)
+# are installed before its first run; quick when they are there.
+testbed_ready() {
+	KVMRUN_TESTBED=emulated scripts/kvm-testbed check >/dev/null 2>&1 && return 0
+	note "installing the QEMU test bed (scripts/kvm-testbed setup)"
+	scripts/kvm-testbed setup
+}
+
 builds=(build build-san)
 deferred=build/deferred-kvm-tests
 payload=(--payload "$PWD/build" --payload "$PWD/build-san" --payload "$PWD/tests")
@@ -66,6 +74,9 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 	# The mutants list quotes the source: it must still apply (make mutants runs them).
 	run_step mutants-apply python3 tests/mutants/run.py --check
 
+	note "the library as others link it: exports, soname, make install, pkg-config"
+	run_part install "$(sh tests/install/check.sh --list | grep -c .)" sh tests/install/check.sh build
+
 	note "fuzzers (libFuzzer, ASan + UBSan): the corpora, then a short run each"
 	run_part fuzz "$nfuzz" make -s fuzz-smoke
 
@@ -79,16 +90,19 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 			sh tests/kvm/suite.sh --defer "$PWD/$deferred" "${builds[@]}"
 		if [ -n "$(cat "$deferred"/* 2>/dev/null)" ]; then
 			note "KVM tests this back end cannot run, in the QEMU test bed"
+			testbed_ready
 			kvm_run kvm-run/deferred --emulated --timeout 900 "${payload[@]}" -- \
 				sh tests/kvm/suite.sh --only "$PWD/$deferred" "${builds[@]}"
 		fi
 		if [ "${CI:-}" = true ] || [ "${KVMRUN_TESTBED_SMOKE:-}" = 1 ]; then
 			note "KVM smoke tests through the QEMU test bed"
+			testbed_ready
 			kvm_run kvm-run/smoke --emulated --timeout 900 "${payload[@]}" -- \
 				sh tests/kvm/suite.sh build
 		fi
 	else
 		echo "(in the QEMU test bed: no usable /dev/kvm here)"
+		testbed_ready
 		kvm_run kvm-run/emulated --emulated --timeout 1500 "${payload[@]}" -- \
 			sh tests/kvm/suite.sh "${builds[@]}"
 	fi
@@ -99,7 +113,7 @@ read -r passed failed < <(awk '/^result [^ ]+: [0-9]+ passed, [0-9]+ failed, [0-
 	p += $3; f += $5 } END { print p + 0, f + 0 }' "$log/all.out")
 
 # Each part must have reported: one that never started is a failure, not a pass.
-expect=(build build-san unit/build unit/build-san valgrind mutants-apply fuzz)
+expect=(build build-san unit/build unit/build-san valgrind mutants-apply install fuzz)
 for b in "${builds[@]}"; do
 	expect+=("kvm-lib/$b/" "kvm/$b/")
 	# Each deferred test must have run in the test bed.

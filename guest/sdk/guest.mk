@@ -3,6 +3,7 @@
 # binutils only). The top Makefile includes it; your own guests use it too:
 #
 #   make -f guest/sdk/guest.mk GUEST_SRC=myguests GUEST_OUT=out out/foo.elf out/foo.bin
+#   make -f $(pkg-config --variable=sdkdir kvmrun)/guest.mk ...   (installed: make install)
 #   (or `include path/to/kvmrun/guest/sdk/guest.mk` in your Makefile)
 #
 # What the rules make, from $(GUEST_SRC) into $(GUEST_OUT):
@@ -27,7 +28,9 @@
 # Where this file is, hence the SDK and kvmrun's include/ (works from any cwd).
 GUEST_SDK := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
 KVMRUN_TOP := $(patsubst %/,%,$(dir $(patsubst %/,%,$(dir $(GUEST_SDK)))))
-KVMRUN_INCLUDE := $(if $(filter .,$(KVMRUN_TOP)),include,$(KVMRUN_TOP)/include)
+# Installed (make install), the SDK folder holds kvmrun_abi.h itself.
+KVMRUN_INCLUDE := $(if $(wildcard $(GUEST_SDK)/kvmrun_abi.h),$(GUEST_SDK),$(if \
+	$(filter .,$(KVMRUN_TOP)),include,$(KVMRUN_TOP)/include))
 
 GUEST_SRC ?= guest/examples
 GUEST_OUT ?= build/guests

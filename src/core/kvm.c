@@ -13,6 +13,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "error_code.h"
 #include "internal.h"
 
 #define KVM_DEVICE "/dev/kvm"
@@ -49,7 +50,7 @@ int kr_kvm_open(int *kvm_fd, int *vcpu_mmap_size)
 {
 	int fd = open(KVM_DEVICE, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
-		return kr_err_sys("open %s (is KVM available, and may this user use it?)", KVM_DEVICE);
+		return kr_err_code_sys(KR_E_NO_KVM, "open %s (is KVM available, and may this user use it?)", KVM_DEVICE);
 
 	int api = ioctl(fd, KVM_GET_API_VERSION, 0);
 	if (api < 0) {
@@ -57,7 +58,7 @@ int kr_kvm_open(int *kvm_fd, int *vcpu_mmap_size)
 		goto fail;
 	}
 	if (api != KVM_EXPECTED_API) {
-		kr_err("%s: KVM_GET_API_VERSION returned %d, kvmrun needs %d", KVM_DEVICE, api,
+		kr_err_code(KR_E_KVM_API, "%s: KVM_GET_API_VERSION returned %d, kvmrun needs %d", KVM_DEVICE, api,
 		       KVM_EXPECTED_API);
 		goto fail;
 	}
@@ -70,7 +71,7 @@ int kr_kvm_open(int *kvm_fd, int *vcpu_mmap_size)
 			goto fail;
 		}
 		if (v == 0) {
-			kr_err("%s lacks %s, which kvmrun needs", KVM_DEVICE, cap_specs[i].name);
+			kr_err_code(KR_E_KVM_API, "%s lacks %s, which kvmrun needs", KVM_DEVICE, cap_specs[i].name);
 			goto fail;
 		}
 	}
@@ -80,7 +81,7 @@ int kr_kvm_open(int *kvm_fd, int *vcpu_mmap_size)
 		goto fail;
 	}
 	if ((size_t)size < sizeof(struct kvm_run)) {
-		kr_err("KVM_GET_VCPU_MMAP_SIZE returned %d, less than struct kvm_run (%zu)", size,
+		kr_err_code(KR_E_KVM_API, "KVM_GET_VCPU_MMAP_SIZE returned %d, less than struct kvm_run (%zu)", size,
 		       sizeof(struct kvm_run));
 		goto fail;
 	}

@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
+#include "error_code.h"
 #include "internal.h"
 
 static int set_region(struct kr_vm *vm, int slot, uint32_t flags, uint64_t gpa, uint64_t size,
@@ -169,7 +170,8 @@ void *kr_gpa_ptr(struct kr_vm *vm, uint64_t gpa, uint64_t len)
 		if (s->used && gpa >= s->gpa && kr_range_ok(gpa - s->gpa, len, s->size))
 			return (uint8_t *)s->host + (gpa - s->gpa);
 	}
-	kr_err("guest physical range [0x%llx, +0x%llx) is not inside guest memory",
-	       (unsigned long long)gpa, (unsigned long long)len);
+	kr_err_code(KR_E_GUEST_MEMORY,
+		    "guest physical range [0x%llx, +0x%llx) is not inside guest memory",
+		    (unsigned long long)gpa, (unsigned long long)len);
 	return NULL;
 }

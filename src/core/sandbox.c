@@ -9,8 +9,10 @@
  * from a table generated from <asm/unistd_64.h> (no allocation, nothing that
  * is not async-signal-safe), then repeats the call: with SIGSYS blocked in
  * the handler the kernel forces the default action, and the process dies by
- * SIGSYS. libc changing the calls it makes is how allowlists break (see
- * shared/KVM-PITFALLS.md), so the message matters.
+ * SIGSYS. A new libc making other system calls for the same function (a
+ * different call behind printf, time or malloc) is how seccomp allowlists
+ * break, in other VMMs too, and then only on the machines with that libc: so
+ * the message names the call.
  */
 #include <errno.h>
 #include <seccomp.h>

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "error_code.h"
 #include "internal.h"
 
 #define PAGE_SIZE 4096ull
@@ -93,8 +94,10 @@ int kr_gva_for_each(struct kr_vm *vm, uint64_t gva, uint64_t len,
 		    int (*fn)(void *ctx, const void *host, size_t n), void *ctx)
 {
 	if (gva + len < gva)
-		return kr_err("guest buffer at 0x%llx, length 0x%llx wraps around the address space",
-			      (unsigned long long)gva, (unsigned long long)len);
+		return kr_err_code(KR_E_GUEST_MEMORY,
+				   "guest buffer at 0x%llx, length 0x%llx wraps around the "
+				   "address space",
+				   (unsigned long long)gva, (unsigned long long)len);
 	/* The mode once per buffer, and only if it reaches 4 GiB. */
 	enum kr_paging paging = KR_PAGING_NONE;
 	if (len > 0 && (gva + len - 1) >> 32 != 0 && current_paging(vm, &paging) < 0)
@@ -106,8 +109,9 @@ int kr_gva_for_each(struct kr_vm *vm, uint64_t gva, uint64_t len,
 		if (address_exists(paging, gva) && translate_existing(vm, gva, &t) < 0)
 			return -1;
 		if (!t.valid)
-			return kr_err("guest virtual address 0x%llx is not mapped",
-				      (unsigned long long)gva);
+			return kr_err_code(KR_E_GUEST_MEMORY,
+					   "guest virtual address 0x%llx is not mapped",
+					   (unsigned long long)gva);
 		const void *host = kr_gpa_ptr(vm, t.gpa, n);
 		if (!host)
 			return kr_err_context("guest virtual address 0x%llx (physical 0x%llx)",

@@ -15,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "error_code.h"
 #include "internal.h"
 
 /*
@@ -54,6 +55,7 @@ int kr_mode_parse(const char *name, enum kr_mode *mode)
 void kr_vm_config_init(struct kr_vm_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
+	cfg->size = sizeof(*cfg);
 	cfg->mode = KR_MODE_LONG;
 	cfg->mem_size = 32u << 20;
 	cfg->console_fd = STDOUT_FILENO;
@@ -62,6 +64,12 @@ void kr_vm_config_init(struct kr_vm_config *cfg)
 
 static int check_config(const struct kr_vm_config *cfg)
 {
+	/* Only one layout exists yet; a later one will accept this size too
+	 * and give the fields added since their defaults. */
+	if (!cfg || cfg->size != sizeof(*cfg))
+		return kr_err("create VM: cfg.size is %zu, expected %zu: set the config up with "
+			      "kr_vm_config_init() (from a kvmrun.h of version %s)",
+			      cfg ? cfg->size : 0, sizeof(*cfg), KR_VERSION);
 	if ((unsigned)cfg->mode > KR_MODE_LONG)
 		return kr_err("create VM: invalid CPU mode %d", (int)cfg->mode);
 	if (cfg->mem_size < KR_MEM_MIN || cfg->mem_size > KR_MEM_MAX)
@@ -130,7 +138,7 @@ int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg)
 {
 	*out = NULL;
 	if (check_config(cfg) < 0)
-		return -1;
+		return kr_err_refine(KR_E_BAD_ARG);
 	struct kr_vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return kr_err_sys("create VM: calloc(%zu)", sizeof(*vm));

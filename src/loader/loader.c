@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error_code.h"
 #include "internal.h"
 
 /* What a file of this mode is, for "not a regular file" messages. */
@@ -82,7 +83,8 @@ int kr_load_file(struct kr_vm *vm, const char *path, const struct kr_load_option
 		 struct kr_image *img)
 {
 	if (!vm || !path || !img)
-		return kr_err("load: kr_load_file needs a VM, a path and an image (got NULL)");
+		return kr_err_code(KR_E_BAD_ARG,
+				   "load: kr_load_file needs a VM, a path and an image (got NULL)");
 
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -104,7 +106,8 @@ int kr_load_file(struct kr_vm *vm, const char *path, const struct kr_load_option
 	if (ret == 0 && kr_load_buffer(vm, buf, size, opt, img) < 0)
 		ret = kr_err_context("load \"%s\"", path);
 	free(buf);
-	return ret;
+	/* The file's size checks above, too, say the image is bad. */
+	return ret < 0 ? kr_err_refine(KR_E_BAD_IMAGE) : 0;
 }
 
 int kr_load_buffer(struct kr_vm *vm, const void *data, size_t size,
@@ -113,15 +116,18 @@ int kr_load_buffer(struct kr_vm *vm, const void *data, size_t size,
 	static const struct kr_load_options no_options;
 
 	if (!vm || !img || (!data && size))
-		return kr_err("load: kr_load_buffer needs a VM, an image and data (got NULL)");
+		return kr_err_code(KR_E_BAD_ARG,
+				   "load: kr_load_buffer needs a VM, an image and data (got NULL)");
 	if (!opt)
 		opt = &no_options;
 
 	/* The magic alone decides: a malformed ELF is reported as one, never
 	 * silently run as raw bytes. */
-	if (size >= SELFMAG && memcmp(data, ELFMAG, SELFMAG) == 0)
-		return kr_load_elf(vm, data, size, opt, img);
-	return kr_load_raw(vm, data, size, opt, img);
+	int ret = size >= SELFMAG && memcmp(data, ELFMAG, SELFMAG) == 0 ?
+			  kr_load_elf(vm, data, size, opt, img) :
+			  kr_load_raw(vm, data, size, opt, img);
+	/* The loaders' plain kr_err()s all mean a bad image; a failed calloc stays a syscall. */
+	return ret < 0 ? kr_err_refine(KR_E_BAD_IMAGE) : 0;
 }
 
 int kr_load_check_range(struct kr_vm *vm, uint64_t gpa, uint64_t size, const char *what)

@@ -3,8 +3,10 @@
  * exceptions.c - catching the guest's CPU exceptions, for crash reports.
  *
  * With an empty IDT every exception becomes a triple fault, and on AMD the
- * CPU resets the vCPU before KVM reports the shutdown: the registers then say
- * nothing about the crash (see shared/KVM-PITFALLS.md). So kvmrun installs an
+ * CPU resets the vCPU before KVM reports the shutdown (KVM's SVM shutdown
+ * intercept reinitialises the VMCB: the registers read afterwards show
+ * RIP=0xfff0 and the reset CR0), so they say nothing about the crash; Intel
+ * and the software back end kvm_pvm keep the state. So kvmrun installs an
  * IDT whose 32 exception gates lead to tiny stubs in its own system area. A
  * stub pushes the vector (and a zero where the CPU pushes no error code),
  * saves RDX, and writes to KVMRUN_FAULT_PORT; kvmrun reads the exception frame

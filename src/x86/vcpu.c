@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "error_code.h"
 #include "internal.h"
 
 int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs)
@@ -77,7 +78,8 @@ int kr_sregs_readback(struct kr_vm *vm, const struct kvm_sregs *want)
 		memcpy(&w, (const char *)want + mode_bits[i].off, sizeof(w));
 		memcpy(&g, (const char *)&got + mode_bits[i].off, sizeof(g));
 		if ((w & mode_bits[i].mask) && !(g & mode_bits[i].mask))
-			return kr_err("vCPU: KVM_SET_SREGS(cr0=0x%llx, cr4=0x%llx, efer=0x%llx) "
+			return kr_err_code(KR_E_UNSUPPORTED,
+				"vCPU: KVM_SET_SREGS(cr0=0x%llx, cr4=0x%llx, efer=0x%llx) "
 				      "succeeded, but the vCPU reads back %s=0x%llx: this KVM back "
 				      "end drops %s.%s, so it cannot run %s paging (`kvmrun info` "
 				      "says what it runs)",

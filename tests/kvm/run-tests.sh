@@ -479,7 +479,7 @@ t wx-translate-raw 0 'Hello from a kvmrun guest!\n' -- run --translate 0x100000 
 CHECK=check_lines WANT_LINES='translate 0x0 -> 0x0 valid=1 writeable=1 usermode=0; walk (4-level): -> 0x0, 4 KiB page, writable, no-execute'
 t wx-translate-map-page0 0 'Hello from a kvmrun guest!\n' -- run --map-page0 --translate 0 "$G/hello.elf"
 
-# ---- output as it comes, exit statuses, input checks (issue 11: 6, 7, 8) -------
+# ---- output as it comes, exit statuses, input checks --------------------------
 # Each check names the reason kvmrun gives, not only the input echoed back.
 
 # The guest's output while it runs: start kvmrun in the background, wait (at
@@ -630,6 +630,43 @@ CHECK=check_run_help
 t check-run-help 0 '*' -- run --help
 CHECK=check_run_help
 t check-run-help-short 0 '*' -- run -h
+
+# ---- the installed library, from a program built outside the tree -------------------
+# make builds BUILD/outside: `make install` into a folder, then in a temp folder
+# a guest with the installed SDK and tests/install/outside.c with
+# `pkg-config --cflags --libs kvmrun` (tests/install/build-outside.sh). Run
+# here: it loads libkvmrun.so.0 from the installed libdir and runs the guest.
+OUTSIDE=${OUTSIDE:-$ROOT/build/outside}
+if selected installed-library-runs-a-guest; then
+	why=
+	if [ ! -x "$OUTSIDE/outside" ]; then
+		why="no $OUTSIDE/outside: run make (or set OUTSIDE)"
+	else
+		timeout -s KILL "$TIMEOUT" "$OUTSIDE/outside" "$OUTSIDE/hello.elf" >"$T/out" 2>"$T/err" </dev/null
+		status=$?
+		printf 'Hello from a kvmrun guest!\n' >"$T/want"
+		if [ "$status" -ne 0 ]; then
+			why="exit status $status, expected 0"
+		elif ! cmp -s "$T/want" "$T/out"; then
+			why="stdout is not the guest's greeting"
+		elif ! grep -q '^libkvmrun \([0-9]*\.[0-9]*\.[0-9]*\) (header \1)$' "$T/err"; then
+			why="stderr does not show kr_version() equal to the header's KR_VERSION"
+		else
+			for want in 'missing file: KR_E_SYSCALL' 'stopped: exit, status 0'; do
+				grep -qF -e "$want" "$T/err" || { why="stderr lacks \"$want\""; break; }
+			done
+		fi
+	fi
+	if [ -z "$why" ]; then
+		passed=$((passed + 1))
+		echo "ok   kvm/installed-library-runs-a-guest"
+	else
+		failed=$((failed + 1))
+		echo "FAIL kvm/installed-library-runs-a-guest: $why"
+		sed 's/^/    stdout| /' "$T/out" 2>/dev/null
+		sed 's/^/    stderr| /' "$T/err" 2>/dev/null
+	fi
+fi
 
 # ---- kvmrun info ------------------------------------------------------------------
 CHECK=check_info

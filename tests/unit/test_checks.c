@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_checks.c - input checks that say what is wrong (issue 11, point 8)
- * and console output that is written as it comes (point 6), without KVM.
+ * test_checks.c - input checks that say what is wrong, and console output
+ * that is written as it comes, without KVM.
  */
 #include <fcntl.h>
 #include <stdlib.h>
