@@ -6,10 +6,12 @@
  * overwrite each other's messages.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/error.h"
+#include "kvmrun.h"
 
 static __thread char last_error[512];
 

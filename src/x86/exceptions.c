@@ -4,7 +4,7 @@
  *
  * With an empty IDT every exception becomes a triple fault, and on AMD the
  * CPU resets the vCPU before KVM reports the shutdown: the registers then say
- * nothing about the crash (see shared/KVM-PITFALLS.md). So kvmrun installs an
+ * nothing about the crash. So kvmrun installs an
  * IDT whose 32 exception gates lead to tiny stubs in its own system area. A
  * stub pushes the vector (and a zero where the CPU pushes no error code),
  * saves RDX, and writes to KVMRUN_FAULT_PORT; kvmrun reads the exception frame
@@ -17,12 +17,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/bus.h"
+#include "core/error.h"
+#include "core/run.h"
+#include "x86/exceptions.h"
+#include "x86/translate.h"
+#include "x86/x86.h"
 
 #define GATE_INTERRUPT 0x8e /* present, DPL 0, interrupt gate */
 #define STUB_SIZE 16
-#define TSS64_SIZE 104
-#define TSS64_IST1 36
 
 static const char *const names[32] = {
 	"#DE (divide error)", "#DB (debug)", "NMI", "#BP (breakpoint)", "#OF (overflow)",
@@ -84,7 +87,7 @@ int kr_exceptions_install(struct kr_vm *vm, struct kr_mode_setup *ms)
 	size_t gate = is64 ? 16 : 8;
 	uint8_t *idt = kr_gpa_ptr(vm, KR_IDT_GPA, 32 * gate);
 	uint8_t *stubs = kr_gpa_ptr(vm, KR_STUBS_GPA, 32 * STUB_SIZE);
-	uint8_t *tss = kr_gpa_ptr(vm, KR_TSS_GPA, TSS64_SIZE);
+	uint8_t *tss = kr_gpa_ptr(vm, KR_TSS_GPA, sizeof(struct kr_tss64));
 	if (!idt || !stubs || !tss)
 		return kr_err_context("exception handlers");
 	for (unsigned v = 0; v < 32; v++) {
@@ -99,11 +102,11 @@ int kr_exceptions_install(struct kr_vm *vm, struct kr_mode_setup *ms)
 	ms->idt_limit = (uint16_t)(32 * gate - 1);
 	if (is64) {
 		/* A 64-bit TSS only for IST1: the stack the handlers run on. */
-		uint64_t ist1 = KR_EXCEPTION_STACK_TOP;
-		memset(tss, 0, TSS64_SIZE);
-		memcpy(tss + TSS64_IST1, &ist1, 8);
-		uint16_t iomap = TSS64_SIZE; /* no I/O permission bitmap */
-		memcpy(tss + 102, &iomap, 2);
+		struct kr_tss64 t = {
+			.ist = {KR_EXCEPTION_STACK_TOP},
+			.iomap_base = sizeof(struct kr_tss64), /* no I/O permission bitmap */
+		};
+		memcpy(tss, &t, sizeof(t));
 		ms->tss_base = KR_TSS_GPA;
 	}
 	return 0;
@@ -119,7 +122,6 @@ static int fault_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data,
 		      bool is_write)
 {
 	(void)opaque, (void)port, (void)data, (void)size;
-	struct kr_stop *st = &vm->pending_stop;
 	struct kvm_regs r;
 	struct kvm_sregs s;
 	if (!is_write)
@@ -149,23 +151,24 @@ static int fault_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data,
 		.rsp = is64 ? w[6] : r.rsp + nwords * word, /* 32-bit: no SS:ESP pushed */
 		.ss = is64 ? (uint16_t)w[7] : s.ss.selector, .cr2 = s.cr2,
 	};
-	char msg[sizeof(st->message)];
-	int n = snprintf(msg, sizeof(msg), "guest exception %s, vector %u", e.name, e.vector);
+	struct kr_stop st = {.reason = KR_STOP_EXCEPTION};
+	char *msg = st.message;
+	int n = snprintf(msg, sizeof(st.message), "guest exception %s, vector %u", e.name, e.vector);
 	if (has_error_code(e.vector))
-		n += snprintf(msg + n, sizeof(msg) - (size_t)n, ", error code 0x%llx",
+		n += snprintf(msg + n, sizeof(st.message) - (size_t)n, ", error code 0x%llx",
 			      (unsigned long long)e.error_code);
 	if (e.vector == 14)
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ", at address 0x%llx (CR2)",
+		snprintf(msg + n, sizeof(st.message) - (size_t)n, ", at address 0x%llx (CR2)",
 			 (unsigned long long)e.cr2);
-	kr_vm_stop(vm, KR_STOP_EXCEPTION, 0, msg);
 
 	/* The state at the faulting instruction, as the crash report shows it. */
 	r.rdx = w[0], r.rip = e.rip, r.rsp = e.rsp, r.rflags = e.rflags;
-	st->have_exception = true;
-	st->exception = e;
-	st->have_state = true;
-	st->regs = r;
-	st->sregs = s;
+	st.have_exception = true;
+	st.exception = e;
+	st.have_state = true;
+	st.regs = r;
+	st.sregs = s;
+	kr_vm_stop_with(vm, &st);
 	return 0;
 }
 
