@@ -5,8 +5,8 @@
  * With an empty IDT every exception becomes a triple fault, and on AMD the
  * CPU resets the vCPU before KVM reports the shutdown: the registers then say
  * nothing about the crash. So kvmrun installs an
- * IDT whose 32 exception gates lead to tiny stubs in its own system area. A
- * stub pushes the vector (and a zero where the CPU pushes no error code),
+ * IDT whose 32 exception gates lead to tiny stubs (exception_stubs.S) copied
+ * into its own system area. A stub pushes the vector (and a zero where the CPU pushes no error code),
  * saves RDX, and writes to KVMRUN_FAULT_PORT; kvmrun reads the exception frame
  * the CPU pushed and stops the VM with the exact faulting instruction.
  *
@@ -25,7 +25,6 @@
 #include "x86/x86.h"
 
 #define GATE_INTERRUPT 0x8e /* present, DPL 0, interrupt gate */
-#define STUB_SIZE 16
 
 static const char *const names[32] = {
 	"#DE (divide error)", "#DB (debug)", "NMI", "#BP (breakpoint)", "#OF (overflow)",
@@ -45,23 +44,9 @@ const char *kr_exception_name(unsigned vector)
 }
 
 /* The vectors for which the CPU pushes an error code. */
-static bool has_error_code(unsigned v)
+bool kr_exception_has_error_code(unsigned v)
 {
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
-}
-
-/* push $0 (if needed); push $vector; push %rdx; mov $PORT,%dx; out %al,%dx; hlt; jmp .-1 */
-static void write_stub(uint8_t *p, unsigned v)
-{
-	size_t n = 0;
-	if (!has_error_code(v))
-		p[n++] = 0x6a, p[n++] = 0x00;
-	p[n++] = 0x6a, p[n++] = (uint8_t)v;
-	p[n++] = 0x52;
-	p[n++] = 0x66, p[n++] = 0xba, p[n++] = KVMRUN_FAULT_PORT & 0xff,
-	p[n++] = KVMRUN_FAULT_PORT >> 8;
-	p[n++] = 0xee;
-	p[n++] = 0xf4, p[n++] = 0xeb, p[n++] = 0xfd;
 }
 
 static void write_gate64(uint8_t *g, uint64_t handler)
@@ -86,13 +71,13 @@ int kr_exceptions_install(struct kr_vm *vm, struct kr_mode_setup *ms)
 	bool is64 = vm->cfg.mode == KR_MODE_LONG;
 	size_t gate = is64 ? 16 : 8;
 	uint8_t *idt = kr_gpa_ptr(vm, KR_IDT_GPA, 32 * gate);
-	uint8_t *stubs = kr_gpa_ptr(vm, KR_STUBS_GPA, 32 * STUB_SIZE);
+	uint8_t *stubs = kr_gpa_ptr(vm, KR_STUBS_GPA, 32 * KR_EXCEPTION_STUB_SIZE);
 	uint8_t *tss = kr_gpa_ptr(vm, KR_TSS_GPA, sizeof(struct kr_tss64));
 	if (!idt || !stubs || !tss)
 		return kr_err_context("exception handlers");
+	memcpy(stubs, kr_exception_stubs, sizeof(kr_exception_stubs));
 	for (unsigned v = 0; v < 32; v++) {
-		uint64_t handler = KR_STUBS_GPA + v * STUB_SIZE;
-		write_stub(stubs + v * STUB_SIZE, v);
+		uint64_t handler = KR_STUBS_GPA + v * KR_EXCEPTION_STUB_SIZE;
 		if (is64)
 			write_gate64(idt + v * gate, handler);
 		else
@@ -154,7 +139,7 @@ static int fault_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data,
 	struct kr_stop st = {.reason = KR_STOP_EXCEPTION};
 	char *msg = st.message;
 	int n = snprintf(msg, sizeof(st.message), "guest exception %s, vector %u", e.name, e.vector);
-	if (has_error_code(e.vector))
+	if (kr_exception_has_error_code(e.vector))
 		n += snprintf(msg + n, sizeof(st.message) - (size_t)n, ", error code 0x%llx",
 			      (unsigned long long)e.error_code);
 	if (e.vector == 14)
