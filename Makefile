@@ -23,11 +23,11 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -I$(BUILD)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LDLIBS_KVMRUN = -lseccomp
 
-LIB_SRCS := $(sort $(wildcard src/core/*.c src/x86/*.c src/loader/*.c src/devices/*.c))
+LIB_SRCS := $(sort $(wildcard src/core/*.c src/x86/*.c src/loader/*.c src/devices/*.c src/x86/*.S))
 CLI_SRCS := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 
-LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS := $(patsubst %.S,$(BUILD)/%.o,$(LIB_SRCS:%.c=$(BUILD)/%.o))
 CLI_OBJS := $(CLI_SRCS:%.c=$(BUILD)/%.o)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/%.o)
 
@@ -53,6 +53,12 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# Guest code the library carries (x86/exception_stubs.S): data to the host.
+$(BUILD)/%.o: %.S
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AS      $@")
+	$(Q)$(CC) -Iinclude -Isrc -Wa,--fatal-warnings -MMD -MP -c -o $@ $<
 
 # System call names for the seccomp handler, from the system's own header.
 $(BUILD)/gen/syscall_names.h: scripts/gen-syscall-names.sh

@@ -602,6 +602,15 @@ bool kr_sandbox_available(char *detail, size_t size);
 /* Write any buffered console output to the console fd now. */
 int kr_console_flush(struct kr_vm *vm);
 
+/* ---- Naming x86 state, for reports ------------------------------------------ */
+
+/*
+ * The names of the bits set in `value` of register `reg` ("cr0", "cr4" or
+ * "efer"): "PE", "LME"... in bit order, into names[0..max); returns how
+ * many there are (bits without a name are left out; 0 for an unknown reg).
+ */
+size_t kr_x86_bit_names(const char *reg, uint64_t value, const char **names, size_t max);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

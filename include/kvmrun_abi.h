@@ -27,11 +27,13 @@
  */
 #define KVMRUN_HYPERCALL_PORT 0x500
 
+#ifndef __ASSEMBLER__ /* x86/exception_stubs.S takes the fault port from here */
 enum kvmrun_hypercall {
 	KVMRUN_HC_WRITE = 1, /* RDI = buffer (GVA), RSI = length: write to the console */
 	KVMRUN_HC_EXIT = 2,  /* RDI = exit status (0..123): stop the VM, kvmrun exits with it;
 				a larger one is an ABI error (kvmrun exits with 126) */
 };
+#endif
 
 /* The largest buffer one KVMRUN_HC_WRITE may pass. */
 #define KVMRUN_HC_WRITE_MAX (1u << 20)

@@ -25,7 +25,7 @@ FUZZ_ALL_CFLAGS = -std=gnu11 $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-lin
 # The library builds warning-free with clang too: -Werror everywhere.
 FUZZ_SRC_WARN = $(WARN)
 
-FUZZ_LIB_OBJS := $(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_LIB_OBJS := $(patsubst %.S,$(FUZZ_BUILD)/%.o,$(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o))
 FUZZ_CLI_OBJS := $(CLI_SRCS:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_COMMON_OBJ := $(FUZZ_BUILD)/tests/fuzz/fuzz_common.o
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
@@ -51,6 +51,11 @@ $(FUZZ_BUILD)/src/%.o: src/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) $(FUZZ_SRC_WARN) $(FUZZ_DEFS) -c -o $@ $<
+
+$(FUZZ_BUILD)/src/%.o: src/%.S
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  AS      $@")
+	$(Q)$(FUZZ_CC) -Iinclude -Isrc -MMD -MP -c -o $@ $<
 
 $(FUZZ_BUILD)/tests/fuzz/%.o: tests/fuzz/%.c
 	@mkdir -p $(dir $@)

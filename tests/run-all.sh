@@ -63,6 +63,7 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 	note "build"
 	run_step build make -j"$JOBS" all
 	run_step build-san make -j"$JOBS" SAN=1 lib tests build-san/kvmrun
+	run_step layers sh scripts/check-layers.sh
 
 	note "unit tests"
 	for b in "${builds[@]}"; do
@@ -113,7 +114,7 @@ read -r passed failed < <(awk '/^result [^ ]+: [0-9]+ passed, [0-9]+ failed, [0-
 	p += $3; f += $5 } END { print p + 0, f + 0 }' "$log/all.out")
 
 # Each part must have reported: one that never started is a failure, not a pass.
-expect=(build build-san unit/build unit/build-san valgrind mutants-apply install fuzz)
+expect=(build build-san layers unit/build unit/build-san valgrind mutants-apply install fuzz)
 for b in "${builds[@]}"; do
 	expect+=("kvm-lib/$b/" "kvm/$b/")
 	# Each deferred test must have run in the test bed.

@@ -6,54 +6,77 @@
  * state kept at the stop (struct kr_stop), through the library's checked
  * accessors, so a report on a hostile guest cannot crash kvmrun.
  */
-#include <asm/processor-flags.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 
-struct bit_name {
-	uint64_t bit;
+/* ---- what a report holds: one table each, for the text and the JSON ---------- */
+
+/* The general registers, in the order both forms show them (text: 4 a line). */
+static const struct {
 	const char *name;
+	size_t off;
+} gp_regs[] = {
+#define REG(r) {#r, offsetof(struct kvm_regs, r)}
+	REG(rax), REG(rbx), REG(rcx), REG(rdx), REG(rsi), REG(rdi), REG(rsp), REG(rbp),
+	REG(r8),  REG(r9),  REG(r10), REG(r11), REG(r12), REG(r13), REG(r14), REG(r15),
+	REG(rip), REG(rflags),
+#undef REG
 };
 
-#define BIT(prefix, n) {prefix##n, #n}
-
-static const struct bit_name cr0_bits[] = {
-	BIT(X86_CR0_, PE), BIT(X86_CR0_, MP), BIT(X86_CR0_, EM), BIT(X86_CR0_, TS),
-	BIT(X86_CR0_, ET), BIT(X86_CR0_, NE), BIT(X86_CR0_, WP), BIT(X86_CR0_, AM),
-	BIT(X86_CR0_, NW), BIT(X86_CR0_, CD), BIT(X86_CR0_, PG), {0, NULL},
+/* Control registers and EFER; `bits`: their set bits are named (kr_x86_bit_names). */
+static const struct {
+	const char *name;
+	size_t off;
+	bool bits;
+	bool line_end; /* text: a line ends after it */
+} control_regs[] = {
+#define CREG(r, bits, eol) {#r, offsetof(struct kvm_sregs, r), bits, eol}
+	CREG(cr0, true, false), CREG(cr2, false, false), CREG(cr3, false, true),
+	CREG(cr4, true, false), CREG(efer, true, true),
+#undef CREG
 };
 
-static const struct bit_name cr4_bits[] = {
-	BIT(X86_CR4_, VME),	   BIT(X86_CR4_, PVI),	  BIT(X86_CR4_, TSD),
-	BIT(X86_CR4_, DE),	   BIT(X86_CR4_, PSE),	  BIT(X86_CR4_, PAE),
-	BIT(X86_CR4_, MCE),	   BIT(X86_CR4_, PGE),	  BIT(X86_CR4_, PCE),
-	BIT(X86_CR4_, OSFXSR),	   BIT(X86_CR4_, OSXMMEXCPT), BIT(X86_CR4_, UMIP),
-	BIT(X86_CR4_, LA57),	   BIT(X86_CR4_, VMXE),	  BIT(X86_CR4_, SMXE),
-	BIT(X86_CR4_, FSGSBASE),   BIT(X86_CR4_, PCIDE),	  BIT(X86_CR4_, OSXSAVE),
-	BIT(X86_CR4_, SMEP),	   BIT(X86_CR4_, SMAP),	  BIT(X86_CR4_, PKE),
-	{0, NULL},
+static const struct {
+	const char *name;
+	size_t off;
+} segments[] = {
+#define SEG(r) {#r, offsetof(struct kvm_sregs, r)}
+	SEG(cs), SEG(ds), SEG(es), SEG(fs), SEG(gs), SEG(ss), SEG(tr),
+#undef SEG
 };
 
-/* EFER is an MSR: its bits are not in the uapi headers (AMD APM vol. 2, 3.1.7). */
-static const struct bit_name efer_bits[] = {
-	{1ull << 0, "SCE"}, {1ull << 8, "LME"}, {1ull << 10, "LMA"}, {1ull << 11, "NXE"},
-	{1ull << 12, "SVME"}, {1ull << 13, "LMSLE"}, {1ull << 14, "FFXSR"}, {1ull << 15, "TCE"},
-	{0, NULL},
+static const struct {
+	const char *name;
+	size_t off;
+} dtables[] = {
+	{"gdt", offsetof(struct kvm_sregs, gdt)},
+	{"idt", offsetof(struct kvm_sregs, idt)},
 };
 
-/* "PE MP ET" for the set bits; sep between names, JSON quotes if json. */
-static void print_bits(FILE *f, uint64_t v, const struct bit_name *t, bool json)
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static uint64_t reg_at(const void *base, size_t off)
 {
-	bool first = true;
-	for (; t->name; t++) {
-		if (!(v & t->bit))
-			continue;
-		fprintf(f, json ? "%s\"%s\"" : "%s%s", first ? "" : json ? "," : " ", t->name);
-		first = false;
-	}
+	uint64_t v;
+	memcpy(&v, (const char *)base + off, sizeof(v));
+	return v;
 }
+
+static const struct kvm_segment *segment_at(const struct kvm_sregs *s, size_t off)
+{
+	return (const struct kvm_segment *)((const char *)s + off);
+}
+
+static const struct kvm_dtable *dtable_at(const struct kvm_sregs *s, size_t off)
+{
+	return (const struct kvm_dtable *)((const char *)s + off);
+}
+
+#define MAX_BITS 64
 
 /* Up to `len` bytes at guest virtual `gva`, walked under the stop's registers. */
 static size_t read_virtual(struct kr_vm *vm, const struct kvm_sregs *s, uint64_t gva, uint8_t *out,
@@ -99,31 +122,33 @@ static void print_walk(FILE *f, struct kr_vm *vm, const struct kvm_sregs *s, con
 
 void cli_print_state(FILE *f, const struct kr_stop *st)
 {
-	const struct kvm_regs *r = &st->regs;
-	const struct kvm_sregs *s = &st->sregs;
-	fprintf(f,
-		"rax=0x%016llx rbx=0x%016llx rcx=0x%016llx rdx=0x%016llx\n"
-		"rsi=0x%016llx rdi=0x%016llx rsp=0x%016llx rbp=0x%016llx\n"
-		"r8=0x%016llx r9=0x%016llx r10=0x%016llx r11=0x%016llx\n"
-		"r12=0x%016llx r13=0x%016llx r14=0x%016llx r15=0x%016llx\n"
-		"rip=0x%016llx rflags=0x%016llx\n",
-		r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi, r->rsp, r->rbp, r->r8, r->r9, r->r10,
-		r->r11, r->r12, r->r13, r->r14, r->r15, r->rip, r->rflags);
-	fprintf(f, "cr0=0x%llx [", s->cr0);
-	print_bits(f, s->cr0, cr0_bits, false);
-	fprintf(f, "] cr2=0x%llx cr3=0x%llx\ncr4=0x%llx [", s->cr2, s->cr3, s->cr4);
-	print_bits(f, s->cr4, cr4_bits, false);
-	fprintf(f, "] efer=0x%llx [", s->efer);
-	print_bits(f, s->efer, efer_bits, false);
-	fprintf(f, "]\n");
-	const struct kvm_segment *seg[] = {&s->cs, &s->ds, &s->es, &s->fs, &s->gs, &s->ss, &s->tr};
-	const char *names[] = {"cs", "ds", "es", "fs", "gs", "ss", "tr"};
-	for (size_t i = 0; i < 7; i++)
+	for (size_t i = 0; i < COUNT(gp_regs); i++)
+		fprintf(f, "%s=0x%016" PRIx64 "%c", gp_regs[i].name, reg_at(&st->regs, gp_regs[i].off),
+			i % 4 == 3 || i + 1 == COUNT(gp_regs) ? '\n' : ' ');
+	for (size_t i = 0; i < COUNT(control_regs); i++) {
+		uint64_t v = reg_at(&st->sregs, control_regs[i].off);
+		fprintf(f, "%s=0x%" PRIx64, control_regs[i].name, v);
+		if (control_regs[i].bits) {
+			const char *names[MAX_BITS];
+			size_t n = kr_x86_bit_names(control_regs[i].name, v, names, MAX_BITS);
+			fprintf(f, " [");
+			for (size_t b = 0; b < n && b < MAX_BITS; b++)
+				fprintf(f, "%s%s", b ? " " : "", names[b]);
+			fprintf(f, "]");
+		}
+		fputc(control_regs[i].line_end ? '\n' : ' ', f);
+	}
+	for (size_t i = 0; i < COUNT(segments); i++) {
+		const struct kvm_segment *g = segment_at(&st->sregs, segments[i].off);
 		fprintf(f, "%s=0x%04x base=0x%llx limit=0x%x type=0x%x dpl=%u l=%u db=%u present=%u\n",
-			names[i], seg[i]->selector, seg[i]->base, seg[i]->limit, seg[i]->type,
-			seg[i]->dpl, seg[i]->l, seg[i]->db, seg[i]->present);
-	fprintf(f, "gdt base=0x%llx limit=0x%x, idt base=0x%llx limit=0x%x\n", s->gdt.base,
-		s->gdt.limit, s->idt.base, s->idt.limit);
+			segments[i].name, g->selector, g->base, g->limit, g->type, g->dpl, g->l, g->db,
+			g->present);
+	}
+	for (size_t i = 0; i < COUNT(dtables); i++) {
+		const struct kvm_dtable *d = dtable_at(&st->sregs, dtables[i].off);
+		fprintf(f, "%s base=0x%llx limit=0x%x%s", dtables[i].name, d->base, d->limit,
+			i + 1 == COUNT(dtables) ? "\n" : ", ");
+	}
 }
 
 void cli_print_crash_report(FILE *f, struct kr_vm *vm, const struct kr_stop *st)
@@ -153,99 +178,117 @@ void cli_print_crash_report(FILE *f, struct kr_vm *vm, const struct kr_stop *st)
 	print_walk(f, vm, &st->sregs, "rsp", st->sregs.ss.base + st->regs.rsp);
 }
 
-/* ---- the same as JSON -------------------------------------------------------- */
+/* ---- the same as JSON ------------------------------------------------------- */
 
-static void json_string(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
-static void json_walk(FILE *f, struct kr_vm *vm, const struct kvm_sregs *s, uint64_t gva)
+static void json_walk(struct json *j, const char *key, struct kr_vm *vm,
+		      const struct kvm_sregs *s, uint64_t gva)
 {
 	struct kr_walk w;
 	if (kr_walk(vm, s, 0, gva, &w) < 0) {
-		fprintf(f, "null");
+		json_null(j, key);
 		return;
 	}
-	fprintf(f, "{\"gva\":\"0x%" PRIx64 "\",\"paging\":\"%s\",\"steps\":[", gva,
-		kr_paging_name(w.paging));
-	for (int i = 0; i < w.nsteps; i++)
-		fprintf(f, "%s{\"level\":%d,\"entry_gpa\":\"0x%" PRIx64 "\",\"entry\":\"0x%" PRIx64 "\"}",
-			i ? "," : "", w.steps[i].level, w.steps[i].entry_gpa, w.steps[i].entry);
-	if (w.ok)
-		fprintf(f, "],\"ok\":true,\"gpa\":\"0x%" PRIx64 "\",\"page_size\":%" PRIu64
-			   ",\"writable\":%s,\"user\":%s,\"nx\":%s}",
-			w.gpa, w.page_size, w.writable ? "true" : "false", w.user ? "true" : "false",
-			w.nx ? "true" : "false");
-	else
-		fprintf(f, "],\"ok\":false,\"fail_level\":%d,\"fail_reason\":\"%s\"}", w.fail_level,
-			w.fail_reason);
+	json_object_begin(j, key);
+	json_hex(j, "gva", gva);
+	json_string(j, "paging", kr_paging_name(w.paging));
+	json_array_begin(j, "steps");
+	for (int i = 0; i < w.nsteps; i++) {
+		json_object_begin(j, NULL);
+		json_int(j, "level", w.steps[i].level);
+		json_hex(j, "entry_gpa", w.steps[i].entry_gpa);
+		json_hex(j, "entry", w.steps[i].entry);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_bool(j, "ok", w.ok);
+	if (w.ok) {
+		json_hex(j, "gpa", w.gpa);
+		json_uint(j, "page_size", w.page_size);
+		json_bool(j, "writable", w.writable);
+		json_bool(j, "user", w.user);
+		json_bool(j, "nx", w.nx);
+	} else {
+		json_int(j, "fail_level", w.fail_level);
+		json_string(j, "fail_reason", w.fail_reason);
+	}
+	json_object_end(j);
 }
 
-static void json_segment(FILE *f, const char *name, const struct kvm_segment *g, bool last)
+static void json_state(struct json *j, const struct kr_stop *st)
 {
-	fprintf(f, "\"%s\":{\"selector\":%u,\"base\":\"0x%llx\",\"limit\":\"0x%x\",\"type\":%u,"
-		   "\"dpl\":%u,\"l\":%u,\"db\":%u,\"present\":%u}%s",
-		name, g->selector, g->base, g->limit, g->type, g->dpl, g->l, g->db, g->present,
-		last ? "" : ",");
+	json_object_begin(j, "regs");
+	for (size_t i = 0; i < COUNT(gp_regs); i++)
+		json_hex(j, gp_regs[i].name, reg_at(&st->regs, gp_regs[i].off));
+	json_object_end(j);
+	json_object_begin(j, "sregs");
+	for (size_t i = 0; i < COUNT(control_regs); i++) {
+		uint64_t v = reg_at(&st->sregs, control_regs[i].off);
+		json_hex(j, control_regs[i].name, v);
+		if (!control_regs[i].bits)
+			continue;
+		char key[16];
+		snprintf(key, sizeof(key), "%s_bits", control_regs[i].name);
+		const char *names[MAX_BITS];
+		size_t n = kr_x86_bit_names(control_regs[i].name, v, names, MAX_BITS);
+		json_array_begin(j, key);
+		for (size_t b = 0; b < n && b < MAX_BITS; b++)
+			json_string(j, NULL, names[b]);
+		json_array_end(j);
+	}
+	for (size_t i = 0; i < COUNT(segments); i++) {
+		const struct kvm_segment *g = segment_at(&st->sregs, segments[i].off);
+		json_object_begin(j, segments[i].name);
+		json_uint(j, "selector", g->selector);
+		json_hex(j, "base", g->base);
+		json_hex(j, "limit", g->limit);
+		json_uint(j, "type", g->type);
+		json_uint(j, "dpl", g->dpl);
+		json_uint(j, "l", g->l);
+		json_uint(j, "db", g->db);
+		json_uint(j, "present", g->present);
+		json_object_end(j);
+	}
+	for (size_t i = 0; i < COUNT(dtables); i++) {
+		const struct kvm_dtable *d = dtable_at(&st->sregs, dtables[i].off);
+		json_object_begin(j, dtables[i].name);
+		json_hex(j, "base", d->base);
+		json_hex(j, "limit", d->limit);
+		json_object_end(j);
+	}
+	json_object_end(j);
 }
 
 void cli_write_json_report(FILE *f, struct kr_vm *vm, const struct kr_stop *st, int status)
 {
-	fprintf(f, "{\"status\":%d,\"reason\":\"%s\",\"kvm_exit\":\"%s\",\"message\":", status,
-		kr_stop_reason_name(st->reason), kr_exit_name(st->kvm_exit));
-	json_string(f, st->message);
-	fprintf(f, ",\"cpu_was_reset\":%s", st->cpu_was_reset ? "true" : "false");
-	if (st->have_exception)
-		fprintf(f, ",\"exception\":{\"vector\":%u,\"name\":\"%s\",\"error_code\":\"0x%" PRIx64
-			   "\",\"rip\":\"0x%" PRIx64 "\",\"rsp\":\"0x%" PRIx64 "\",\"cr2\":\"0x%" PRIx64
-			   "\"}",
-			st->exception.vector, st->exception.name, st->exception.error_code,
-			st->exception.rip, st->exception.rsp, st->exception.cr2);
-	if (!st->have_state) {
-		fprintf(f, "}\n");
-		return;
+	struct json j;
+	json_init(&j, f);
+	json_object_begin(&j, NULL);
+	json_int(&j, "status", status);
+	json_string(&j, "reason", kr_stop_reason_name(st->reason));
+	json_string(&j, "kvm_exit", kr_exit_name(st->kvm_exit));
+	json_string(&j, "message", st->message);
+	json_bool(&j, "cpu_was_reset", st->cpu_was_reset);
+	if (st->have_exception) {
+		const struct kr_exception *e = &st->exception;
+		json_object_begin(&j, "exception");
+		json_uint(&j, "vector", e->vector);
+		json_string(&j, "name", e->name);
+		json_hex(&j, "error_code", e->error_code);
+		json_hex(&j, "rip", e->rip);
+		json_hex(&j, "cs", e->cs);
+		json_hex(&j, "rsp", e->rsp);
+		json_hex(&j, "ss", e->ss);
+		json_hex(&j, "cr2", e->cr2);
+		json_object_end(&j);
 	}
-	const struct kvm_regs *r = &st->regs;
-	const struct kvm_sregs *s = &st->sregs;
-	const char *rn[] = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rsp", "rbp", "r8",
-			    "r9",  "r10", "r11", "r12", "r13", "r14", "r15", "rip", "rflags"};
-	const unsigned long long rv[] = {r->rax, r->rbx, r->rcx, r->rdx, r->rsi, r->rdi,
-					 r->rsp, r->rbp, r->r8,	 r->r9,	 r->r10, r->r11,
-					 r->r12, r->r13, r->r14, r->r15, r->rip, r->rflags};
-	fprintf(f, ",\"regs\":{");
-	for (size_t i = 0; i < sizeof(rn) / sizeof(rn[0]); i++)
-		fprintf(f, "%s\"%s\":\"0x%llx\"", i ? "," : "", rn[i], rv[i]);
-	fprintf(f, "},\"sregs\":{\"cr0\":\"0x%llx\",\"cr0_bits\":[", s->cr0);
-	print_bits(f, s->cr0, cr0_bits, true);
-	fprintf(f, "],\"cr2\":\"0x%llx\",\"cr3\":\"0x%llx\",\"cr4\":\"0x%llx\",\"cr4_bits\":[",
-		s->cr2, s->cr3, s->cr4);
-	print_bits(f, s->cr4, cr4_bits, true);
-	fprintf(f, "],\"efer\":\"0x%llx\",\"efer_bits\":[", s->efer);
-	print_bits(f, s->efer, efer_bits, true);
-	fprintf(f, "],");
-	json_segment(f, "cs", &s->cs, false);
-	json_segment(f, "ds", &s->ds, false);
-	json_segment(f, "ss", &s->ss, false);
-	json_segment(f, "tr", &s->tr, true);
-	uint8_t code[16];
-	size_t n = read_virtual(vm, s, code_address(st), code, sizeof(code));
-	fprintf(f, "},\"bytes_at_rip\":\"");
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%02x", code[i]);
-	fprintf(f, "\",\"walk_rip\":");
-	json_walk(f, vm, s, code_address(st));
-	fprintf(f, ",\"walk_rsp\":");
-	json_walk(f, vm, s, s->ss.base + r->rsp);
-	fprintf(f, "}\n");
+	if (st->have_state) {
+		json_state(&j, st);
+		uint8_t code[16];
+		size_t n = read_virtual(vm, &st->sregs, code_address(st), code, sizeof(code));
+		json_hex_bytes(&j, "bytes_at_rip", code, n);
+		json_walk(&j, "walk_rip", vm, &st->sregs, code_address(st));
+		json_walk(&j, "walk_rsp", vm, &st->sregs, st->sregs.ss.base + st->regs.rsp);
+	}
+	json_object_end(&j);
+	fputc('\n', f);
 }

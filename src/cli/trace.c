@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 
 #define MAX_REASONS 64
 
@@ -27,20 +28,24 @@ static void on_exit_record(struct kr_vm *vm, void *opaque, const struct kr_exit_
 	w->ns[k] += r->host_ns;
 	if (!w->trace)
 		return;
-	fprintf(w->trace, "{\"seq\":%" PRIu64 ",\"vcpu\":%u,\"reason\":\"%s\"", r->seq, r->vcpu,
-		kr_exit_name(r->kvm_exit));
+	struct json j;
+	json_init(&j, w->trace);
+	json_object_begin(&j, NULL);
+	json_uint(&j, "seq", r->seq);
+	json_uint(&j, "vcpu", r->vcpu);
+	json_string(&j, "reason", kr_exit_name(r->kvm_exit));
 	if (r->has_access) {
-		fprintf(w->trace, ",\"%s\":\"0x%" PRIx64 "\",\"size\":%u,\"count\":%u,\"dir\":\"%s\","
-				  "\"data\":\"",
-			r->is_mmio ? "addr" : "port", r->addr, r->size, r->count,
-			r->is_write ? "write" : "read");
-		for (uint32_t i = 0; i < r->size && i < sizeof(r->data); i++)
-			fprintf(w->trace, "%02x", r->data[i]);
-		fputc('"', w->trace);
+		json_hex(&j, r->is_mmio ? "addr" : "port", r->addr);
+		json_uint(&j, "size", r->size);
+		json_uint(&j, "count", r->count);
+		json_string(&j, "dir", r->is_write ? "write" : "read");
+		json_hex_bytes(&j, "data", r->data, r->size < sizeof(r->data) ? r->size : sizeof(r->data));
 	}
 	if (r->has_rip)
-		fprintf(w->trace, ",\"rip\":\"0x%" PRIx64 "\"", r->rip);
-	fprintf(w->trace, ",\"ns\":%" PRIu64 "}\n", r->host_ns);
+		json_hex(&j, "rip", r->rip);
+	json_uint(&j, "ns", r->host_ns);
+	json_object_end(&j);
+	fputc('\n', w->trace);
 }
 
 int cli_watch_exits(struct kr_vm *vm, FILE *trace, bool stats)

@@ -3,7 +3,10 @@
  * bus.c - maps [base, base + len) of port or MMIO space to a device callback.
  * The run loop asks the bus; devices never appear in the run loop itself.
  */
-#include "internal.h"
+#include "core/bounds.h"
+#include "core/bus.h"
+#include "core/error.h"
+#include "core/vm.h"
 
 int kr_bus_register(struct kr_vm *vm, enum kr_space space, uint64_t base, uint64_t len,
 		    kr_io_handler handler, void *opaque)

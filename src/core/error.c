@@ -14,11 +14,12 @@
  * (a failed malloc stays KR_E_SYSCALL).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "error_code.h"
-#include "internal.h"
+#include "core/error.h"
+#include "kvmrun.h"
 
 static __thread char last_error[512];
 static __thread int last_code;  /* enum kr_error; KR_E_NONE before any failure */

@@ -13,8 +13,9 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "error_code.h"
-#include "internal.h"
+#include "core/error.h"
+#include "core/kvm.h"
+#include "kvmrun.h"
 
 #define KVM_DEVICE "/dev/kvm"
 #define KVM_EXPECTED_API 12

@@ -7,13 +7,14 @@
  * region is a numbered slot. A read-only slot makes guest writes exit to us
  * as KVM_EXIT_MMIO, which is how ROMs and write traps are built.
  */
-#include <cpuid.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 
-#include "error_code.h"
-#include "internal.h"
+#include "core/bounds.h"
+#include "core/error.h"
+#include "core/memory.h"
+#include "core/vm.h"
 
 static int set_region(struct kr_vm *vm, int slot, uint32_t flags, uint64_t gpa, uint64_t size,
 		      void *host)
@@ -76,20 +77,17 @@ int kr_mem_init_ram(struct kr_vm *vm, uint64_t size)
 }
 
 /*
- * The guest's physical address width: what the vCPU's CPUID says once
- * kr_vcpu_prepare has set it, else the host's (CPUID 0x80000008 EAX[7:0]),
- * which bounds the guest's; 36 bits where the leaf is missing (the
+ * The guest's physical address width: what the vCPU's CPU model says once
+ * kr_vcpu_prepare has set it, else the host's (the board asks the CPU),
+ * which bounds the guest's; 36 bits where neither is known (x86's
  * architectural default).
  */
 static unsigned phys_addr_bits(const struct kr_vm *vm)
 {
 	if (vm->cpu.known)
 		return vm->cpu.maxphyaddr;
-	unsigned eax, ebx, ecx, edx;
-	if (__get_cpuid(0x80000000, &eax, &ebx, &ecx, &edx) && eax >= 0x80000008 &&
-	    __get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx) && (eax & 0xff) >= 32 &&
-	    (eax & 0xff) <= 52)
-		return eax & 0xff;
+	if (vm->board && vm->board->host_phys_bits)
+		return vm->board->host_phys_bits();
 	return 36;
 }
 

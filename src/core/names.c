@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* names.c - KVM_EXIT_* numbers as the names in <linux/kvm.h>, for messages. */
-#include "internal.h"
+#include "kvmrun.h"
 
 #define NAME(x) [x] = #x
 

@@ -10,6 +10,7 @@
  */
 #define _GNU_SOURCE /* gettid, SIGEV_THREAD_ID, syscall */
 #include <errno.h>
+#include <stdarg.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,7 +19,11 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core/bounds.h"
+#include "core/bus.h"
+#include "core/error.h"
+#include "core/run.h"
+#include "core/vm.h"
 
 /*
  * Stopping from any thread, or from a signal handler.
@@ -72,32 +77,51 @@ static void kick(struct kr_vm *vm)
 		syscall(SYS_tgkill, vm->pid, tid, kick_signal); /* ESRCH: the run just ended */
 }
 
-static void request_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code,
-			 const char *message, uint32_t kvm_exit)
+/* Fill pending_stop from `stop` (its kvm_exit replaced), unless a request came first. */
+static void request_stop_with(struct kr_vm *vm, const struct kr_stop *stop, const char *message,
+			      uint32_t kvm_exit)
 {
 	int saved_errno = errno; /* may run in a signal handler */
 	int expected = KR_STOPPING_NONE;
 	if (!atomic_compare_exchange_strong(&vm->stop_requested, &expected, KR_STOPPING_WRITING))
 		return; /* the first reason wins */
 	struct kr_stop *p = &vm->pending_stop;
-	memset(p, 0, sizeof(*p));
-	p->reason = reason;
-	p->exit_code = exit_code;
+	*p = *stop;
 	p->kvm_exit = kvm_exit;
-	copy_message(p->message, sizeof(p->message), message ? message : kr_stop_reason_name(reason));
+	copy_message(p->message, sizeof(p->message),
+		     message ? message : kr_stop_reason_name(stop->reason));
 	atomic_store(&vm->stop_requested, KR_STOPPING_READY);
 	kick(vm);
 	errno = saved_errno;
 }
 
+static void request_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code,
+			 const char *message, uint32_t kvm_exit)
+{
+	struct kr_stop stop;
+	memset(&stop, 0, sizeof(stop));
+	stop.reason = reason;
+	stop.exit_code = exit_code;
+	request_stop_with(vm, &stop, message, kvm_exit);
+}
+
+/* On the vCPU thread a handler is dealing with this exit; elsewhere the
+ * stop interrupts the run, as a signal does. */
+static uint32_t stop_exit(const struct kr_vm *vm)
+{
+	if (vm->run && (on_vcpu_thread(vm) || atomic_load(&vm->running_tid) == 0))
+		return vm->run->exit_reason;
+	return KVM_EXIT_INTR;
+}
+
 void kr_vm_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code, const char *message)
 {
-	/* On the vCPU thread a handler is dealing with this exit; elsewhere the
-	 * stop interrupts the run, as a signal does. */
-	uint32_t kvm_exit = KVM_EXIT_INTR;
-	if (vm->run && (on_vcpu_thread(vm) || atomic_load(&vm->running_tid) == 0))
-		kvm_exit = vm->run->exit_reason;
-	request_stop(vm, reason, exit_code, message, kvm_exit);
+	request_stop(vm, reason, exit_code, message, stop_exit(vm));
+}
+
+void kr_vm_stop_with(struct kr_vm *vm, const struct kr_stop *stop)
+{
+	request_stop_with(vm, stop, stop->message, stop_exit(vm));
 }
 
 static void stopf(struct kr_vm *vm, enum kr_stop_reason reason, const char *fmt, ...)
@@ -249,8 +273,8 @@ int kr_handle_exit(struct kr_vm *vm)
 /*
  * Keep the vCPU state of the stop, for crash reports, and add where the guest
  * was to the message. An exception report already holds the state at the
- * faulting instruction. After a triple fault on AMD the vCPU has been reset
- * (RIP 0xfff0, CS base 0xffff0000): say so rather than blame that address.
+ * faulting instruction. The modules may add to what the stop says (the x86
+ * board recognises a vCPU the CPU reset, whose RIP means nothing).
  */
 static void finish_stop(struct kr_vm *vm, struct kr_stop *stop)
 {
@@ -260,16 +284,24 @@ static void finish_stop(struct kr_vm *vm, struct kr_stop *stop)
 	if (!stop->have_state)
 		return;
 	stop->rip = stop->regs.rip;
-	stop->cpu_was_reset = stop->reason == KR_STOP_SHUTDOWN && stop->regs.rip == 0xfff0 &&
-			      stop->sregs.cs.base == 0xffff0000;
+	for (size_t i = 0; i < vm->nmodules; i++)
+		if (vm->modules[i].hooks->on_stop)
+			vm->modules[i].hooks->on_stop(vm, vm->modules[i].opaque, stop);
 	size_t len = strlen(stop->message);
-	if (stop->cpu_was_reset)
-		snprintf(stop->message + len, sizeof(stop->message) - len,
-			 "; the CPU reset the vCPU before KVM reported it, so the faulting "
-			 "address is unknown");
-	else
+	if (!stop->cpu_was_reset)
 		snprintf(stop->message + len, sizeof(stop->message) - len, " (RIP=0x%llx)",
 			 (unsigned long long)stop->rip);
+}
+
+/* The run is over: the modules push out what they hold (console output). */
+static int end_run(struct kr_vm *vm)
+{
+	int rc = 0;
+	for (size_t i = 0; i < vm->nmodules; i++)
+		if (vm->modules[i].hooks->on_run_end &&
+		    vm->modules[i].hooks->on_run_end(vm, vm->modules[i].opaque) < 0)
+			rc = -1;
+	return rc;
 }
 
 void kr_vm_observe_exits(struct kr_vm *vm, kr_exit_observer fn, void *opaque, bool want_rip)
@@ -547,7 +579,7 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 				 stop->message);
 		}
 	}
-	if (kr_console_flush(vm) < 0 && rc == 0)
+	if (end_run(vm) < 0 && rc == 0)
 		rc = -1;
 	return rc;
 }

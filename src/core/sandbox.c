@@ -24,7 +24,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core/error.h"
+#include "core/run.h"
+#include "core/vm.h"
 #include "syscall_names.h"
 
 static void put(char **p, const char *end, const char *s)
@@ -116,12 +118,23 @@ static int allow_write(scmp_filter_ctx ctx, int fd)
 	return allow(ctx, SCMP_SYS(write), 1, a);
 }
 
-static int build_filter(scmp_filter_ctx ctx, const struct kr_vm *vm, const int *write_fds,
+static int build_filter(scmp_filter_ctx ctx, struct kr_vm *vm, const int *write_fds,
 			size_t nwrite_fds)
 {
-	/* Console output, kvmrun's own messages, the caller's report files. */
-	if (allow_write(ctx, vm->console.fd) < 0 ||
-	    (vm->console.fd != STDERR_FILENO && allow_write(ctx, STDERR_FILENO) < 0))
+	/* What the modules write to (console output), kvmrun's own messages, the caller's report files. */
+	bool stderr_allowed = false;
+	for (size_t m = 0; m < vm->nmodules; m++) {
+		const struct kr_module *mod = &vm->modules[m];
+		int fds[8];
+		size_t n = mod->hooks->write_fds ?
+				   mod->hooks->write_fds(vm, mod->opaque, fds, 8) : 0;
+		for (size_t i = 0; i < n && i < 8; i++) {
+			if (allow_write(ctx, fds[i]) < 0)
+				return -1;
+			stderr_allowed = stderr_allowed || fds[i] == STDERR_FILENO;
+		}
+	}
+	if (!stderr_allowed && allow_write(ctx, STDERR_FILENO) < 0)
 		return -1;
 	for (size_t i = 0; i < nwrite_fds; i++)
 		if (allow_write(ctx, write_fds[i]) < 0)

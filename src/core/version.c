@@ -4,7 +4,7 @@
  * program linked against libkvmrun.so.0 may compare with the KR_VERSION of
  * the header it was compiled with.
  */
-#include "internal.h"
+#include "kvmrun.h"
 
 const char *kr_version(void)
 {

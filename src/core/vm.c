@@ -1,31 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vm.c - steps 2, 3 and 5: the VM, its system addresses and its vCPU.
+ * vm.c - steps 2 and 5: the VM and its vCPU, and the modules attached to it.
  *
- * kr_vm_create() walks the KVM API in order, so reading it top to bottom is
- * reading how a VM comes to be: /dev/kvm, KVM_CREATE_VM, KVM_SET_TSS_ADDR and
- * KVM_SET_IDENTITY_MAP_ADDR (both before any vCPU exists), guest RAM,
- * KVM_CREATE_VCPU and the mmap of the shared struct kvm_run.
+ * kr_vm_new() walks the KVM API in order, so reading it top to bottom is
+ * reading how a VM comes to be: /dev/kvm, KVM_CREATE_VM, what the board sets
+ * before any vCPU exists (x86: KVM_SET_TSS_ADDR), guest RAM, KVM_CREATE_VCPU
+ * and the mmap of the shared struct kvm_run, then the board's devices.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "error_code.h"
-#include "internal.h"
-
-/*
- * Intel VMX needs three pages for a real-mode TSS and one for an identity
- * page table (used while the guest runs unpaged). They must be below 4 GiB
- * and clear of RAM and MMIO: RAM ends at KR_MEM_MAX (3 GiB), and the BIOS
- * area starts at 0xfffc0000, so these four pages sit just below it.
- */
-#define KR_TSS_ADDR 0xfffbd000ull
-#define KR_IDENTITY_MAP_ADDR 0xfffbc000ull
+#include "core/error.h"
+#include "core/kvm.h"
+#include "core/memory.h"
+#include "core/run.h"
+#include "core/vm.h"
 
 static const char *const mode_names[] = {
 	[KR_MODE_REAL] = "real",
@@ -79,17 +72,6 @@ static int check_config(const struct kr_vm_config *cfg)
 	if (cfg->mem_size & 0xfff)
 		return kr_err("create VM: memory size 0x%llx is not a multiple of 4 KiB",
 			      (unsigned long long)cfg->mem_size);
-	/* Caught here, not at the guest's first line of output, deep in a run. */
-	int fl = cfg->console_fd < 0 ? -1 : fcntl(cfg->console_fd, F_GETFL);
-	if (fl < 0)
-		return cfg->console_fd < 0 ?
-			kr_err("create VM: cfg.console_fd is %d: not a file descriptor",
-			       cfg->console_fd) :
-			kr_err_sys("create VM: cfg.console_fd %d: fcntl(F_GETFL)",
-				   cfg->console_fd);
-	if ((fl & O_ACCMODE) == O_RDONLY)
-		return kr_err("create VM: cfg.console_fd %d is open read-only, but the console "
-			      "writes to it", cfg->console_fd);
 	return 0;
 }
 
@@ -102,20 +84,6 @@ static int create_vm_fd(struct kr_vm *vm)
 	while (vm->vm_fd < 0 && errno == EINTR);
 	if (vm->vm_fd < 0)
 		return kr_err_sys("create VM: ioctl KVM_CREATE_VM(type=0)");
-	return 0;
-}
-
-/* Step 3: addresses Intel's VMX needs for real mode; harmless on AMD. */
-static int set_system_addresses(struct kr_vm *vm)
-{
-	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KR_TSS_ADDR) < 0)
-		return kr_err_sys("create VM: ioctl KVM_SET_TSS_ADDR(0x%llx)", KR_TSS_ADDR);
-	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
-		uint64_t addr = KR_IDENTITY_MAP_ADDR;
-		if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0)
-			return kr_err_sys("create VM: ioctl KVM_SET_IDENTITY_MAP_ADDR(0x%llx)",
-					  KR_IDENTITY_MAP_ADDR);
-	}
 	return 0;
 }
 
@@ -134,26 +102,25 @@ static int create_vcpu(struct kr_vm *vm)
 	return 0;
 }
 
-int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg)
+int kr_vm_new(struct kr_vm **out, const struct kr_vm_config *cfg, const struct kr_vm_board *board)
 {
 	*out = NULL;
-	if (check_config(cfg) < 0)
+	if (check_config(cfg) < 0 || (board->check_config && board->check_config(cfg) < 0))
 		return kr_err_refine(KR_E_BAD_ARG);
 	struct kr_vm *vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return kr_err_sys("create VM: calloc(%zu)", sizeof(*vm));
 	vm->cfg = *cfg;
+	vm->board = board;
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
-	vm->console.fd = cfg->console_fd;
 	vm->pid = getpid(); /* for kr_vm_stop's tgkill, which must not call getpid itself */
 
-	if (kr_kvm_open(&vm->kvm_fd, &vm->run_size) < 0 || /* step 1 */
-	    create_vm_fd(vm) < 0 ||                        /* step 2 */
-	    set_system_addresses(vm) < 0 ||                /* step 3 */
-	    kr_mem_init_ram(vm, cfg->mem_size) < 0 ||      /* step 4 */
-	    create_vcpu(vm) < 0 ||                         /* step 5 */
-	    kr_console_register(vm) < 0 || kr_hypercall_register(vm) < 0 ||
-	    kr_exceptions_register(vm) < 0 || kr_kick_signal_init() < 0) {
+	if (kr_kvm_open(&vm->kvm_fd, &vm->run_size) < 0 ||             /* step 1 */
+	    create_vm_fd(vm) < 0 ||                                    /* step 2 */
+	    (board->before_vcpu && board->before_vcpu(vm) < 0) ||      /* step 3 */
+	    kr_mem_init_ram(vm, cfg->mem_size) < 0 ||                  /* step 4 */
+	    create_vcpu(vm) < 0 ||                                     /* step 5 */
+	    (board->add_devices && board->add_devices(vm) < 0) || kr_kick_signal_init() < 0) {
 		kr_vm_destroy(vm);
 		return -1;
 	}
@@ -161,13 +128,38 @@ int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg)
 	return 0;
 }
 
+int kr_vm_add_module(struct kr_vm *vm, const struct kr_hooks *hooks, void *opaque)
+{
+	if (vm->nmodules == KR_MAX_MODULES)
+		return kr_err("VM: all %d module entries are in use (adding %s)", KR_MAX_MODULES,
+			      hooks->name);
+	vm->modules[vm->nmodules++] = (struct kr_module){hooks, opaque};
+	return 0;
+}
+
+void *kr_vm_module(const struct kr_vm *vm, const struct kr_hooks *hooks)
+{
+	for (size_t i = 0; i < vm->nmodules; i++)
+		if (vm->modules[i].hooks == hooks)
+			return vm->modules[i].opaque;
+	return NULL;
+}
+
+void kr_vm_destroy_modules(struct kr_vm *vm)
+{
+	while (vm->nmodules > 0) {
+		const struct kr_module *m = &vm->modules[--vm->nmodules];
+		if (m->hooks->on_destroy)
+			m->hooks->on_destroy(vm, m->opaque);
+	}
+}
+
 void kr_vm_destroy(struct kr_vm *vm)
 {
 	if (!vm)
 		return;
 	int saved = errno;
-	if (vm->console.used)
-		kr_console_flush(vm);
+	kr_vm_destroy_modules(vm); /* the console writes out what it holds */
 	if (vm->run)
 		munmap(vm->run, (size_t)vm->run_size);
 	if (vm->vcpu_fd >= 0)

@@ -5,21 +5,53 @@
  * A guest that prints byte by byte causes one exit per byte; a write(2) per
  * byte on top of that would double the cost. So port output is gathered in a
  * buffer, but never held back for long: the buffer is written out at each
- * newline, at the end of each WRITE hypercall (hypercall.c flushes), when
- * it fills, when the VM stops and when it is destroyed. A guest that prints
- * a line and then spins is seen at once, and a user who stops kvmrun
- * (SIGINT) loses nothing the guest wrote.
+ * newline, at the end of each WRITE hypercall, when it fills, when the VM
+ * stops and when it is destroyed. A guest that prints a line and then spins
+ * is seen at once, and a user who stops kvmrun (SIGINT) loses nothing the
+ * guest wrote.
+ *
+ * The console registers all it needs itself: its port, the WRITE hypercall,
+ * and hooks for the end of a run (flush), VM teardown (flush, free) and the
+ * sandbox (the fd it writes to).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core/error.h"
+#include "core/vm.h"
+#include "devices/console.h"
+#include "devices/hypercall.h"
+#include "x86/translate.h"
 
-int kr_console_flush(struct kr_vm *vm)
+static const struct kr_hooks console_hooks;
+
+struct kr_console *kr_console_get(struct kr_vm *vm)
 {
-	struct kr_console *c = &vm->console;
+	return kr_vm_module(vm, &console_hooks);
+}
+
+int kr_console_check_config(const struct kr_vm_config *cfg)
+{
+	/* Caught here, not at the guest's first line of output, deep in a run. */
+	int fl = cfg->console_fd < 0 ? -1 : fcntl(cfg->console_fd, F_GETFL);
+	if (fl < 0)
+		return cfg->console_fd < 0 ?
+			kr_err("create VM: cfg.console_fd is %d: not a file descriptor",
+			       cfg->console_fd) :
+			kr_err_sys("create VM: cfg.console_fd %d: fcntl(F_GETFL)",
+				   cfg->console_fd);
+	if ((fl & O_ACCMODE) == O_RDONLY)
+		return kr_err("create VM: cfg.console_fd %d is open read-only, but the console "
+			      "writes to it", cfg->console_fd);
+	return 0;
+}
+
+static int flush(struct kr_console *c)
+{
 	size_t done = 0;
 	while (done < c->used) {
 		ssize_t n = write(c->fd, c->buf + done, c->used - done);
@@ -38,9 +70,17 @@ int kr_console_flush(struct kr_vm *vm)
 	return 0;
 }
 
+int kr_console_flush(struct kr_vm *vm)
+{
+	struct kr_console *c = kr_console_get(vm);
+	return c ? flush(c) : 0;
+}
+
 int kr_console_write(struct kr_vm *vm, const void *data, size_t len)
 {
-	struct kr_console *c = &vm->console;
+	struct kr_console *c = kr_console_get(vm);
+	if (!c)
+		return kr_err("console: the VM has none");
 	const char *p = data;
 	/* A guest must not be able to fill the disk behind our stdout. */
 	uint64_t max = vm->cfg.max_output;
@@ -54,7 +94,7 @@ int kr_console_write(struct kr_vm *vm, const void *data, size_t len)
 	c->total += len;
 	bool newline = false;
 	while (len > 0) {
-		if (c->used == sizeof(c->buf) && kr_console_flush(vm) < 0)
+		if (c->used == sizeof(c->buf) && flush(c) < 0)
 			return -1;
 		size_t chunk = sizeof(c->buf) - c->used;
 		if (chunk > len)
@@ -66,7 +106,7 @@ int kr_console_write(struct kr_vm *vm, const void *data, size_t len)
 		len -= chunk;
 	}
 	/* A whole line is worth showing now (the rest of the buffer goes with it). */
-	return newline ? kr_console_flush(vm) : 0;
+	return newline ? flush(c) : 0;
 }
 
 static int debug_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data, uint32_t size,
@@ -84,7 +124,105 @@ static int debug_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data,
 	return kr_console_write(vm, data, 1);
 }
 
+/* ---- KVMRUN_HC_WRITE ------------------------------------------------------ */
+
+/* The host pieces of a WRITE buffer: one per guest page it touches. */
+#define MAX_PIECES (KVMRUN_HC_WRITE_MAX / 4096 + 1)
+
+struct pieces {
+	size_t n;
+	struct {
+		const void *host;
+		size_t len;
+	} p[MAX_PIECES];
+};
+
+static int collect_piece(void *ctx, const void *host, size_t n)
+{
+	struct pieces *ps = ctx;
+	if (ps->n == MAX_PIECES)
+		return kr_err("more than %d pages", MAX_PIECES);
+	ps->p[ps->n].host = host;
+	ps->p[ps->n].len = n;
+	ps->n++;
+	return 0;
+}
+
+static int hc_write(struct kr_vm *vm, void *opaque, uint64_t gva, uint64_t len)
+{
+	struct kr_console *c = opaque;
+	char msg[300];
+	if (len > KVMRUN_HC_WRITE_MAX) {
+		snprintf(msg, sizeof(msg),
+			 "hypercall WRITE: length 0x%llx exceeds the limit of 0x%x bytes (buffer 0x%llx)",
+			 (unsigned long long)len, KVMRUN_HC_WRITE_MAX, (unsigned long long)gva);
+		return kr_hypercall_guest_error(vm, msg);
+	}
+	/*
+	 * Translate and check the whole buffer first, so a bad one prints
+	 * nothing at all; then write the pieces found (one KVM_TRANSLATE per page).
+	 */
+	struct pieces ps;
+	ps.n = 0;
+	if (kr_gva_for_each(vm, gva, len, collect_piece, &ps) < 0) {
+		snprintf(msg, sizeof(msg), "hypercall WRITE(0x%llx, 0x%llx): %s",
+			 (unsigned long long)gva, (unsigned long long)len, kr_last_error());
+		return kr_hypercall_guest_error(vm, msg);
+	}
+	for (size_t i = 0; i < ps.n; i++)
+		if (kr_console_write(vm, ps.p[i].host, ps.p[i].len) < 0)
+			return -1;
+	/* One hypercall is one message: show it now, even without a newline. */
+	return flush(c);
+}
+
+/* ---- hooks ---------------------------------------------------------------- */
+
+static int on_run_end(struct kr_vm *vm, void *opaque)
+{
+	(void)vm;
+	return flush(opaque);
+}
+
+static void on_destroy(struct kr_vm *vm, void *opaque)
+{
+	(void)vm;
+	struct kr_console *c = opaque;
+	if (c->used)
+		flush(c);
+	free(c);
+}
+
+static size_t write_fds(struct kr_vm *vm, void *opaque, int *fds, size_t max)
+{
+	(void)vm;
+	const struct kr_console *c = opaque;
+	if (max < 1)
+		return 0;
+	fds[0] = c->fd;
+	return 1;
+}
+
+static const struct kr_hooks console_hooks = {
+	.name = "console",
+	.on_run_end = on_run_end,
+	.on_destroy = on_destroy,
+	.write_fds = write_fds,
+};
+
 int kr_console_register(struct kr_vm *vm)
 {
-	return kr_bus_register(vm, KR_SPACE_PIO, KVMRUN_DEBUG_CONSOLE_PORT, 1, debug_port, NULL);
+	struct kr_console *c = calloc(1, sizeof(*c));
+	if (!c)
+		return kr_err_sys("console: calloc(%zu)", sizeof(*c));
+	c->fd = vm->cfg.console_fd;
+	if (kr_vm_add_module(vm, &console_hooks, c) < 0) {
+		free(c);
+		return -1;
+	}
+	/* From here on the VM owns c: kr_vm_destroy frees it. */
+	if (kr_bus_register(vm, KR_SPACE_PIO, KVMRUN_DEBUG_CONSOLE_PORT, 1, debug_port, c) < 0 ||
+	    kr_hypercall_add(vm, KVMRUN_HC_WRITE, hc_write, c) < 0)
+		return -1;
+	return 0;
 }

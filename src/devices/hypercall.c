@@ -2,69 +2,43 @@
 /*
  * hypercall.c - the guest's calls into kvmrun (the ABI is in kvmrun_abi.h).
  *
+ * The port checks the call and dispatches it through a table the modules
+ * fill (kr_hypercall_add): the console serves WRITE, the board EXIT. A
+ * handler gets its arguments masked to the width of the calling code.
  * Everything here comes from the guest and is checked before use: the
- * number, the access size, every pointer (translated page by page through
- * kr_gva_for_each) and every length. A bad call stops the VM with
- * KR_STOP_GUEST_ERROR; it never reaches memory outside the guest.
+ * number, the access size, and (in the handlers) every pointer and length.
+ * A bad call stops the VM with KR_STOP_GUEST_ERROR; it never reaches memory
+ * outside the guest.
  */
-#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 
-#include "internal.h"
+#include "core/error.h"
+#include "core/vm.h"
+#include "devices/hypercall.h"
+#include "x86/x86.h"
 
-/* The host pieces of a WRITE buffer: one per guest page it touches. */
-#define MAX_PIECES (KVMRUN_HC_WRITE_MAX / 4096 + 1)
-
-struct pieces {
+struct hypercall_table {
 	size_t n;
 	struct {
-		const void *host;
-		size_t len;
-	} p[MAX_PIECES];
+		uint32_t nr;
+		kr_hypercall_fn fn;
+		void *opaque;
+	} e[KR_MAX_HYPERCALLS];
 };
 
-static int collect_piece(void *ctx, const void *host, size_t n)
+static void on_destroy(struct kr_vm *vm, void *opaque)
 {
-	struct pieces *ps = ctx;
-	if (ps->n == MAX_PIECES)
-		return kr_err("more than %d pages", MAX_PIECES);
-	ps->p[ps->n].host = host;
-	ps->p[ps->n].len = n;
-	ps->n++;
-	return 0;
+	(void)vm;
+	free(opaque);
 }
 
-static int guest_error(struct kr_vm *vm, const char *msg)
+static const struct kr_hooks hypercall_hooks = {.name = "hypercall port", .on_destroy = on_destroy};
+
+int kr_hypercall_guest_error(struct kr_vm *vm, const char *msg)
 {
 	kr_vm_stop(vm, KR_STOP_GUEST_ERROR, 0, msg);
 	return 0;
-}
-
-static int hc_write(struct kr_vm *vm, uint64_t gva, uint64_t len)
-{
-	char msg[300];
-	if (len > KVMRUN_HC_WRITE_MAX) {
-		snprintf(msg, sizeof(msg),
-			 "hypercall WRITE: length 0x%llx exceeds the limit of 0x%x bytes (buffer 0x%llx)",
-			 (unsigned long long)len, KVMRUN_HC_WRITE_MAX, (unsigned long long)gva);
-		return guest_error(vm, msg);
-	}
-	/*
-	 * Translate and check the whole buffer first, so a bad one prints
-	 * nothing at all; then write the pieces found (one KVM_TRANSLATE per page).
-	 */
-	struct pieces ps;
-	ps.n = 0;
-	if (kr_gva_for_each(vm, gva, len, collect_piece, &ps) < 0) {
-		snprintf(msg, sizeof(msg), "hypercall WRITE(0x%llx, 0x%llx): %s",
-			 (unsigned long long)gva, (unsigned long long)len, kr_last_error());
-		return guest_error(vm, msg);
-	}
-	for (size_t i = 0; i < ps.n; i++)
-		if (kr_console_write(vm, ps.p[i].host, ps.p[i].len) < 0)
-			return -1;
-	/* One hypercall is one message: show it now, even without a newline. */
-	return kr_console_flush(vm);
 }
 
 /*
@@ -94,7 +68,7 @@ static int hypercall_port(struct kr_vm *vm, void *opaque, uint64_t port, void *d
 	if (!is_write || size != 4) {
 		snprintf(msg, sizeof(msg), "hypercall port 0x%x: expected a 32-bit write, got a %u-byte %s",
 			 KVMRUN_HYPERCALL_PORT, size, is_write ? "write" : "read");
-		return guest_error(vm, msg);
+		return kr_hypercall_guest_error(vm, msg);
 	}
 	uint32_t nr;
 	__builtin_memcpy(&nr, data, 4);
@@ -110,26 +84,41 @@ static int hypercall_port(struct kr_vm *vm, void *opaque, uint64_t port, void *d
 
 int kr_hypercall(struct kr_vm *vm, uint32_t nr, uint64_t arg0, uint64_t arg1)
 {
+	const struct hypercall_table *t = kr_vm_module(vm, &hypercall_hooks);
+	for (size_t i = 0; t && i < t->n; i++)
+		if (t->e[i].nr == nr)
+			return t->e[i].fn(vm, t->e[i].opaque, arg0, arg1);
 	char msg[160];
-	switch (nr) {
-	case KVMRUN_HC_WRITE:
-		return hc_write(vm, arg0, arg1);
-	case KVMRUN_HC_EXIT:
-		/*
-		 * The whole status, not its low byte: cut to 8 bits, 256 would pass
-		 * for success. The embedder decides what it accepts (kvmrun: 0..123).
-		 */
-		snprintf(msg, sizeof(msg), "guest exited with status %llu", (unsigned long long)arg0);
-		kr_vm_stop(vm, KR_STOP_EXIT, arg0 > INT_MAX ? INT_MAX : (int)arg0, msg);
-		return 0;
-	default:
-		snprintf(msg, sizeof(msg), "unknown hypercall number %u (rdi=0x%llx rsi=0x%llx)", nr,
-			 (unsigned long long)arg0, (unsigned long long)arg1);
-		return guest_error(vm, msg);
-	}
+	snprintf(msg, sizeof(msg), "unknown hypercall number %u (rdi=0x%llx rsi=0x%llx)", nr,
+		 (unsigned long long)arg0, (unsigned long long)arg1);
+	return kr_hypercall_guest_error(vm, msg);
+}
+
+int kr_hypercall_add(struct kr_vm *vm, uint32_t nr, kr_hypercall_fn fn, void *opaque)
+{
+	struct hypercall_table *t = kr_vm_module(vm, &hypercall_hooks);
+	if (!t)
+		return kr_err("hypercall %u: the VM has no hypercall port", nr);
+	for (size_t i = 0; i < t->n; i++)
+		if (t->e[i].nr == nr)
+			return kr_err("hypercall %u: already served", nr);
+	if (t->n == KR_MAX_HYPERCALLS)
+		return kr_err("hypercall %u: all %d entries are in use", nr, KR_MAX_HYPERCALLS);
+	t->e[t->n].nr = nr;
+	t->e[t->n].fn = fn;
+	t->e[t->n].opaque = opaque;
+	t->n++;
+	return 0;
 }
 
 int kr_hypercall_register(struct kr_vm *vm)
 {
-	return kr_bus_register(vm, KR_SPACE_PIO, KVMRUN_HYPERCALL_PORT, 4, hypercall_port, NULL);
+	struct hypercall_table *t = calloc(1, sizeof(*t));
+	if (!t)
+		return kr_err_sys("hypercall port: calloc(%zu)", sizeof(*t));
+	if (kr_vm_add_module(vm, &hypercall_hooks, t) < 0) {
+		free(t);
+		return -1;
+	}
+	return kr_bus_register(vm, KR_SPACE_PIO, KVMRUN_HYPERCALL_PORT, 4, hypercall_port, t);
 }

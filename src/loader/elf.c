@@ -21,13 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/bounds.h"
+#include "core/error.h"
+#include "core/vm.h"
+#include "loader/loader.h"
+#include "x86/memmap.h"
+#include "x86/x86.h"
 
-#define PAGE_SIZE 0x1000ull
-#define PAGE_MASK (PAGE_SIZE - 1)
-#define PAGED32_PAGE (4ull << 20)    /* paged32 mode maps with 4 MiB pages */
-#define LONG_LARGE_PAGE (2ull << 20) /* long mode identity-maps RAM with 2 MiB pages */
-#define LIMIT_4G (1ull << 32)
+#define PAGE_MASK (KR_PAGE_4K - 1)
 
 /* The ELF header fields the loader uses, widened from either class. */
 struct elf_header {
@@ -89,12 +90,12 @@ static int check_class_for_mode(const struct kr_vm *vm, int cls)
 	enum kr_mode mode = vm->cfg.mode;
 
 	if (cls == ELFCLASS64 && mode != KR_MODE_LONG)
-		return kr_err("ELF: a 64-bit ELF (ELFCLASS64) needs --mode long, but the VM is in "
+		return kr_err("ELF: a 64-bit ELF (ELFCLASS64) needs long mode, but the VM is in "
 			      "%s mode",
 			      kr_mode_name(mode));
 	if (cls == ELFCLASS32 && mode != KR_MODE_PROTECTED && mode != KR_MODE_PAGED32)
-		return kr_err("ELF: a 32-bit ELF (ELFCLASS32) needs --mode protected or --mode "
-			      "paged32, but the VM is in %s mode",
+		return kr_err("ELF: a 32-bit ELF (ELFCLASS32) needs protected or paged32 "
+			      "mode, but the VM is in %s mode",
 			      kr_mode_name(mode));
 	return 0;
 }
@@ -236,19 +237,17 @@ static bool canonical_range(uint64_t addr, uint64_t len)
 /* The page size the mode's page tables map an image's segments with. */
 static uint64_t mapping_page(const struct kr_vm *vm)
 {
-	return vm->cfg.mode == KR_MODE_PAGED32 ? PAGED32_PAGE : PAGE_SIZE;
+	return kr_memmap_mapping_page(vm->cfg.mode);
 }
 
 /*
- * The low memory kvmrun maps 1:1 in the paged modes: all of RAM, rounded up
- * to the pages of that identity map (4 MiB in paged32, 2 MiB in long mode;
- * see build_page_tables() in x86/vcpu.c). A segment that asks for other
- * physical pages at those virtual addresses would contradict it.
+ * The low memory kvmrun maps 1:1 in the paged modes (x86/memmap.c). A
+ * segment that asks for other physical pages at those virtual addresses
+ * would contradict it.
  */
 static uint64_t identity_end(const struct kr_vm *vm)
 {
-	uint64_t page = vm->cfg.mode == KR_MODE_PAGED32 ? PAGED32_PAGE : LONG_LARGE_PAGE;
-	return (vm->cfg.mem_size + page - 1) & ~(page - 1);
+	return kr_memmap_identity_end(vm->cfg.mode, vm->cfg.mem_size);
 }
 
 /* The mode-specific rules for a segment with p_vaddr != p_paddr. */
@@ -259,12 +258,12 @@ static int check_mode_mapping(const struct kr_vm *vm, const struct elf_segment *
 
 	switch (vm->cfg.mode) {
 	case KR_MODE_PAGED32:
-		if ((s->vaddr - s->paddr) & (PAGED32_PAGE - 1))
+		if ((s->vaddr - s->paddr) & (mapping_page(vm) - 1))
 			return kr_err("ELF: program header %zu: p_vaddr 0x%llx - p_paddr 0x%llx = "
 				      "0x%llx is not a multiple of 4 MiB, the page size of paged32 "
 				      "mode",
 				      i, vaddr, paddr, (unsigned long long)(s->vaddr - s->paddr));
-		if (!kr_range_ok(s->vaddr, s->memsz, LIMIT_4G))
+		if (!kr_range_ok(s->vaddr, s->memsz, KR_LIMIT_4G))
 			return kr_err("ELF: program header %zu: p_vaddr 0x%llx + p_memsz 0x%llx "
 				      "runs past 4 GiB, the end of 32-bit virtual addresses",
 				      i, vaddr, memsz);
@@ -277,7 +276,7 @@ static int check_mode_mapping(const struct kr_vm *vm, const struct elf_segment *
 		return 0;
 	case KR_MODE_PROTECTED:
 		return kr_err("ELF: program header %zu: p_vaddr 0x%llx differs from p_paddr "
-			      "0x%llx, but protected mode has no paging; use --mode paged32 or "
+			      "0x%llx, but protected mode has no paging; use paged32 mode or "
 			      "link with p_vaddr == p_paddr",
 			      i, vaddr, paddr);
 	case KR_MODE_REAL:
@@ -576,8 +575,8 @@ int kr_load_elf(struct kr_vm *vm, const uint8_t *data, size_t size,
 	if (check_ident(data, size, &cls) < 0 || check_class_for_mode(vm, cls) < 0)
 		return -1;
 	if (opt->has_load_addr)
-		return kr_err("ELF: --load (a load address) is for raw images; an ELF's program "
-			      "headers say where each segment goes");
+		return kr_err("ELF: a load address (kr_load_options.load_addr) is for raw images; "
+			      "an ELF's program headers say where each segment goes");
 	if (read_header(data, size, cls, &h) < 0 || check_header(&h, size) < 0 ||
 	    collect_segments(vm, data, size, &h, &segs, &n) < 0)
 		return -1;
@@ -586,7 +585,7 @@ int kr_load_elf(struct kr_vm *vm, const uint8_t *data, size_t size,
 	out.entry = opt->has_entry ? opt->entry : h.entry;
 	int ret = check_segments_apart(segs, n);
 	if (ret == 0)
-		ret = check_entry(segs, n, out.entry, opt->has_entry ? "--entry" : "e_entry");
+		ret = check_entry(segs, n, out.entry, opt->has_entry ? "the entry override (kr_load_options.entry)" : "e_entry");
 	if (ret == 0)
 		ret = record_mappings(vm, segs, n, &out);
 	/* Only now, with every check passed, touch guest memory. */

@@ -16,8 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "error_code.h"
-#include "internal.h"
+#include "core/bounds.h"
+#include "core/error.h"
+#include "core/vm.h"
+#include "loader/loader.h"
+#include "x86/x86.h"
 
 /* What a file of this mode is, for "not a regular file" messages. */
 static const char *file_kind(mode_t mode)

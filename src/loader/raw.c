@@ -6,7 +6,10 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "core/bounds.h"
+#include "core/error.h"
+#include "core/vm.h"
+#include "loader/loader.h"
 
 /* Real mode reaches linear addresses below 1 MiB only (segment * 16 + offset). */
 #define REAL_MODE_LIMIT 0x100000ull

@@ -18,7 +18,14 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "core/error.h"
+#include "core/kvm.h"
+#include "core/vm.h"
+#include "x86/cpuid.h"
+#include "x86/gdt.h"
+#include "x86/modes.h"
+#include "x86/vcpu.h"
+#include "x86/x86.h"
 
 const char *kr_backend_kind_name(enum kr_backend_kind kind)
 {

@@ -8,11 +8,14 @@
  * (a guest that tries nested virtualization here would only be confused),
  * and the hypervisor bit set, so the guest knows it is a guest.
  */
+#include <cpuid.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 
-#include "internal.h"
+#include "core/error.h"
+#include "core/vm.h"
+#include "x86/cpuid.h"
 
 #define CPUID_1_ECX_VMX (1u << 5)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
@@ -89,4 +92,14 @@ int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
 		vm->cpu = cpu;
 	free(c);
 	return rc;
+}
+
+unsigned kr_cpuid_host_phys_bits(void)
+{
+	unsigned eax, ebx, ecx, edx;
+	if (__get_cpuid(0x80000000, &eax, &ebx, &ecx, &edx) && eax >= 0x80000008 &&
+	    __get_cpuid(0x80000008, &eax, &ebx, &ecx, &edx) && (eax & 0xff) >= 32 &&
+	    (eax & 0xff) <= 52)
+		return eax & 0xff;
+	return 36;
 }

@@ -66,14 +66,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "internal.h"
+#include "core/error.h"
+#include "core/vm.h"
+#include "x86/x86.h"
 
-#define PTE_PRESENT (1ull << 0)
-#define PTE_PS (1ull << 7)
-#define PTE_ADDR 0x000ffffffffff000ull
-#define PTE32_ADDR 0xfffff000ull
-
-#define PAGE_4K 0x1000ull
 #define LARGEST_FULLY_CHECKED (4ull << 20) /* leaves up to 4 MiB: every 4 KiB page */
 #define NO_PAGING_STEP (2ull << 20)
 
@@ -170,10 +166,10 @@ struct shape {
 };
 
 static const struct shape shapes[] = {
-	[KR_PAGING_32] = {2, 4, 10, 1024, PTE32_ADDR, PTE32_ADDR, 32},
-	[KR_PAGING_PAE] = {3, 8, 9, 4, 0xffffffe0ull, PTE_ADDR, 32},
-	[KR_PAGING_4LEVEL] = {4, 8, 9, 512, PTE_ADDR, PTE_ADDR, 48},
-	[KR_PAGING_5LEVEL] = {5, 8, 9, 512, PTE_ADDR, PTE_ADDR, 57},
+	[KR_PAGING_32] = {2, 4, 10, 1024, KR_PTE32_ADDR, KR_PTE32_ADDR, 32},
+	[KR_PAGING_PAE] = {3, 8, 9, 4, 0xffffffe0ull, KR_PTE_ADDR, 32},
+	[KR_PAGING_4LEVEL] = {4, 8, 9, 512, KR_PTE_ADDR, KR_PTE_ADDR, 48},
+	[KR_PAGING_5LEVEL] = {5, 8, 9, 512, KR_PTE_ADDR, KR_PTE_ADDR, 57},
 };
 
 struct cc {
@@ -291,14 +287,14 @@ static int leaf(struct cc *c, uint64_t va, uint64_t size)
 	}
 	int rc = 0;
 	if (size <= LARGEST_FULLY_CHECKED) {
-		for (uint64_t off = 0; off < size && rc == 0; off += PAGE_4K)
+		for (uint64_t off = 0; off < size && rc == 0; off += KR_PAGE_4K)
 			rc = check_page(c, va + off);
 		return rc < 0 ? -1 : 0;
 	}
 	rc = check_page(c, va);
 	if (rc == 0)
 		rc = check_page(c, last);
-	for (uint64_t bit = PAGE_4K; bit < size && rc == 0; bit <<= 1) {
+	for (uint64_t bit = KR_PAGE_4K; bit < size && rc == 0; bit <<= 1) {
 		rc = check_page(c, va + bit);
 		if (rc == 0)
 			rc = check_page(c, va + ((size - 1) ^ bit));
@@ -334,7 +330,7 @@ static bool is_leaf(const struct cc *c, int level, uint64_t e)
 {
 	if (level == 1)
 		return true;
-	if (!(e & PTE_PS))
+	if (!(e & KR_PTE_PS))
 		return false;
 	switch (c->paging) {
 	case KR_PAGING_32:
@@ -388,7 +384,7 @@ static int walk_table(struct cc *c, uint64_t table, int level, uint64_t va_base)
 			continue;
 		uint64_t e = 0;
 		memcpy(&e, p, s->entry_size); /* x86 hosts only: little-endian */
-		if (!(e & PTE_PRESENT))
+		if (!(e & KR_PTE_PRESENT))
 			continue;
 		uint64_t va = va_base | ((uint64_t)i << shift);
 		if (level == s->top && s->va_bits > 32)

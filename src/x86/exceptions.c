@@ -7,8 +7,9 @@
  * intercept reinitialises the VMCB: the registers read afterwards show
  * RIP=0xfff0 and the reset CR0), so they say nothing about the crash; Intel
  * and the software back end kvm_pvm keep the state. So kvmrun installs an
- * IDT whose 32 exception gates lead to tiny stubs in its own system area. A
- * stub pushes the vector (and a zero where the CPU pushes no error code),
+ * IDT whose 32 exception gates lead to tiny stubs (exception_stubs.S) copied
+ * into its own system area. A stub pushes the vector (and a zero where the CPU
+ * pushes no error code),
  * saves RDX, and writes to KVMRUN_FAULT_PORT; kvmrun reads the exception frame
  * the CPU pushed and stops the VM with the exact faulting instruction.
  *
@@ -19,12 +20,14 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "internal.h"
+#include "core/bus.h"
+#include "core/error.h"
+#include "core/run.h"
+#include "x86/exceptions.h"
+#include "x86/translate.h"
+#include "x86/x86.h"
 
 #define GATE_INTERRUPT 0x8e /* present, DPL 0, interrupt gate */
-#define STUB_SIZE 16
-#define TSS64_SIZE 104
-#define TSS64_IST1 36
 
 static const char *const names[32] = {
 	"#DE (divide error)", "#DB (debug)", "NMI", "#BP (breakpoint)", "#OF (overflow)",
@@ -44,23 +47,9 @@ const char *kr_exception_name(unsigned vector)
 }
 
 /* The vectors for which the CPU pushes an error code. */
-static bool has_error_code(unsigned v)
+bool kr_exception_has_error_code(unsigned v)
 {
 	return v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30;
-}
-
-/* push $0 (if needed); push $vector; push %rdx; mov $PORT,%dx; out %al,%dx; hlt; jmp .-1 */
-static void write_stub(uint8_t *p, unsigned v)
-{
-	size_t n = 0;
-	if (!has_error_code(v))
-		p[n++] = 0x6a, p[n++] = 0x00;
-	p[n++] = 0x6a, p[n++] = (uint8_t)v;
-	p[n++] = 0x52;
-	p[n++] = 0x66, p[n++] = 0xba, p[n++] = KVMRUN_FAULT_PORT & 0xff,
-	p[n++] = KVMRUN_FAULT_PORT >> 8;
-	p[n++] = 0xee;
-	p[n++] = 0xf4, p[n++] = 0xeb, p[n++] = 0xfd;
 }
 
 static void write_gate64(uint8_t *g, uint64_t handler)
@@ -85,13 +74,13 @@ int kr_exceptions_install(struct kr_vm *vm, struct kr_mode_setup *ms)
 	bool is64 = vm->cfg.mode == KR_MODE_LONG;
 	size_t gate = is64 ? 16 : 8;
 	uint8_t *idt = kr_gpa_ptr(vm, KR_IDT_GPA, 32 * gate);
-	uint8_t *stubs = kr_gpa_ptr(vm, KR_STUBS_GPA, 32 * STUB_SIZE);
-	uint8_t *tss = kr_gpa_ptr(vm, KR_TSS_GPA, TSS64_SIZE);
+	uint8_t *stubs = kr_gpa_ptr(vm, KR_STUBS_GPA, 32 * KR_EXCEPTION_STUB_SIZE);
+	uint8_t *tss = kr_gpa_ptr(vm, KR_TSS_GPA, sizeof(struct kr_tss64));
 	if (!idt || !stubs || !tss)
 		return kr_err_context("exception handlers");
+	memcpy(stubs, kr_exception_stubs, sizeof(kr_exception_stubs));
 	for (unsigned v = 0; v < 32; v++) {
-		uint64_t handler = KR_STUBS_GPA + v * STUB_SIZE;
-		write_stub(stubs + v * STUB_SIZE, v);
+		uint64_t handler = KR_STUBS_GPA + v * KR_EXCEPTION_STUB_SIZE;
 		if (is64)
 			write_gate64(idt + v * gate, handler);
 		else
@@ -101,11 +90,11 @@ int kr_exceptions_install(struct kr_vm *vm, struct kr_mode_setup *ms)
 	ms->idt_limit = (uint16_t)(32 * gate - 1);
 	if (is64) {
 		/* A 64-bit TSS only for IST1: the stack the handlers run on. */
-		uint64_t ist1 = KR_EXCEPTION_STACK_TOP;
-		memset(tss, 0, TSS64_SIZE);
-		memcpy(tss + TSS64_IST1, &ist1, 8);
-		uint16_t iomap = TSS64_SIZE; /* no I/O permission bitmap */
-		memcpy(tss + 102, &iomap, 2);
+		struct kr_tss64 t = {
+			.ist = {KR_EXCEPTION_STACK_TOP},
+			.iomap_base = sizeof(struct kr_tss64), /* no I/O permission bitmap */
+		};
+		memcpy(tss, &t, sizeof(t));
 		ms->tss_base = KR_TSS_GPA;
 	}
 	return 0;
@@ -121,7 +110,6 @@ static int fault_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data,
 		      bool is_write)
 {
 	(void)opaque, (void)port, (void)data, (void)size;
-	struct kr_stop *st = &vm->pending_stop;
 	struct kvm_regs r;
 	struct kvm_sregs s;
 	if (!is_write)
@@ -151,23 +139,24 @@ static int fault_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data,
 		.rsp = is64 ? w[6] : r.rsp + nwords * word, /* 32-bit: no SS:ESP pushed */
 		.ss = is64 ? (uint16_t)w[7] : s.ss.selector, .cr2 = s.cr2,
 	};
-	char msg[sizeof(st->message)];
-	int n = snprintf(msg, sizeof(msg), "guest exception %s, vector %u", e.name, e.vector);
-	if (has_error_code(e.vector))
-		n += snprintf(msg + n, sizeof(msg) - (size_t)n, ", error code 0x%llx",
+	struct kr_stop st = {.reason = KR_STOP_EXCEPTION};
+	char *msg = st.message;
+	int n = snprintf(msg, sizeof(st.message), "guest exception %s, vector %u", e.name, e.vector);
+	if (kr_exception_has_error_code(e.vector))
+		n += snprintf(msg + n, sizeof(st.message) - (size_t)n, ", error code 0x%llx",
 			      (unsigned long long)e.error_code);
 	if (e.vector == 14)
-		snprintf(msg + n, sizeof(msg) - (size_t)n, ", at address 0x%llx (CR2)",
+		snprintf(msg + n, sizeof(st.message) - (size_t)n, ", at address 0x%llx (CR2)",
 			 (unsigned long long)e.cr2);
-	kr_vm_stop(vm, KR_STOP_EXCEPTION, 0, msg);
 
 	/* The state at the faulting instruction, as the crash report shows it. */
 	r.rdx = w[0], r.rip = e.rip, r.rsp = e.rsp, r.rflags = e.rflags;
-	st->have_exception = true;
-	st->exception = e;
-	st->have_state = true;
-	st->regs = r;
-	st->sregs = s;
+	st.have_exception = true;
+	st.exception = e;
+	st.have_state = true;
+	st.regs = r;
+	st.sregs = s;
+	kr_vm_stop_with(vm, &st);
 	return 0;
 }
 

@@ -10,7 +10,9 @@
  */
 #include <string.h>
 
-#include "internal.h"
+#include "core/bounds.h"
+#include "core/error.h"
+#include "x86/gdt.h"
 
 /* Flat 4 GiB segments; the index is selector / 8. */
 static const struct kvm_segment gdt_segments[KR_SEL_TSS / 8] = {

@@ -10,23 +10,20 @@
  * kr_vcpu_prepare, documents the result). Pure: it writes only guest memory
  * through the builder, so it is unit-tested on a fake VM.
  */
-#include "internal.h"
+#include "core/error.h"
+#include "core/vm.h"
+#include "x86/memmap.h"
+#include "x86/pagetable.h"
+#include "x86/x86.h"
 
-#define PAGE_4K 0x1000ull
-#define PAGE_2M 0x200000ull
-#define PAGE_4M 0x400000ull
-#define LIMIT_4G (1ull << 32)
 /* The first address above the lower canonical half of 4-level paging. */
 #define LOWER_HALF_END (1ull << 47)
-
-#define ALIGN_DOWN(x, a) ((x) & ~((uint64_t)(a) - 1))
-#define ALIGN_UP(x, a) ALIGN_DOWN((x) + (a) - 1, a)
 
 /* The whole pages of `page` bytes that [base, base + len) touches; len > 0, no wrap. */
 static void page_span(uint64_t base, uint64_t len, uint64_t page, uint64_t *first, uint64_t *end)
 {
-	*first = ALIGN_DOWN(base, page);
-	uint64_t last = ALIGN_DOWN(base + (len - 1), page);
+	*first = KR_ALIGN_DOWN(base, page);
+	uint64_t last = KR_ALIGN_DOWN(base + (len - 1), page);
 	*end = last + page; /* 0 if the last page ends the address space: callers clip first */
 }
 
@@ -79,7 +76,7 @@ static int map64_mmio(struct kr_vm *vm, struct kr_pt_builder *b)
 		if (d->space != KR_SPACE_MMIO || d->len == 0)
 			continue;
 		uint64_t first, end;
-		page_span(d->base, d->len, PAGE_4K, &first, &end);
+		page_span(d->base, d->len, KR_PAGE_4K, &first, &end);
 		if (end != 0 && end <= ram)
 			continue;
 		if (first < ram)
@@ -122,7 +119,7 @@ static int map64_image(struct kr_pt_builder *b, const struct kr_image *img)
 	const unsigned rwx = KR_MAP_WRITE | KR_MAP_EXEC;
 	if (!img->is_elf && img->end > img->start) {
 		uint64_t first, end;
-		page_span(img->start, img->end - img->start, PAGE_4K, &first, &end);
+		page_span(img->start, img->end - img->start, KR_PAGE_4K, &first, &end);
 		if (map64(b, first, first, end - first, rwx, "raw image at", img->start) < 0)
 			return -1;
 	}
@@ -142,9 +139,9 @@ static int map64_image(struct kr_pt_builder *b, const struct kr_image *img)
 
 static int build_long(struct kr_vm *vm, const struct kr_image *img, struct kr_pt_builder *b)
 {
-	/* The identity map of RAM ends on a 2 MiB page (elf.c's identity_end agrees). */
-	uint64_t ram_end = ALIGN_UP(vm->cfg.mem_size, PAGE_2M);
-	uint64_t low = vm->cfg.map_page0 ? 0 : PAGE_4K;
+	/* The identity map of RAM ends on a 2 MiB page (the ELF loader checks against it). */
+	uint64_t ram_end = kr_memmap_identity_end(KR_MODE_LONG, vm->cfg.mem_size);
+	uint64_t low = vm->cfg.map_page0 ? 0 : KR_PAGE_4K;
 	if (map64(b, low, low, ram_end - low, KR_MAP_WRITE, "RAM from", low) < 0 ||
 	    map64_slots(vm, b) < 0 || map64_mmio(vm, b) < 0)
 		return -1;
@@ -172,11 +169,11 @@ static int map32_range(struct kr_pt_builder *b, uint64_t ram_end, uint64_t base,
 		       const char *what)
 {
 	uint64_t first, end;
-	if (len == 0 || base >= LIMIT_4G)
+	if (len == 0 || base >= KR_LIMIT_4G)
 		return 0;
-	page_span(base, len, PAGE_4M, &first, &end);
-	if (end > LIMIT_4G || end == 0)
-		end = LIMIT_4G;
+	page_span(base, len, KR_PAGE_4M, &first, &end);
+	if (end > KR_LIMIT_4G || end == 0)
+		end = KR_LIMIT_4G;
 	if (first < ram_end)
 		first = ram_end;
 	return first < end ? map32(b, first, first, end - first, what, base) : 0;
@@ -184,7 +181,7 @@ static int map32_range(struct kr_pt_builder *b, uint64_t ram_end, uint64_t base,
 
 static int build_paged32(struct kr_vm *vm, const struct kr_image *img, struct kr_pt_builder *b)
 {
-	uint64_t ram_end = ALIGN_UP(vm->cfg.mem_size, PAGE_4M);
+	uint64_t ram_end = kr_memmap_identity_end(KR_MODE_PAGED32, vm->cfg.mem_size);
 	if (map32(b, 0, 0, ram_end, "RAM from", 0) < 0)
 		return -1;
 	for (int i = 1; i < KR_MAX_SLOTS; i++) {
@@ -200,12 +197,12 @@ static int build_paged32(struct kr_vm *vm, const struct kr_image *img, struct kr
 	}
 	for (size_t i = 0; i < img->nmappings && i < KR_MAX_MAPPINGS; i++) {
 		const struct kr_mapping *m = &img->mappings[i];
-		uint64_t off = m->gva & (PAGE_4M - 1);
-		if (off != (m->gpa & (PAGE_4M - 1)))
+		uint64_t off = m->gva & (KR_PAGE_4M - 1);
+		if (off != (m->gpa & (KR_PAGE_4M - 1)))
 			return kr_err("page tables: 32-bit mapping 0x%llx -> 0x%llx must keep "
 				      "the offset within a 4 MiB page",
 				      (unsigned long long)m->gva, (unsigned long long)m->gpa);
-		if (map32(b, m->gva - off, m->gpa - off, ALIGN_UP(m->size + off, PAGE_4M),
+		if (map32(b, m->gva - off, m->gpa - off, KR_ALIGN_UP(m->size + off, KR_PAGE_4M),
 			  "image mapping at virtual", m->gva) < 0)
 			return -1;
 	}
@@ -229,4 +226,14 @@ int kr_page_tables_build(struct kr_vm *vm, const struct kr_image *img, bool nx, 
 		return -1;
 	*cr3 = b.root;
 	return 0;
+}
+
+uint64_t kr_memmap_mapping_page(enum kr_mode mode)
+{
+	return mode == KR_MODE_PAGED32 ? KR_PAGE_4M : KR_PAGE_4K;
+}
+
+uint64_t kr_memmap_identity_end(enum kr_mode mode, uint64_t mem_size)
+{
+	return KR_ALIGN_UP(mem_size, mode == KR_MODE_PAGED32 ? KR_PAGE_4M : KR_PAGE_2M);
 }

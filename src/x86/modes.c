@@ -10,7 +10,9 @@
 #include <asm/processor-flags.h>
 #include <string.h>
 
-#include "internal.h"
+#include "x86/gdt.h"
+#include "x86/modes.h"
+#include "x86/x86.h"
 
 /* In every mode: FPU and SSE usable, as gcc-compiled code expects. */
 #define CR0_BASE (X86_CR0_ET | X86_CR0_NE | X86_CR0_MP)

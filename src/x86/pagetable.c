@@ -10,23 +10,16 @@
  */
 #include <string.h>
 
-#include "internal.h"
-
-/* Page-table entry bits (Intel SDM vol. 3, 4.5); not exported to user space. */
-#define PTE_PRESENT (1ull << 0)
-#define PTE_WRITE (1ull << 1)
-#define PTE_PS (1ull << 7) /* in a PD (or PDPT) entry: a large page */
-#define PTE_NX (1ull << 63)
-#define PTE_ADDR 0x000ffffffffff000ull
-
-#define PAGE_4K 0x1000ull
-#define PAGE_2M 0x200000ull
-#define PAGE_4M 0x400000ull
+#include "core/bounds.h"
+#include "core/error.h"
+#include "kvmrun.h"
+#include "x86/pagetable.h"
+#include "x86/x86.h"
 
 int kr_pt_init(struct kr_pt_builder *b, uint8_t *mem, uint64_t mem_size, uint64_t area_start,
 	       uint64_t area_end, bool nx)
 {
-	if ((area_start & (PAGE_4K - 1)) || area_end < area_start ||
+	if ((area_start & (KR_PAGE_4K - 1)) || area_end < area_start ||
 	    !kr_range_ok(area_start, area_end - area_start, mem_size))
 		return kr_err("page tables: area [0x%llx, 0x%llx) is not page aligned inside %llu "
 			      "bytes of RAM",
@@ -40,21 +33,21 @@ int kr_pt_init(struct kr_pt_builder *b, uint8_t *mem, uint64_t mem_size, uint64_
 /* A zeroed table page from the builder's area, or 0 when it is used up. */
 static uint64_t alloc_table(struct kr_pt_builder *b)
 {
-	if (b->limit - b->next < PAGE_4K) {
+	if (b->limit - b->next < KR_PAGE_4K) {
 		kr_err("page tables: no room left for another table in [.., 0x%llx)",
 		       (unsigned long long)b->limit);
 		return 0;
 	}
 	uint64_t gpa = b->next;
-	b->next += PAGE_4K;
-	memset(b->mem + gpa, 0, PAGE_4K);
+	b->next += KR_PAGE_4K;
+	memset(b->mem + gpa, 0, KR_PAGE_4K);
 	return gpa;
 }
 
 static uint64_t *table_at(struct kr_pt_builder *b, uint64_t gpa)
 {
 	/* Our own tables, but still checked: an entry is an address in guest memory. */
-	if (!kr_range_ok(gpa, PAGE_4K, b->mem_size)) {
+	if (!kr_range_ok(gpa, KR_PAGE_4K, b->mem_size)) {
 		kr_err("page tables: table at 0x%llx is outside guest memory",
 		       (unsigned long long)gpa);
 		return NULL;
@@ -64,11 +57,11 @@ static uint64_t *table_at(struct kr_pt_builder *b, uint64_t gpa)
 
 static uint64_t leaf_bits(const struct kr_pt_builder *b, unsigned flags)
 {
-	uint64_t bits = PTE_PRESENT;
+	uint64_t bits = KR_PTE_PRESENT;
 	if (flags & KR_MAP_WRITE)
-		bits |= PTE_WRITE;
+		bits |= KR_PTE_WRITE;
 	if (!(flags & KR_MAP_EXEC) && b->nx)
-		bits |= PTE_NX;
+		bits |= KR_PTE_NX;
 	return bits;
 }
 
@@ -79,11 +72,11 @@ static int split_large_page(struct kr_pt_builder *b, uint64_t *pde)
 	uint64_t *pt = pt_gpa ? table_at(b, pt_gpa) : NULL;
 	if (!pt)
 		return -1;
-	uint64_t base = *pde & PTE_ADDR & ~(PAGE_2M - 1);
-	uint64_t bits = *pde & (PTE_PRESENT | PTE_WRITE | PTE_NX);
+	uint64_t base = *pde & KR_PTE_ADDR & ~(KR_PAGE_2M - 1);
+	uint64_t bits = *pde & (KR_PTE_PRESENT | KR_PTE_WRITE | KR_PTE_NX);
 	for (uint64_t i = 0; i < 512; i++)
-		pt[i] = (base + i * PAGE_4K) | bits;
-	*pde = pt_gpa | PTE_PRESENT | PTE_WRITE;
+		pt[i] = (base + i * KR_PAGE_4K) | bits;
+	*pde = pt_gpa | KR_PTE_PRESENT | KR_PTE_WRITE;
 	return 0;
 }
 
@@ -93,18 +86,18 @@ static int split_large_page(struct kr_pt_builder *b, uint64_t *pde)
  */
 static uint64_t *next_table(struct kr_pt_builder *b, uint64_t *entry)
 {
-	if (!(*entry & PTE_PRESENT)) {
+	if (!(*entry & KR_PTE_PRESENT)) {
 		uint64_t gpa = alloc_table(b);
 		if (!gpa)
 			return NULL;
-		*entry = gpa | PTE_PRESENT | PTE_WRITE;
+		*entry = gpa | KR_PTE_PRESENT | KR_PTE_WRITE;
 	}
-	return table_at(b, *entry & PTE_ADDR);
+	return table_at(b, *entry & KR_PTE_ADDR);
 }
 
 int kr_pt64_map(struct kr_pt_builder *b, uint64_t gva, uint64_t gpa, uint64_t size, unsigned flags)
 {
-	if (((gva | gpa | size) & (PAGE_4K - 1)) || gva + size < gva || gpa + size < gpa)
+	if (((gva | gpa | size) & (KR_PAGE_4K - 1)) || gva + size < gva || gpa + size < gpa)
 		return kr_err("page tables: mapping 0x%llx -> 0x%llx (0x%llx bytes) is not 4 KiB "
 			      "aligned or wraps",
 			      (unsigned long long)gva, (unsigned long long)gpa, (unsigned long long)size);
@@ -120,26 +113,26 @@ int kr_pt64_map(struct kr_pt_builder *b, uint64_t gva, uint64_t gpa, uint64_t si
 		if (!pd)
 			return -1;
 		uint64_t *pde = &pd[(gva >> 21) & 511];
-		bool pde_is_table = (*pde & PTE_PRESENT) && !(*pde & PTE_PS);
-		if (!((gva | gpa) & (PAGE_2M - 1)) && size >= PAGE_2M && !pde_is_table) {
-			*pde = gpa | PTE_PS | leaf_bits(b, flags);
-			gva += PAGE_2M, gpa += PAGE_2M, size -= PAGE_2M;
+		bool pde_is_table = (*pde & KR_PTE_PRESENT) && !(*pde & KR_PTE_PS);
+		if (!((gva | gpa) & (KR_PAGE_2M - 1)) && size >= KR_PAGE_2M && !pde_is_table) {
+			*pde = gpa | KR_PTE_PS | leaf_bits(b, flags);
+			gva += KR_PAGE_2M, gpa += KR_PAGE_2M, size -= KR_PAGE_2M;
 			continue;
 		}
-		if ((*pde & PTE_PRESENT) && (*pde & PTE_PS) && split_large_page(b, pde) < 0)
+		if ((*pde & KR_PTE_PRESENT) && (*pde & KR_PTE_PS) && split_large_page(b, pde) < 0)
 			return -1;
 		uint64_t *pt = next_table(b, pde);
 		if (!pt)
 			return -1;
 		pt[(gva >> 12) & 511] = gpa | leaf_bits(b, flags);
-		gva += PAGE_4K, gpa += PAGE_4K, size -= PAGE_4K;
+		gva += KR_PAGE_4K, gpa += KR_PAGE_4K, size -= KR_PAGE_4K;
 	}
 	return 0;
 }
 
 int kr_pt32_map(struct kr_pt_builder *b, uint32_t gva, uint32_t gpa, uint64_t size, unsigned flags)
 {
-	if (((gva | gpa) & (PAGE_4M - 1)) || (size & (PAGE_4M - 1)) ||
+	if (((gva | gpa) & (KR_PAGE_4M - 1)) || (size & (KR_PAGE_4M - 1)) ||
 	    (uint64_t)gva + size > (1ull << 32) || (uint64_t)gpa + size > (1ull << 32))
 		return kr_err("page tables: 32-bit mapping 0x%x -> 0x%x (0x%llx bytes) must use "
 			      "4 MiB aligned addresses below 4 GiB",
@@ -150,8 +143,8 @@ int kr_pt32_map(struct kr_pt_builder *b, uint32_t gva, uint32_t gpa, uint64_t si
 	if (!pd)
 		return -1;
 	/* 32-bit paging has no NX bit: execute permission cannot be taken away. */
-	uint32_t bits = (uint32_t)(PTE_PRESENT | PTE_PS) | (flags & KR_MAP_WRITE ? PTE_WRITE : 0);
-	for (uint64_t off = 0; off < size; off += PAGE_4M)
+	uint32_t bits = (uint32_t)(KR_PTE_PRESENT | KR_PTE_PS) | (flags & KR_MAP_WRITE ? KR_PTE_WRITE : 0);
+	for (uint64_t off = 0; off < size; off += KR_PAGE_4M)
 		pd[(gva + off) >> 22] = (uint32_t)(gpa + off) | bits;
 	return 0;
 }

@@ -25,20 +25,9 @@
 #include <asm/processor-flags.h>
 #include <string.h>
 
-#include "internal.h"
-
-/* Page-table entry bits (Intel SDM vol. 3, 4.3-4.5); not exported to user space. */
-#define PTE_PRESENT (1ull << 0)
-#define PTE_WRITE (1ull << 1)
-#define PTE_USER (1ull << 2)
-#define PTE_PS (1ull << 7) /* PDE (or PDPTE): maps a large page */
-#define PTE_XD (1ull << 63)
-#define PTE_AMD_NONLEAF_G (1ull << 8) /* reserved in AMD's PML4Es and PML5Es (APM 5.3.3) */
-#define PTE_ADDR 0x000ffffffffff000ull /* bits 51:12: the widest address field */
-#define PTE32_ADDR 0xfffff000ull
-
-/* PAE PDPTEs have no R/W, U/S or PS: bits 1, 2 and 8:5 are reserved (SDM table 4-8). */
-#define PAE_PDPTE_RSVD 0x1e6ull
+#include "core/error.h"
+#include "core/vm.h"
+#include "x86/x86.h"
 
 /* Bits hi:lo set; empty when hi < lo. */
 static uint64_t bit_range(unsigned hi, unsigned lo)
@@ -57,11 +46,11 @@ struct format {
 };
 
 static const struct format formats[] = {
-	[KR_PAGING_32] = {2, 4, 10, PTE32_ADDR, PTE32_ADDR, 0},
+	[KR_PAGING_32] = {2, 4, 10, KR_PTE32_ADDR, KR_PTE32_ADDR, 0},
 	/* The 4 PDPTEs are 32-byte aligned; 9-bit indexing of a 32-bit address gives 0..3. */
-	[KR_PAGING_PAE] = {3, 8, 9, 0xffffffe0ull, PTE_ADDR, 0},
-	[KR_PAGING_4LEVEL] = {4, 8, 9, PTE_ADDR, PTE_ADDR, 48},
-	[KR_PAGING_5LEVEL] = {5, 8, 9, PTE_ADDR, PTE_ADDR, 57},
+	[KR_PAGING_PAE] = {3, 8, 9, 0xffffffe0ull, KR_PTE_ADDR, 0},
+	[KR_PAGING_4LEVEL] = {4, 8, 9, KR_PTE_ADDR, KR_PTE_ADDR, 48},
+	[KR_PAGING_5LEVEL] = {5, 8, 9, KR_PTE_ADDR, KR_PTE_ADDR, 57},
 };
 
 /* What a walk needs besides the entry at hand. */
@@ -126,15 +115,15 @@ static uint64_t reserved_bits(const struct walker *k, int level, unsigned page_s
 		return bit_range(21, m - 19);
 	}
 	if (k->paging == KR_PAGING_PAE && level == 3)
-		return bit_range(63, k->maxphyaddr) | PAE_PDPTE_RSVD;
+		return bit_range(63, k->maxphyaddr) | KR_PAE_PDPTE_RSVD;
 	/* PAE keeps bits 62:52 reserved; long mode leaves them to software. */
 	uint64_t rsvd = bit_range(k->paging == KR_PAGING_PAE ? 62 : 51, k->maxphyaddr);
 	if (!k->nxe)
-		rsvd |= PTE_XD;
+		rsvd |= KR_PTE_NX;
 	if (level >= 4)
-		rsvd |= PTE_PS | (k->amd ? PTE_AMD_NONLEAF_G : 0); /* no 512 GiB pages */
+		rsvd |= KR_PTE_PS | (k->amd ? KR_PTE_AMD_NONLEAF_G : 0); /* no 512 GiB pages */
 	if (level == 3 && !k->gbpages)
-		rsvd |= PTE_PS; /* no 1 GiB pages on this CPU */
+		rsvd |= KR_PTE_PS; /* no 1 GiB pages on this CPU */
 	if (page_shift > 12)
 		rsvd |= bit_range(page_shift - 1, 13); /* bit 12 is PAT, the rest must be 0 */
 	return rsvd;
@@ -144,9 +133,9 @@ static uint64_t reserved_bits(const struct walker *k, int level, unsigned page_s
 static uint64_t page_base(const struct walker *k, uint64_t e, unsigned page_shift)
 {
 	if (k->paging != KR_PAGING_32)
-		return e & PTE_ADDR & ~bit_range(page_shift - 1, 0);
+		return e & KR_PTE_ADDR & ~bit_range(page_shift - 1, 0);
 	if (page_shift == 12)
-		return e & PTE32_ADDR;
+		return e & KR_PTE32_ADDR;
 	/* 4 MiB: bits 31:22, and bits 20:13 as address bits 39:32 (PSE-36). */
 	return (e & 0xffc00000ull) | ((e & bit_range(20, 13)) << (32 - 13));
 }
@@ -180,16 +169,16 @@ static int walk_tables(struct kr_vm *vm, const struct walker *k, uint64_t cr3, u
 		memcpy(&e, p, f->entry_size); /* x86 hosts only: little-endian */
 		w->steps[w->nsteps++] = (struct kr_walk_step){level, entry_gpa, e};
 
-		if (!(e & PTE_PRESENT))
+		if (!(e & KR_PTE_PRESENT))
 			return walk_fail(w, level, "not present");
-		bool leaf = level == 1 || ((e & PTE_PS) && large_page_level(k, level));
+		bool leaf = level == 1 || ((e & KR_PTE_PS) && large_page_level(k, level));
 		unsigned page_shift = leaf ? shift : 0;
 		if (e & reserved_bits(k, level, page_shift))
 			return walk_fail(w, level, "reserved bit set");
 		if (!(k->paging == KR_PAGING_PAE && level == 3)) { /* PDPTEs hold no permissions */
-			writable = writable && (e & PTE_WRITE);
-			user = user && (e & PTE_USER);
-			nx = nx || (k->nxe && (e & PTE_XD));
+			writable = writable && (e & KR_PTE_WRITE);
+			user = user && (e & KR_PTE_USER);
+			nx = nx || (k->nxe && (e & KR_PTE_NX));
 		}
 		if (leaf) {
 			w->ok = true;

@@ -9,7 +9,9 @@
  */
 #include <asm/processor-flags.h>
 
-#include "internal.h"
+#include "core/error.h"
+#include "x86/vcpu.h"
+#include "x86/x86.h"
 
 /* Where the top-level table lives, and how big it is, in each paging mode. */
 static void paging_root(const struct kvm_sregs *s, uint64_t *root, uint64_t *size)

@@ -11,30 +11,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "error_code.h"
-#include "internal.h"
-
-int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs)
-{
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, regs) < 0)
-		return kr_err_sys("vCPU: ioctl KVM_GET_REGS");
-	return 0;
-}
-
-int kr_vcpu_set_regs(struct kr_vm *vm, const struct kvm_regs *regs)
-{
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, regs) < 0)
-		return kr_err_sys("vCPU: ioctl KVM_SET_REGS(rip=0x%llx, rsp=0x%llx)",
-				  (unsigned long long)regs->rip, (unsigned long long)regs->rsp);
-	return 0;
-}
-
-int kr_vcpu_get_sregs(struct kr_vm *vm, struct kvm_sregs *sregs)
-{
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, sregs) < 0)
-		return kr_err_sys("vCPU: ioctl KVM_GET_SREGS");
-	return 0;
-}
+#include "core/error.h"
+#include "core/vm.h"
+#include "x86/cpuid.h"
+#include "x86/exceptions.h"
+#include "x86/gdt.h"
+#include "x86/memmap.h"
+#include "x86/modes.h"
+#include "x86/vcpu.h"
+#include "x86/x86.h"
 
 int kr_vcpu_set_sregs(struct kr_vm *vm, const struct kvm_sregs *sregs)
 {

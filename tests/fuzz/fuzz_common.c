@@ -36,7 +36,7 @@ int fuzz_devnull(void)
 
 static void setup_once(void)
 {
-	the_vm = malloc(sizeof(*the_vm));
+	the_vm = calloc(1, sizeof(*the_vm));
 	ram = aligned_alloc(4096, FUZZ_RAM_MAX);
 	pristine = malloc(FUZZ_RAM_MAX);
 	if (!the_vm || !ram || !pristine) {
@@ -64,6 +64,7 @@ struct kr_vm *fuzz_vm(enum kr_mode mode, uint64_t mem_size)
 
 	/* As fake_vm_new() in tests/unit leaves a VM, on our RAM and console. */
 	struct kr_vm *vm = the_vm;
+	kr_vm_destroy_modules(vm); /* the previous input's devices */
 	memset(vm, 0, sizeof(*vm));
 	kr_vm_config_init(&vm->cfg);
 	vm->cfg.mode = mode;
@@ -72,7 +73,11 @@ struct kr_vm *fuzz_vm(enum kr_mode mode, uint64_t mem_size)
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->ram = ram;
 	vm->slots[0] = (struct kr_slot){.used = true, .gpa = 0, .size = mem_size, .host = ram};
-	vm->console.fd = fuzz_devnull();
+	vm->board = &kr_x86_board;
+	if (kr_board_add_devices(vm) < 0) {
+		fprintf(stderr, "fuzz: the board's devices: %s\n", kr_last_error());
+		abort();
+	}
 	return vm;
 }
 

@@ -180,7 +180,7 @@ static void one_call(struct kr_vm *vm, uint32_t nr, uint64_t a0, uint64_t a1, ui
 	uint64_t off = console_size();
 	uint64_t total = 0;
 #ifdef KR_DEFAULT_MAX_OUTPUT
-	total = vm->console.total;
+	total = kr_console_get(vm)->total;
 #endif
 	FUZZ_CHECK(kr_hypercall(vm, nr, a0, a1) == 0, "hypercall %u(0x%llx, 0x%llx) failed", nr,
 		   (unsigned long long)a0, (unsigned long long)a1);
@@ -199,7 +199,7 @@ static void one_call(struct kr_vm *vm, uint32_t nr, uint64_t a0, uint64_t a1, ui
 		FUZZ_CHECK(stopped && reason == KR_STOP_GUEST_ERROR && vm->pending_stop.message[0],
 			   "hypercall %u(0x%llx, 0x%llx) should be refused: stopped %d, reason %d",
 			   nr, (unsigned long long)a0, (unsigned long long)a1, stopped, reason);
-		FUZZ_CHECK(vm->console.used == 0 && console_size() == off,
+		FUZZ_CHECK(kr_console_get(vm)->used == 0 && console_size() == off,
 			   "refused hypercall %u(0x%llx, 0x%llx) wrote",
 			   nr, (unsigned long long)a0, (unsigned long long)a1);
 	} else {
@@ -211,11 +211,11 @@ static void one_call(struct kr_vm *vm, uint32_t nr, uint64_t a0, uint64_t a1, ui
 		    "WRITE(0x%llx, 0x%llx) with %llu bytes of room: stopped %d, reason %d (%s)",
 		    (unsigned long long)a0, (unsigned long long)a1, (unsigned long long)room,
 		    stopped, reason, vm->pending_stop.message);
-		FUZZ_CHECK(vm->console.used == 0 && console_size() == off + written,
+		FUZZ_CHECK(kr_console_get(vm)->used == 0 && console_size() == off + written,
 			   "WRITE(0x%llx, 0x%llx): %llu bytes written and %zu left in the "
 			   "buffer, expected %llu written and none left",
 			   (unsigned long long)a0, (unsigned long long)a1,
-			   (unsigned long long)(console_size() - off), vm->console.used,
+			   (unsigned long long)(console_size() - off), kr_console_get(vm)->used,
 			   (unsigned long long)written);
 		check_console(vm, off, a0, written);
 	}
@@ -237,7 +237,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (console_fd < 0)
 		console_fd = memfd_create("fuzz-console", MFD_CLOEXEC);
 	FUZZ_CHECK(console_fd >= 0 && ftruncate(console_fd, 0) == 0, "console memfd");
-	vm->console.fd = console_fd;
+	kr_console_get(vm)->fd = console_fd;
 
 	/* The console limit, where the library has one; 0 is none. */
 	uint64_t limit = 0;

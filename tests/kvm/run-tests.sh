@@ -249,9 +249,11 @@ check_ud_address() {
 	grep -q "^bytes at rip: 0f 0b" "$T/err" || echo "the bytes at rip are not ud2 (0f 0b)"
 }
 
-# --dump wrote JSON with the exception, the registers and both page walks.
+# --dump wrote JSON with the exception, the registers (all seven segments, as
+# the text report has them), the descriptor tables and both page walks.
 check_dump() {
 	for want in '"reason":"exception"' '"vector":14' '"cr2":"0x7fefffffff8"' \
+		'"es":{"selector":' '"gs":{"selector":' '"tr":{"selector":' '"idt":{"base":' \
 		'"rsp":"0x7ff00000000"' '"walk_rip":{' '"walk_rsp":{' '"fail_reason":"not present"' \
 		'"efer_bits":["LME","LMA","NXE"]'; do
 		grep -qF "$want" "$T/dump.json" || { echo "dump lacks $want"; return; }

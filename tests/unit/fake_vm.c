@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * fake_vm.c - a VM without KVM: RAM in slot 0 and nothing else. Unit tests
- * and fuzzers use it to drive loaders, page tables, the walker and
- * hypercall checks with no /dev/kvm.
+ * fake_vm.c - a VM without KVM: RAM in slot 0 and the x86 board's devices
+ * (console on stdout, hypercall port, fault port). Unit tests and fuzzers use
+ * it to drive loaders, page tables, the walker and hypercall checks with no
+ * /dev/kvm.
  */
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -24,6 +25,11 @@ struct kr_vm *fake_vm_new(enum kr_mode mode, uint64_t mem_size)
 		return NULL;
 	}
 	vm->slots[0] = (struct kr_slot){.used = true, .gpa = 0, .size = mem_size, .host = vm->ram};
+	vm->board = &kr_x86_board;
+	if (kr_board_add_devices(vm) < 0) {
+		fake_vm_free(vm);
+		return NULL;
+	}
 	return vm;
 }
 
@@ -31,6 +37,7 @@ void fake_vm_free(struct kr_vm *vm)
 {
 	if (!vm)
 		return;
+	kr_vm_destroy_modules(vm);
 	munmap(vm->ram, vm->cfg.mem_size);
 	free(vm);
 }

@@ -12,7 +12,6 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "error_code.h"
 #include "unit.h"
 
 #define MEM (8u << 20)

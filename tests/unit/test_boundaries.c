@@ -20,7 +20,7 @@
 #define MEM (8u << 20)
 #define RUN_SIZE 8192
 
-/* A VM with a kvm_run of its own, the console to a temp file, devices registered. */
+/* A VM with a kvm_run of its own and the board's devices, the console to a temp file. */
 struct edge_vm {
 	struct kr_vm *vm;
 	struct kvm_sregs sregs;
@@ -33,10 +33,8 @@ static void edge_vm_init(struct edge_vm *e, enum kr_mode mode)
 	e->vm->run = calloc(1, RUN_SIZE);
 	e->vm->run_size = RUN_SIZE;
 	strcpy(e->path, "/tmp/kvmrun-edge-XXXXXX");
-	e->vm->console.fd = mkstemp(e->path);
-	CHECK(e->vm->console.fd >= 0);
-	CHECK_OK(kr_console_register(e->vm));
-	CHECK_OK(kr_hypercall_register(e->vm));
+	kr_console_get(e->vm)->fd = mkstemp(e->path);
+	CHECK(kr_console_get(e->vm)->fd >= 0);
 
 	/* The registers kvmrun gives a guest of this mode, for the software walker. */
 	struct kr_mode_setup ms = {.gdt_base = 0x10000};
@@ -61,13 +59,13 @@ static void edge_vm_init(struct edge_vm *e, enum kr_mode mode)
 static size_t edge_output(struct edge_vm *e, char *buf, size_t size)
 {
 	CHECK_OK(kr_console_flush(e->vm));
-	ssize_t n = pread(e->vm->console.fd, buf, size, 0);
+	ssize_t n = pread(kr_console_get(e->vm)->fd, buf, size, 0);
 	return n > 0 ? (size_t)n : 0;
 }
 
 static void edge_vm_free(struct edge_vm *e)
 {
-	close(e->vm->console.fd);
+	close(kr_console_get(e->vm)->fd);
 	unlink(e->path);
 	free(e->vm->run);
 	e->vm->run = NULL;

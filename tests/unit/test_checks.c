@@ -21,7 +21,7 @@ UNIT_TEST(console_writes_each_line_at_its_newline)
 	char path[] = "/tmp/kvmrun-console-XXXXXX";
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
-	vm->console.fd = fd;
+	kr_console_get(vm)->fd = fd;
 	/* Byte by byte, as port 0xE9 delivers it: kept until the line ends. */
 	CHECK_OK(kr_console_write(vm, "a", 1));
 	CHECK_OK(kr_console_write(vm, "b", 1));
@@ -31,7 +31,7 @@ UNIT_TEST(console_writes_each_line_at_its_newline)
 	/* A newline anywhere in a longer piece writes all of it. */
 	CHECK_OK(kr_console_write(vm, "c\nd", 3));
 	CHECK_EQ(file_size(fd), 6);
-	CHECK_EQ(vm->console.used, 0);
+	CHECK_EQ(kr_console_get(vm)->used, 0);
 	char back[8] = "";
 	CHECK_EQ(pread(fd, back, sizeof(back), 0), 6);
 	CHECK(memcmp(back, "ab\nc\nd", 6) == 0);
@@ -44,10 +44,10 @@ UNIT_TEST(console_writes_each_line_at_its_newline)
 UNIT_TEST(console_write_error_names_the_bytes_lost)
 {
 	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
-	vm->console.fd = 1000; /* not open */
+	kr_console_get(vm)->fd = 1000; /* not open */
 	CHECK_OK(kr_console_write(vm, "xyz", 3));
 	CHECK_FAILS_WITH(kr_console_flush(vm), "console: write of 3 bytes to fd 1000: Bad file");
-	CHECK_EQ(vm->console.used, 0); /* dropped: a broken fd is not retried forever */
+	CHECK_EQ(kr_console_get(vm)->used, 0); /* dropped: a broken fd is not retried forever */
 	CHECK_FAILS_WITH(kr_console_write(vm, "line\n", 5), "console: write of 5 bytes");
 	fake_vm_free(vm);
 }
@@ -103,6 +103,7 @@ static int nop_handler(struct kr_vm *vm, void *opaque, uint64_t addr, void *data
 UNIT_TEST(bus_register_says_what_is_wrong)
 {
 	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
+	size_t board_devices = vm->ndevices; /* the board's ports */
 	CHECK_FAILS_WITH(kr_bus_register(vm, KR_SPACE_PIO, 0x3f8, 8, NULL, NULL),
 			 "port range [0x3f8, +0x8) has no handler (NULL)");
 	CHECK_FAILS_WITH(kr_bus_register(vm, (enum kr_space)7, 0x3f8, 8, nop_handler, NULL),
@@ -111,7 +112,7 @@ UNIT_TEST(bus_register_says_what_is_wrong)
 			 "MMIO range at 0xd0000000 is empty (len 0)");
 	CHECK_FAILS_WITH(kr_bus_register(vm, KR_SPACE_MMIO, UINT64_MAX, 2, nop_handler, NULL),
 			 "wraps around");
-	CHECK_EQ(vm->ndevices, 0);
+	CHECK_EQ(vm->ndevices, board_devices);
 	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0xd0000000, 0x1000, nop_handler, NULL));
 	fake_vm_free(vm);
 }

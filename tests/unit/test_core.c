@@ -72,7 +72,7 @@ UNIT_TEST(console_buffers_and_flushes)
 	char path[] = "/tmp/kvmrun-console-XXXXXX";
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
-	vm->console.fd = fd;
+	kr_console_get(vm)->fd = fd;
 	char big[KR_CONSOLE_BUF * 2 + 100];
 	for (size_t i = 0; i < sizeof(big); i++)
 		big[i] = (char)('a' + i % 26);
@@ -87,7 +87,7 @@ UNIT_TEST(console_buffers_and_flushes)
 	close(fd);
 	unlink(path);
 	/* A broken fd is an error with a message, not a hang. */
-	vm->console.fd = 1000;
+	kr_console_get(vm)->fd = 1000;
 	CHECK_OK(kr_console_write(vm, "x", 1));
 	CHECK_FAILS_WITH(kr_console_flush(vm), "console: write");
 	fake_vm_free(vm);

@@ -19,15 +19,13 @@ static struct kr_vm *exit_vm(void)
 	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
 	vm->run = calloc(1, RUN_SIZE);
 	vm->run_size = RUN_SIZE;
-	vm->console.fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	CHECK_OK(kr_console_register(vm));
-	CHECK_OK(kr_hypercall_register(vm));
+	kr_console_get(vm)->fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	return vm;
 }
 
 static void exit_vm_free(struct kr_vm *vm)
 {
-	close(vm->console.fd);
+	close(kr_console_get(vm)->fd);
 	free(vm->run);
 	vm->run = NULL;
 	fake_vm_free(vm);
@@ -51,8 +49,8 @@ UNIT_TEST(exit_io_debug_console_takes_rep_outsb)
 	memcpy((char *)vm->run + 4096, "abc", 3);
 	CHECK_OK(kr_handle_exit(vm));
 	CHECK(!vm->stop_requested);
-	CHECK_EQ(vm->console.used, 3);
-	CHECK(memcmp(vm->console.buf, "abc", 3) == 0);
+	CHECK_EQ(kr_console_get(vm)->used, 3);
+	CHECK(memcmp(kr_console_get(vm)->buf, "abc", 3) == 0);
 	/* A read of port 0xE9 answers 0xE9, as Bochs does. */
 	set_io(vm, KVM_EXIT_IO_IN, KVMRUN_DEBUG_CONSOLE_PORT, 1, 1, 4096);
 	CHECK_OK(kr_handle_exit(vm));

@@ -31,21 +31,21 @@ static void hc_vm_init(struct hc_vm *h)
 	kr_sregs_for_mode(KR_MODE_LONG, &ms, &h->sregs);
 	h->vm->soft_sregs = &h->sregs;
 	strcpy(h->path, "/tmp/kvmrun-hc-XXXXXX");
-	h->vm->console.fd = mkstemp(h->path);
-	CHECK(h->vm->console.fd >= 0);
+	kr_console_get(h->vm)->fd = mkstemp(h->path);
+	CHECK(kr_console_get(h->vm)->fd >= 0);
 }
 
 static size_t hc_output(struct hc_vm *h, char *buf, size_t size)
 {
 	CHECK_OK(kr_console_flush(h->vm));
-	ssize_t n = pread(h->vm->console.fd, buf, size - 1, 0);
+	ssize_t n = pread(kr_console_get(h->vm)->fd, buf, size - 1, 0);
 	buf[n > 0 ? n : 0] = 0;
 	return n > 0 ? (size_t)n : 0;
 }
 
 static void hc_vm_free(struct hc_vm *h)
 {
-	close(h->vm->console.fd);
+	close(kr_console_get(h->vm)->fd);
 	unlink(h->path);
 	fake_vm_free(h->vm);
 }
@@ -99,8 +99,8 @@ UNIT_TEST(hypercall_write_is_written_at_once)
 	hc_vm_init(&h);
 	memcpy(h.vm->ram + 0x200000, "prompt> ", 8);
 	CHECK_OK(kr_hypercall(h.vm, KVMRUN_HC_WRITE, 0x200000, 8));
-	CHECK_EQ(h.vm->console.used, 0);
-	CHECK_EQ(lseek(h.vm->console.fd, 0, SEEK_END), 8);
+	CHECK_EQ(kr_console_get(h.vm)->used, 0);
+	CHECK_EQ(lseek(kr_console_get(h.vm)->fd, 0, SEEK_END), 8);
 	hc_vm_free(&h);
 }
 

@@ -217,7 +217,7 @@ UNIT_TEST(loader_elf64_entry_override)
 	CHECK_OK(kr_load_buffer(vm, b.data, b.size, &opt, &img));
 	CHECK_EQ(img.entry, 0x101000); /* in the bss, but executable */
 	opt.entry = 0x200000;
-	CHECK_FAILS_WITH(kr_load_buffer(vm, b.data, b.size, &opt, &img), "--entry");
+	CHECK_FAILS_WITH(kr_load_buffer(vm, b.data, b.size, &opt, &img), "entry override");
 	free(b.data);
 	fake_vm_free(vm);
 }
@@ -449,10 +449,10 @@ UNIT_TEST(loader_elf_class_for_mode)
 	struct elf_buf b64 = good64(), b32 = build_elf(ELFCLASS32, GOOD_ENTRY, good_segs, 2);
 	struct kr_image img;
 
-	CHECK_FAILS_WITH(load(prot, &b64, &img), "needs --mode long, but the VM is in protected");
-	CHECK_FAILS_WITH(load(real, &b64, &img), "needs --mode long");
-	CHECK_FAILS_WITH(load(lng, &b32, &img), "needs --mode protected or --mode paged32");
-	CHECK_FAILS_WITH(load(real, &b32, &img), "needs --mode protected or --mode paged32");
+	CHECK_FAILS_WITH(load(prot, &b64, &img), "needs long mode, but the VM is in protected");
+	CHECK_FAILS_WITH(load(real, &b64, &img), "needs long mode");
+	CHECK_FAILS_WITH(load(lng, &b32, &img), "needs protected or paged32 mode");
+	CHECK_FAILS_WITH(load(real, &b32, &img), "needs protected or paged32 mode");
 	free(b64.data);
 	free(b32.data);
 	fake_vm_free(prot);
@@ -636,7 +636,7 @@ UNIT_TEST(loader_elf_load_addr_refused)
 	struct kr_load_options opt = {.has_load_addr = true, .load_addr = 0x200000};
 
 	CHECK_FAILS_WITH(kr_load_buffer(vm, b.data, b.size, &opt, &img),
-			 "--load (a load address) is for raw images");
+			 "a load address (kr_load_options.load_addr) is for raw images");
 	free(b.data);
 	fake_vm_free(vm);
 }

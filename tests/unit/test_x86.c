@@ -478,3 +478,50 @@ UNIT_TEST(memmap_paged32_maps_slots_and_mmio_with_4m_pages)
 	CHECK_EQ(pde[0x100000000ull >> 22 & 1023], 0x00000083u); /* wraps to 0: untouched */
 	fake_vm_free(vm);
 }
+
+/* exception_stubs.S assembles to what the IDT's gates expect (x86/exceptions.c reads the frame). */
+UNIT_TEST(exception_stubs_push_the_vector_and_report_on_the_fault_port)
+{
+	for (unsigned v = 0; v < 32; v++) {
+		const uint8_t *p = kr_exception_stubs[v];
+		size_t at = 0;
+		if (!kr_exception_has_error_code(v)) {
+			CHECK(p[0] == 0x6a && p[1] == 0); /* push $0 for the missing error code */
+			at = 2;
+		}
+		const uint8_t want[] = {0x6a, (uint8_t)v, 0x52, /* push $v; push %rdx */
+					0x66, 0xba, KVMRUN_FAULT_PORT & 0xff, KVMRUN_FAULT_PORT >> 8,
+					0xee, 0xf4, 0xeb, 0xfd}; /* out %al,%dx; hlt; jmp .-1 */
+		if (memcmp(p + at, want, sizeof(want)) != 0)
+			unit_fail(__FILE__, __LINE__, "the stub of vector %u is not as expected", v);
+		for (size_t i = at + sizeof(want); i < KR_EXCEPTION_STUB_SIZE; i++)
+			CHECK_EQ(p[i], 0);
+	}
+	CHECK(kr_exception_has_error_code(14) && kr_exception_has_error_code(8));
+	CHECK(!kr_exception_has_error_code(6) && !kr_exception_has_error_code(3));
+}
+
+/* The 64-bit TSS holds IST1 and no I/O bitmap, at the offsets the CPU reads. */
+UNIT_TEST(exceptions_install_writes_the_tss_and_stubs)
+{
+	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
+	struct kr_mode_setup ms = {0};
+	CHECK_OK(kr_exceptions_install(vm, &ms));
+	CHECK_EQ(ms.tss_base, KR_TSS_GPA);
+	CHECK_EQ(ms.idt_base, KR_IDT_GPA);
+	uint64_t ist1;
+	uint16_t iomap;
+	memcpy(&ist1, vm->ram + KR_TSS_GPA + 36, 8);
+	memcpy(&iomap, vm->ram + KR_TSS_GPA + 102, 2);
+	CHECK_EQ(ist1, KR_EXCEPTION_STACK_TOP);
+	CHECK_EQ(iomap, 104);
+	CHECK(memcmp(vm->ram + KR_STUBS_GPA, kr_exception_stubs, sizeof(kr_exception_stubs)) == 0);
+	/* Gate 14 leads to stub 14, through the 64-bit code selector and IST1. */
+	uint8_t gate[16];
+	memcpy(gate, vm->ram + KR_IDT_GPA + 14 * 16, 16);
+	uint64_t handler = KR_STUBS_GPA + 14 * KR_EXCEPTION_STUB_SIZE;
+	CHECK_EQ(gate[0] | gate[1] << 8 | (uint64_t)gate[6] << 16 | (uint64_t)gate[7] << 24, handler);
+	CHECK_EQ(gate[2], KVMRUN_SEL_CODE64);
+	CHECK_EQ(gate[4], 1);
+	fake_vm_free(vm);
+}

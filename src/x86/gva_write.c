@@ -11,8 +11,11 @@
  */
 #include <string.h>
 
-#include "error_code.h"
-#include "internal.h"
+#include "core/bounds.h"
+#include "core/error.h"
+#include "core/memory.h"
+#include "core/vm.h"
+#include "x86/translate.h"
 
 struct write_ctx {
 	struct kr_vm *vm;

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "error_code.h"
-#include "internal.h"
-
-#define PAGE_SIZE 4096ull
+#include "core/error.h"
+#include "core/vm.h"
+#include "x86/translate.h"
+#include "x86/x86.h"
 
 /*
  * Linear addresses exist up to 4 GiB in every mode; above, only in long mode
@@ -103,7 +103,7 @@ int kr_gva_for_each(struct kr_vm *vm, uint64_t gva, uint64_t len,
 	if (len > 0 && (gva + len - 1) >> 32 != 0 && current_paging(vm, &paging) < 0)
 		return -1;
 	while (len > 0) {
-		uint64_t in_page = PAGE_SIZE - (gva & (PAGE_SIZE - 1));
+		uint64_t in_page = KR_PAGE_4K - (gva & (KR_PAGE_4K - 1));
 		uint64_t n = len < in_page ? len : in_page;
 		struct kr_translation t = {.gva = gva};
 		if (address_exists(paging, gva) && translate_existing(vm, gva, &t) < 0)

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: MIT */
+/* core/run.h - step 8: the run loop's internals (kr_vm_run and kr_vm_stop are public). */
+#ifndef KVMRUN_CORE_RUN_H
+#define KVMRUN_CORE_RUN_H
+
+#include "kvmrun.h"
+
+/*
+ * Install the handler of the signal that interrupts KVM_RUN (KR_KICK_SIGNAL);
+ * at VM creation, since sigaction is not allowed once sandboxed.
+ */
+int kr_kick_signal_init(void);
+/* The number of that signal (SIGRTMIN + 3), for the sandbox's tgkill rule. */
+int kr_kick_signal(void);
+
+/* Dispatch the exit in vm->run: 0 to go on or stop (vm->stop_requested), -1 on a VMM failure. */
+int kr_handle_exit(struct kr_vm *vm);
+
+/*
+ * kr_vm_stop with a whole description: `stop` gives the reason, exit code,
+ * message and, if it has them, the vCPU state and the exception (a module
+ * that knows the state at the fault, such as x86/exceptions.c, reports it
+ * this way). The run loop fills in kvm_exit. The first request wins.
+ */
+void kr_vm_stop_with(struct kr_vm *vm, const struct kr_stop *stop);
+
+#endif

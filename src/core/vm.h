@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * core/vm.h - the VM as the KVM plumbing sees it: its fds, memory slots, bus
+ * entries, run-loop state, and the modules (devices, the board) attached to
+ * it. The core knows no device by name: a module registers its bus ranges
+ * (kr_bus_register) and its hooks (kr_vm_add_module); the run loop, the
+ * sandbox and kr_vm_destroy call the hooks without knowing whose they are.
+ */
+#ifndef KVMRUN_CORE_VM_H
+#define KVMRUN_CORE_VM_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "kvmrun.h"
+
+/* ---- memory slots (core/memory.c) ------------------------------------------- */
+
+#define KR_MAX_SLOTS 32
+
+struct kr_slot {
+	bool used;
+	uint32_t flags;
+	uint64_t gpa, size;
+	void *host;
+};
+
+/* ---- bus entries (core/bus.c) ----------------------------------------------- */
+
+#define KR_MAX_DEVICES 16
+
+struct kr_device {
+	enum kr_space space;
+	uint64_t base, len;
+	kr_io_handler handler;
+	void *opaque;
+};
+
+/* ---- modules: what a device or the board hooks into the VM's life ---------- */
+
+/* Every hook may be NULL; `opaque` is the module's own state. */
+struct kr_hooks {
+	const char *name; /* "console", for messages */
+	/*
+	 * A run stopped and the vCPU state was read (stop->have_state): add to
+	 * what the stop says (the board recognises a CPU reset here).
+	 */
+	void (*on_stop)(struct kr_vm *vm, void *opaque, struct kr_stop *stop);
+	/* A run is over, whatever its end: push out what is buffered. -1 fails the run. */
+	int (*on_run_end)(struct kr_vm *vm, void *opaque);
+	/* kr_vm_destroy: flush and free the module's state (the VM is still whole). */
+	void (*on_destroy)(struct kr_vm *vm, void *opaque);
+	/* The fds the module writes to while sandboxed: fills fds[0..max), returns the count. */
+	size_t (*write_fds)(struct kr_vm *vm, void *opaque, int *fds, size_t max);
+};
+
+#define KR_MAX_MODULES 16
+
+struct kr_module {
+	const struct kr_hooks *hooks;
+	void *opaque;
+};
+
+/* Attach a module; its on_destroy runs in kr_vm_destroy, after those added later. */
+int kr_vm_add_module(struct kr_vm *vm, const struct kr_hooks *hooks, void *opaque);
+/* The state of the module registered with `hooks`, or NULL if there is none. */
+void *kr_vm_module(const struct kr_vm *vm, const struct kr_hooks *hooks);
+/* Run every module's on_destroy (newest first) and forget the modules. */
+void kr_vm_destroy_modules(struct kr_vm *vm);
+
+/* ---- what the architecture's board gives the core at creation --------------- */
+
+/*
+ * kr_vm_create (the board's) calls kr_vm_new with these; each may be NULL.
+ * They run at the points of the KVM API where the board has a say.
+ */
+struct kr_vm_board {
+	/* After the core's checks of cfg, before /dev/kvm is opened. */
+	int (*check_config)(const struct kr_vm_config *cfg);
+	/* After KVM_CREATE_VM, before memory and the vCPU (x86: KVM_SET_TSS_ADDR). */
+	int (*before_vcpu)(struct kr_vm *vm);
+	/* Once the vCPU exists: create the machine's devices. */
+	int (*add_devices)(struct kr_vm *vm);
+	/* The host's physical address width, bound of a slot before the vCPU's is known. */
+	unsigned (*host_phys_bits)(void);
+};
+
+/*
+ * What the architecture learned of the guest's CPU when it set the vCPU up
+ * (x86: from the CPUID it gave it, see x86/cpuid.c). The core uses the
+ * address width; the x86 page walker the rest (KVM's own walker treats as
+ * reserved what this CPU model does not offer).
+ */
+struct kr_guest_cpu {
+	bool known;          /* the vCPU's CPU model is set */
+	bool amd;            /* AuthenticAMD or HygonGenuine: AMD's reserved bits apply */
+	bool gbpages;        /* 1 GiB pages (CPUID 0x80000001 EDX bit 26) */
+	bool la57;           /* 5-level paging (CPUID 7.0 ECX bit 16) */
+	unsigned maxphyaddr; /* CPUID 0x80000008 EAX[7:0]; 36 without the leaf */
+};
+
+/* ---- the VM ------------------------------------------------------------------ */
+
+struct kr_vm {
+	struct kr_vm_config cfg;
+	const struct kr_vm_board *board;
+	int kvm_fd, vm_fd, vcpu_fd;
+	struct kvm_run *run; /* shared with KVM, KVM_GET_VCPU_MMAP_SIZE bytes */
+	int run_size;
+
+	struct kr_slot slots[KR_MAX_SLOTS];
+	uint8_t *ram; /* host address of slot 0 */
+
+	size_t ndevices;
+	struct kr_device devices[KR_MAX_DEVICES];
+
+	size_t nmodules;
+	struct kr_module modules[KR_MAX_MODULES];
+
+	struct kr_guest_cpu cpu;
+
+	/*
+	 * Unit tests and fuzzers have no vCPU: with this set, kr_translate walks
+	 * the page tables in software (kr_walk) under these registers instead.
+	 */
+	const struct kvm_sregs *soft_sregs;
+
+	/* kr_vm_observe_exits: NULL costs the run loop nothing */
+	kr_exit_observer observer;
+	void *observer_opaque;
+	bool observer_wants_rip;
+	uint64_t exit_seq;
+
+	/*
+	 * core/run.c: stopping the vCPU from any thread (see kr_vm_stop).
+	 * stop_requested is KR_STOPPING_NONE, _WRITING (a kr_vm_stop is filling
+	 * pending_stop) or _READY (pending_stop is complete); reads as true once
+	 * anyone asked. running_tid is the thread inside kr_vm_run (0: none),
+	 * which kr_vm_stop signals; pid is the process, for tgkill.
+	 */
+	_Atomic int stop_requested;
+	struct kr_stop pending_stop;
+	_Atomic pid_t running_tid;
+	pid_t pid;
+
+	/* Lifecycle: what kr_vcpu_prepare and earlier runs left (see kr_vm_run). */
+	bool prepare_started, prepared;
+	bool cannot_resume;             /* the last stop was a crash: never run again */
+	char cannot_resume_why[200];    /* ... which one */
+};
+
+enum { KR_STOPPING_NONE, KR_STOPPING_WRITING, KR_STOPPING_READY };
+
+/*
+ * Steps 1 to 5 in order (/dev/kvm, KVM_CREATE_VM, the board's set-up, RAM,
+ * the vCPU), then the board's devices. The board's kr_vm_create calls it.
+ */
+int kr_vm_new(struct kr_vm **out, const struct kr_vm_config *cfg, const struct kr_vm_board *board);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/* devices/console.h - the debug console (port 0xE9) and KVMRUN_HC_WRITE's sink. */
+#ifndef KVMRUN_DEVICES_CONSOLE_H
+#define KVMRUN_DEVICES_CONSOLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvmrun.h"
+
+#define KR_CONSOLE_BUF 4096
+
+struct kr_console {
+	int fd;
+	uint64_t total; /* bytes the guest has written, for cfg.max_output */
+	size_t used;
+	char buf[KR_CONSOLE_BUF];
+};
+
+/* Refuse a cfg.console_fd the console cannot write to (before the VM exists). */
+int kr_console_check_config(const struct kr_vm_config *cfg);
+/* Create the console on cfg.console_fd: its port, its WRITE hypercall, its hooks. */
+int kr_console_register(struct kr_vm *vm);
+/* The VM's console (NULL if it has none): for tests and fuzzers. */
+struct kr_console *kr_console_get(struct kr_vm *vm);
+int kr_console_write(struct kr_vm *vm, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* loader/loader.h - the image formats behind kr_load_file and kr_load_buffer. */
+#ifndef KVMRUN_LOADER_H
+#define KVMRUN_LOADER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvmrun.h"
+
+int kr_load_elf(struct kr_vm *vm, const uint8_t *data, size_t size,
+		const struct kr_load_options *opt, struct kr_image *img);
+int kr_load_raw(struct kr_vm *vm, const uint8_t *data, size_t size,
+		const struct kr_load_options *opt, struct kr_image *img);
+/* Refuse an image range that is outside RAM or overlaps kvmrun's area. */
+int kr_load_check_range(struct kr_vm *vm, uint64_t gpa, uint64_t size, const char *what);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * board.c - the machine kvmrun builds on x86: what it sets before the vCPU
+ * exists, and the devices it has. A new device is a file of its own under
+ * devices/ and one line in board_devices() below; the core never learns its
+ * name (it registers its own ranges and hooks).
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "core/error.h"
+#include "core/vm.h"
+#include "devices/console.h"
+#include "devices/hypercall.h"
+#include "x86/board.h"
+#include "x86/cpuid.h"
+#include "x86/exceptions.h"
+
+/*
+ * Intel VMX needs three pages for a real-mode TSS and one for an identity
+ * page table (used while the guest runs unpaged). They must be below 4 GiB
+ * and clear of RAM and MMIO: RAM ends at KR_MEM_MAX (3 GiB), and the BIOS
+ * area starts at 0xfffc0000, so these four pages sit just below it.
+ */
+#define KR_TSS_ADDR 0xfffbd000ull
+#define KR_IDENTITY_MAP_ADDR 0xfffbc000ull
+
+/* Step 3: addresses Intel's VMX needs for real mode; harmless on AMD. */
+static int set_system_addresses(struct kr_vm *vm)
+{
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, (unsigned long)KR_TSS_ADDR) < 0)
+		return kr_err_sys("create VM: ioctl KVM_SET_TSS_ADDR(0x%llx)", KR_TSS_ADDR);
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_IDENTITY_MAP_ADDR) > 0) {
+		uint64_t addr = KR_IDENTITY_MAP_ADDR;
+		if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &addr) < 0)
+			return kr_err_sys("create VM: ioctl KVM_SET_IDENTITY_MAP_ADDR(0x%llx)",
+					  KR_IDENTITY_MAP_ADDR);
+	}
+	return 0;
+}
+
+/* KVMRUN_HC_EXIT: the guest is done. */
+static int hc_exit(struct kr_vm *vm, void *opaque, uint64_t status, uint64_t unused)
+{
+	(void)opaque, (void)unused;
+	char msg[160];
+	/*
+	 * The whole status, not its low byte: cut to 8 bits, 256 would pass
+	 * for success. The embedder decides what it accepts (kvmrun: 0..123).
+	 */
+	snprintf(msg, sizeof(msg), "guest exited with status %llu", (unsigned long long)status);
+	kr_vm_stop(vm, KR_STOP_EXIT, status > INT_MAX ? INT_MAX : (int)status, msg);
+	return 0;
+}
+
+/*
+ * After a triple fault on AMD the vCPU has been reset (RIP 0xfff0, CS base
+ * 0xffff0000) before KVM reports the shutdown: say so rather than blame that
+ * address.
+ */
+static void on_stop(struct kr_vm *vm, void *opaque, struct kr_stop *stop)
+{
+	(void)vm, (void)opaque;
+	stop->cpu_was_reset = stop->reason == KR_STOP_SHUTDOWN && stop->regs.rip == 0xfff0 &&
+			      stop->sregs.cs.base == 0xffff0000;
+	size_t len = strlen(stop->message);
+	if (stop->cpu_was_reset)
+		snprintf(stop->message + len, sizeof(stop->message) - len,
+			 "; the CPU reset the vCPU before KVM reported it, so the faulting "
+			 "address is unknown");
+}
+
+static const struct kr_hooks board_hooks = {.name = "x86 board", .on_stop = on_stop};
+
+/* The machine's devices; the hypercall port first, for the table others add to. */
+int kr_board_add_devices(struct kr_vm *vm)
+{
+	if (kr_vm_add_module(vm, &board_hooks, NULL) < 0 || kr_hypercall_register(vm) < 0 ||
+	    kr_hypercall_add(vm, KVMRUN_HC_EXIT, hc_exit, NULL) < 0 ||
+	    kr_console_register(vm) < 0 || kr_exceptions_register(vm) < 0)
+		return -1;
+	return 0;
+}
+
+const struct kr_vm_board kr_x86_board = {
+	.check_config = kr_console_check_config,
+	.before_vcpu = set_system_addresses,
+	.add_devices = kr_board_add_devices,
+	.host_phys_bits = kr_cpuid_host_phys_bits,
+};
+
+int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg)
+{
+	return kr_vm_new(out, cfg, &kr_x86_board);
+}

@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * x86/board.h - the machine kvmrun builds: which devices it has, and what
+ * the x86 architecture adds to the core's VM (kr_vm_create is in board.c).
+ */
+#ifndef KVMRUN_X86_BOARD_H
+#define KVMRUN_X86_BOARD_H
+
+#include "core/vm.h"
+
+extern const struct kr_vm_board kr_x86_board;
+
+/* The devices of the machine, and the board's own hooks (exported for fake VMs in tests). */
+int kr_board_add_devices(struct kr_vm *vm);
+
+#endif
