@@ -17,6 +17,7 @@
 	.section .rodata, "a"
 	.balign STUB_SIZE
 	.globl kr_exception_stubs
+	.hidden kr_exception_stubs /* the library's own: not exported from libkvmrun.so */
 	.type kr_exception_stubs, @object
 kr_exception_stubs:
 	.code64

@@ -413,8 +413,8 @@ dd if=/dev/zero of="$T/big.bin" bs=1024 count=3072 2>/dev/null
 t bad-missing-file $VMM_ERROR '' 'no-such-guest.elf' 'No such file or directory' -- run "$T/no-such-guest.elf"
 t bad-empty-file $VMM_ERROR '' 'empty' 'is empty (0 bytes)' -- run "$T/empty.bin"
 t bad-truncated-elf $VMM_ERROR '' 'ELF' 'too short for a 64-bit ELF header' -- run "$T/truncated.elf"
-t bad-elf64-protected $VMM_ERROR '' 'ELF' 'ELFCLASS64' 'needs --mode long' -- run --mode protected "$G/hello.elf"
-t bad-elf32-long $VMM_ERROR '' 'ELF' 'ELFCLASS32' 'needs --mode protected or --mode paged32' \
+t bad-elf64-protected $VMM_ERROR '' 'ELF' 'ELFCLASS64' 'needs long mode, but the VM is in protected mode' -- run --mode protected "$G/hello.elf"
+t bad-elf32-long $VMM_ERROR '' 'ELF' 'ELFCLASS32' 'needs protected or paged32 mode, but the VM is in long mode' \
 	-- run "$G/protected-elf32.elf"
 t bad-elf-with-load $VMM_ERROR '' 'ELF' 'is for raw images' -- run --load 0x200000 "$G/hello.elf"
 t bad-mem-too-small $VMM_ERROR '' 'memory size' 'is outside [2 MiB' -- run --mem 1M "$G/hello.elf"
