@@ -278,4 +278,13 @@ int kr_gva_for_each(struct kr_vm *vm, uint64_t gva, uint64_t len,
 		    int (*fn)(void *ctx, const void *host, size_t n), void *ctx);
 
 
+/* ---- core/vm.c: for tests and fuzzers only ------------------------------------ */
+
+/*
+ * A VM without KVM: RAM (cfg->mem_size, mmap'd) in slot 0, no fds, no vCPU,
+ * for unit tests and fuzzers to drive loaders, page tables, the walker and
+ * hypercall checks. Not in the API (kvmrun.h); freed with kr_vm_destroy.
+ */
+int kr_vm_create_detached(struct kr_vm **out, const struct kr_vm_config *cfg);
+
 #endif

@@ -153,6 +153,37 @@ int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg)
 	return 0;
 }
 
+/*
+ * For tests and fuzzers, not part of the API: a VM with no KVM behind it (no
+ * /dev/kvm, no fds, no vCPU), only RAM in slot 0, mapped here. Loaders, page
+ * tables, the software walker and the hypercall checks work on it; running
+ * does not. Freed with kr_vm_destroy.
+ */
+int kr_vm_create_detached(struct kr_vm **out, const struct kr_vm_config *cfg)
+{
+	*out = NULL;
+	if (check_config(cfg) < 0)
+		return -1;
+	struct kr_vm *vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return kr_err_sys("create detached VM: calloc(%zu)", sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->console.fd = cfg->console_fd;
+	vm->pid = getpid();
+	void *ram = mmap(NULL, cfg->mem_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (ram == MAP_FAILED) {
+		free(vm);
+		return kr_err_sys("create detached VM: mmap of %llu bytes of RAM",
+				  (unsigned long long)cfg->mem_size);
+	}
+	vm->slots[0] = (struct kr_slot){.used = true, .gpa = 0, .size = cfg->mem_size, .host = ram};
+	vm->ram = ram;
+	*out = vm;
+	return 0;
+}
+
 void kr_vm_destroy(struct kr_vm *vm)
 {
 	if (!vm)
