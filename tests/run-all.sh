@@ -63,6 +63,7 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 	note "unit tests under valgrind"
 	run_step valgrind valgrind -q --error-exitcode=1 --leak-check=full build/unit-tests
 
+	run_part testbed "$(python3 tests/testbed/run.py --list | grep -c .)" python3 tests/testbed/run.py
 	note "fuzzers (libFuzzer, ASan + UBSan): the corpora, then a short run each"
 	run_part fuzz "$nfuzz" make -s fuzz-smoke
 
