@@ -26,7 +26,8 @@ FUZZ_ALL_CFLAGS = -std=gnu11 $(FUZZ_CFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-lin
 FUZZ_SRC_WARN = $(WARN)
 
 FUZZ_LIB_OBJS := $(patsubst %.S,$(FUZZ_BUILD)/%.o,$(LIB_SRCS:%.c=$(FUZZ_BUILD)/%.o))
-FUZZ_CLI_OBJS := $(CLI_SRCS:%.c=$(FUZZ_BUILD)/%.o)
+# Of the command, only its number parsers: a file of their own, without main().
+FUZZ_CLI_OBJS := $(FUZZ_BUILD)/src/cli/parse.o
 FUZZ_COMMON_OBJ := $(FUZZ_BUILD)/tests/fuzz/fuzz_common.o
 FUZZ_BINS := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_RUN = FUZZ_BUILD=$(FUZZ_BUILD) FUZZ_SECONDS=$(FUZZ_SECONDS) \
@@ -61,9 +62,6 @@ $(FUZZ_BUILD)/tests/fuzz/%.o: tests/fuzz/%.c
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $@")
 	$(Q)$(FUZZ_CC) $(FUZZ_ALL_CFLAGS) $(WARN) -c -o $@ $<
-
-# The command's sources, for the parsers in it; libFuzzer brings the main().
-$(FUZZ_BUILD)/src/cli/main.o: FUZZ_DEFS = -Dmain=kvmrun_cli_main
 
 # System call names for the seccomp handler, when the library has one.
 FUZZ_GEN := $(if $(wildcard scripts/gen-syscall-names.sh),$(FUZZ_BUILD)/gen/syscall_names.h)

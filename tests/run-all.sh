@@ -78,6 +78,8 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 	note "the library as others link it: exports, soname, make install, pkg-config"
 	run_part install "$(sh tests/install/check.sh --list | grep -c .)" sh tests/install/check.sh build
 
+	run_part testbed "$(python3 tests/testbed/run.py --list | grep -c .)" python3 tests/testbed/run.py
+
 	note "fuzzers (libFuzzer, ASan + UBSan): the corpora, then a short run each"
 	run_part fuzz "$nfuzz" make -s fuzz-smoke
 
@@ -114,7 +116,7 @@ read -r passed failed < <(awk '/^result [^ ]+: [0-9]+ passed, [0-9]+ failed, [0-
 	p += $3; f += $5 } END { print p + 0, f + 0 }' "$log/all.out")
 
 # Each part must have reported: one that never started is a failure, not a pass.
-expect=(build build-san layers unit/build unit/build-san valgrind mutants-apply install fuzz)
+expect=(build build-san layers unit/build unit/build-san valgrind mutants-apply install testbed fuzz)
 for b in "${builds[@]}"; do
 	expect+=("kvm-lib/$b/" "kvm/$b/")
 	# Each deferred test must have run in the test bed.

@@ -20,11 +20,43 @@ enum {
 					  too much output */
 };
 
-int cli_run(int argc, char **argv);
-int cli_info(int argc, char **argv);
+/*
+ * A subcommand (main.c holds the table): `kvmrun NAME ARGS`, `SUMMARY` in
+ * `kvmrun help`; `kvmrun NAME --help` prints the synopsis, the summary and
+ * what usage() prints. main() is called with argv[0] = NAME and returns the
+ * exit status.
+ */
+struct cli_command {
+	const char *name, *args, *summary;
+	int (*main)(const struct cli_command *self, int argc, char **argv);
+	void (*usage)(FILE *f); /* the options and more; NULL: nothing more */
+};
 
-/* Parse "0x1000", "4096", with optional K/M/G suffix when `sizes` is set. */
+/* `kvmrun NAME --help`: "Usage: kvmrun NAME ARGS", the summary, usage(). */
+void cli_print_help(const struct cli_command *cmd, FILE *f);
+/*
+ * For a command without arguments: 1 if there are none, 0 after printing
+ * its help for --help or -h, else -KVMRUN_EXIT_VMM_ERROR after a message.
+ */
+int cli_no_arguments(const struct cli_command *cmd, int argc, char **argv);
+
+/* run.c: `kvmrun run` and what its --help prints after the synopsis. */
+int cli_run(const struct cli_command *self, int argc, char **argv);
+void cli_run_usage(FILE *f);
+
+/* info.c: `kvmrun info` and what its --help prints after the synopsis. */
+int cli_info(const struct cli_command *self, int argc, char **argv);
+void cli_info_usage(FILE *f);
+
+/*
+ * parse.c: numbers on the command line (and nothing else, so that the fuzzer
+ * links it alone). 0 on success, else -1 (or a CLI_DURATION_ code).
+ */
+
+/* "0x1000", "4096", "010" (octal); with `sizes`, a K, M or G suffix too. */
 int cli_parse_u64(const char *s, bool sizes, uint64_t *out);
+/* cli_parse_u64 with sizes: "64M", "4096", "0x1000k". */
+int cli_parse_size(const char *s, uint64_t *out);
 
 /*
  * Parse a duration into nanoseconds: a number with an optional fraction (at
@@ -37,9 +69,6 @@ enum {
 	CLI_DURATION_TOO_LONG = -3, /* more than 2^64 - 1 ns (584 years) */
 };
 int cli_parse_duration(const char *s, uint64_t *ns);
-
-/* The options of `kvmrun run` and the exit statuses (main.c). */
-void cli_run_usage(FILE *f);
 
 /* trace.c: --trace FILE (JSON lines) and --stats, through the exit observer. */
 int cli_watch_exits(struct kr_vm *vm, FILE *trace, bool stats);

@@ -22,6 +22,54 @@ struct run_options {
 	const char *guest;
 };
 
+/* What follows the synopsis in `kvmrun run --help` (and `kvmrun help run`). */
+void cli_run_usage(FILE *f)
+{
+	fprintf(f,
+		"Options:\n"
+		"  -m, --mode MODE       real, protected, paged32 or long (default long)\n"
+		"  -M, --mem SIZE        guest RAM, e.g. 64M (default 32M, 2M..3G)\n"
+		"  -l, --load ADDR       load address of a raw image (default 0x100000;\n"
+		"                        0x7c00 in real mode)\n"
+		"  -e, --entry ADDR      entry point (default: ELF entry or load address; it\n"
+		"                        must lie inside the loaded image)\n"
+		"  -r, --regs            print the registers when the guest stops\n"
+		"  -t, --translate GVA   print GVA's translation (KVM's and the software\n"
+		"                        walker's) when the guest stops (repeatable)\n"
+		"      --timeout DUR     stop the guest after DUR, > 0: 500ms, 1.5s, 2m, 1h;\n"
+		"                        a plain number is seconds (0.5 = 500ms); status %d\n"
+		"      --max-output SIZE stop the guest once it has written SIZE bytes\n"
+		"                        (default 64M, 0: no limit)\n"
+		"      --no-seccomp      do not confine kvmrun with a seccomp filter while\n"
+		"                        the guest runs (on by default)\n"
+		"      --dump FILE       write how the guest stopped, its registers and page\n"
+		"                        walks, as JSON\n"
+		"      --trace FILE      write one JSON object per VM exit\n"
+		"      --stats           print exit counts and host time by exit reason\n"
+		"      --cross-check     when the guest stops, translate every mapped page with\n"
+		"                        KVM_TRANSLATE and the software walker; status %d if\n"
+		"                        they disagree\n"
+		"      --map-page0       map guest virtual page 0 in long mode (by default it is\n"
+		"                        left unmapped, so that a NULL pointer faults)\n"
+		"  -h, --help            this help\n"
+		"\n"
+		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary.\n"
+		"The guest's output goes to stdout as it comes (at each newline and each WRITE\n"
+		"hypercall), kvmrun's messages to stderr.\n"
+		"Exit status:\n"
+		"  0..123  the guest's EXIT status (0 after HLT)\n"
+		"  %d     the guest ran longer than --timeout\n"
+		"  %d     kvmrun failed: usage, a bad guest file, KVM, or the guest's output\n"
+		"          could not be written (e.g. stdout is a pipe nobody reads any more)\n"
+		"  %d     the guest crashed, broke the ABI (an EXIT status above 123, too) or\n"
+		"          wrote more than --max-output\n"
+		"  128+N   kvmrun was stopped by signal N: SIGHUP 129, SIGINT 130, SIGTERM 143\n"
+		"          (the guest is stopped and its output written; a second signal ends\n"
+		"          kvmrun at once)\n",
+		KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_VMM_ERROR, KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_VMM_ERROR,
+		KVMRUN_EXIT_GUEST_CRASH);
+}
+
 static int bad_value(const char *opt, const char *value, const char *want)
 {
 	fprintf(stderr, "kvmrun run: %s '%s': expected %s\n", opt, value, want);
@@ -64,7 +112,8 @@ static int bad_option(int c, char **argv)
 	return -1;
 }
 
-static int parse_options(int argc, char **argv, struct run_options *o)
+static int parse_options(const struct cli_command *self, int argc, char **argv,
+			 struct run_options *o)
 {
 	static const struct option longopts[] = {
 		{"mode", required_argument, NULL, 'm'},  {"mem", required_argument, NULL, 'M'},
@@ -87,7 +136,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 				return bad_value("--mode", optarg, "real, protected, paged32 or long");
 			break;
 		case 'M':
-			if (cli_parse_u64(optarg, true, &o->cfg.mem_size) < 0)
+			if (cli_parse_size(optarg, &o->cfg.mem_size) < 0)
 				return bad_value("--mem", optarg, "a size such as 64M");
 			break;
 		case 'l':
@@ -116,7 +165,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 						 "number is seconds)");
 			break;
 		case 'O':
-			if (cli_parse_u64(optarg, true, &o->cfg.max_output) < 0)
+			if (cli_parse_size(optarg, &o->cfg.max_output) < 0)
 				return bad_value("--max-output", optarg, "a size such as 1M (0: no limit)");
 			break;
 		case 'S':
@@ -147,19 +196,14 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 			o->ntranslate++;
 			break;
 		case 'h':
-			fprintf(stdout, "Usage: kvmrun run [--mode MODE] [--mem SIZE] [--load ADDR] "
-					"[--entry ADDR] [--regs] [--translate GVA]...\n"
-					"                  [--timeout DURATION] [--max-output SIZE] "
-					"[--no-seccomp] [--dump FILE] [--trace FILE] [--stats]\n"
-					"                  [--cross-check] [--map-page0] GUEST\n\n");
-			cli_run_usage(stdout);
+			cli_print_help(self, stdout);
 			return 1;
 		default: /* ':' a value is missing, '?' an unknown option */
 			return bad_option(c, argv);
 		}
 	}
 	if (optind != argc - 1) {
-		fprintf(stderr, "kvmrun run: expected one GUEST file (try kvmrun --help)\n");
+		fprintf(stderr, "kvmrun run: expected one GUEST file (try kvmrun run --help)\n");
 		return -1;
 	}
 	o->guest = argv[optind];
@@ -341,11 +385,11 @@ static int close_report(FILE *f, const char *opt, const char *path)
 	return 0;
 }
 
-int cli_run(int argc, char **argv)
+int cli_run(const struct cli_command *self, int argc, char **argv)
 {
 	struct run_options o = {0};
 	kr_vm_config_init(&o.cfg);
-	int p = parse_options(argc, argv, &o);
+	int p = parse_options(self, argc, argv, &o);
 	if (p != 0)
 		return p > 0 ? 0 : KVMRUN_EXIT_VMM_ERROR;
 	if (install_signal_handlers() < 0)

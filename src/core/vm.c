@@ -102,18 +102,31 @@ static int create_vcpu(struct kr_vm *vm)
 	return 0;
 }
 
-int kr_vm_new(struct kr_vm **out, const struct kr_vm_config *cfg, const struct kr_vm_board *board)
+/* The VM before any KVM call: its configuration checked, no fds yet. */
+static struct kr_vm *vm_alloc(const struct kr_vm_config *cfg, const struct kr_vm_board *board)
 {
-	*out = NULL;
-	if (check_config(cfg) < 0 || (board->check_config && board->check_config(cfg) < 0))
-		return kr_err_refine(KR_E_BAD_ARG);
+	if (check_config(cfg) < 0 || (board->check_config && board->check_config(cfg) < 0)) {
+		kr_err_refine(KR_E_BAD_ARG);
+		return NULL;
+	}
 	struct kr_vm *vm = calloc(1, sizeof(*vm));
-	if (!vm)
-		return kr_err_sys("create VM: calloc(%zu)", sizeof(*vm));
+	if (!vm) {
+		kr_err_sys("create VM: calloc(%zu)", sizeof(*vm));
+		return NULL;
+	}
 	vm->cfg = *cfg;
 	vm->board = board;
 	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
 	vm->pid = getpid(); /* for kr_vm_stop's tgkill, which must not call getpid itself */
+	return vm;
+}
+
+int kr_vm_new(struct kr_vm **out, const struct kr_vm_config *cfg, const struct kr_vm_board *board)
+{
+	*out = NULL;
+	struct kr_vm *vm = vm_alloc(cfg, board);
+	if (!vm)
+		return -1;
 
 	if (kr_kvm_open(&vm->kvm_fd, &vm->run_size) < 0 ||             /* step 1 */
 	    create_vm_fd(vm) < 0 ||                                    /* step 2 */
@@ -121,6 +134,31 @@ int kr_vm_new(struct kr_vm **out, const struct kr_vm_config *cfg, const struct k
 	    kr_mem_init_ram(vm, cfg->mem_size) < 0 ||                  /* step 4 */
 	    create_vcpu(vm) < 0 ||                                     /* step 5 */
 	    (board->add_devices && board->add_devices(vm) < 0) || kr_kick_signal_init() < 0) {
+		kr_vm_destroy(vm);
+		return -1;
+	}
+	*out = vm;
+	return 0;
+}
+
+int kr_vm_new_detached(struct kr_vm **out, const struct kr_vm_config *cfg,
+		       const struct kr_vm_board *board)
+{
+	*out = NULL;
+	struct kr_vm *vm = vm_alloc(cfg, board);
+	if (!vm)
+		return -1;
+	void *ram = mmap(NULL, cfg->mem_size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (ram == MAP_FAILED) {
+		kr_err_sys("create detached VM: mmap of %llu bytes of RAM",
+			   (unsigned long long)cfg->mem_size);
+		free(vm);
+		return -1;
+	}
+	vm->slots[0] = (struct kr_slot){.used = true, .gpa = 0, .size = cfg->mem_size, .host = ram};
+	vm->ram = ram;
+	if (board->add_devices && board->add_devices(vm) < 0) {
 		kr_vm_destroy(vm);
 		return -1;
 	}

@@ -159,5 +159,13 @@ enum { KR_STOPPING_NONE, KR_STOPPING_WRITING, KR_STOPPING_READY };
  * the vCPU), then the board's devices. The board's kr_vm_create calls it.
  */
 int kr_vm_new(struct kr_vm **out, const struct kr_vm_config *cfg, const struct kr_vm_board *board);
+/*
+ * For tests and fuzzers, not part of the API: the same VM with no KVM behind
+ * it (no /dev/kvm, no fds, no vCPU): RAM in slot 0 from mmap, and the board's
+ * devices. Loaders, page tables, the software walker, devices and hypercall
+ * checks work on it; running does not. Freed with kr_vm_destroy.
+ */
+int kr_vm_new_detached(struct kr_vm **out, const struct kr_vm_config *cfg,
+		       const struct kr_vm_board *board);
 
 #endif

@@ -95,3 +95,8 @@ int kr_vm_create(struct kr_vm **out, const struct kr_vm_config *cfg)
 {
 	return kr_vm_new(out, cfg, &kr_x86_board);
 }
+
+int kr_vm_create_detached(struct kr_vm **out, const struct kr_vm_config *cfg)
+{
+	return kr_vm_new_detached(out, cfg, &kr_x86_board);
+}

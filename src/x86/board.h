@@ -10,6 +10,9 @@
 
 extern const struct kr_vm_board kr_x86_board;
 
+/* For tests and fuzzers: an x86 VM without KVM (kr_vm_new_detached). */
+int kr_vm_create_detached(struct kr_vm **out, const struct kr_vm_config *cfg);
+
 /* The devices of the machine, and the board's own hooks (exported for fake VMs in tests). */
 int kr_board_add_devices(struct kr_vm *vm);
 

@@ -2,8 +2,8 @@
 /*
  * fuzz_cli_numbers.c - the command line's number parsers on arbitrary text.
  *
- * Input: the text (a NUL is added; one inside ends it early). src/cli/ is
- * linked with its main() renamed (see mk/fuzz.mk).
+ * Input: the text (a NUL is added; one inside ends it early). Linked with
+ * src/cli/parse.c, which holds the parsers and nothing else.
  *
  * cli_parse_u64 is run without and with size suffixes. Accepted text must
  * not be negative (strtoull would wrap it), must mean what strtoull says,
@@ -20,9 +20,6 @@
 
 #include "../../src/cli/cli.h"
 #include "fuzz_common.h"
-
-/* Weak: checked where the CLI has it (it came after cli_parse_u64). */
-int cli_parse_duration(const char *s, uint64_t *ns) __attribute__((weak));
 
 /* The text with its control characters escaped, for messages. */
 static const char *shown(const char *s)
@@ -45,6 +42,11 @@ static void check_u64(const char *s)
 	uint64_t plain = 0x5a5a, sized = 0x5a5a;
 	int ok_plain = cli_parse_u64(s, false, &plain) == 0;
 	int ok_sized = cli_parse_u64(s, true, &sized) == 0;
+	uint64_t size = 0x5a5a;
+	int ok_size = cli_parse_size(s, &size) == 0;
+
+	FUZZ_CHECK(ok_size == ok_sized && (!ok_size || size == sized),
+		   "\"%s\": cli_parse_size and cli_parse_u64 with sizes disagree", shown(s));
 
 	FUZZ_CHECK(!ok_plain || ok_sized, "\"%s\" accepted without suffixes only", shown(s));
 	FUZZ_CHECK(!ok_plain || plain == sized, "\"%s\": 0x%llx without suffixes, 0x%llx with",
@@ -85,7 +87,7 @@ static void check_u64(const char *s)
 static void check_duration(const char *s)
 {
 	uint64_t ns = 0;
-	if (!cli_parse_duration || cli_parse_duration(s, &ns) != 0)
+	if (cli_parse_duration(s, &ns) != 0)
 		return;
 	FUZZ_CHECK(ns > 0, "\"%s\" is a zero duration", shown(s));
 	FUZZ_CHECK(!strchr(s, '-'), "\"%s\" (negative) accepted as %llu ns", shown(s),

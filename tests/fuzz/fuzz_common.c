@@ -62,7 +62,10 @@ struct kr_vm *fuzz_vm(enum kr_mode mode, uint64_t mem_size)
 		unpoisoned = mem_size;
 	}
 
-	/* As fake_vm_new() in tests/unit leaves a VM, on our RAM and console. */
+	/*
+	 * As kr_vm_create_detached leaves a VM, but on our RAM, whose end ASan
+	 * guards (an mmap of mem_size has no guard), and reused for every input.
+	 */
 	struct kr_vm *vm = the_vm;
 	kr_vm_destroy_modules(vm); /* the previous input's devices */
 	memset(vm, 0, sizeof(*vm));

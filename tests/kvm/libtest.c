@@ -41,18 +41,6 @@ static bool guest_start(struct guest *g, enum kr_mode mode)
 	return true;
 }
 
-/* Load `code` and prepare the vCPU, with extra mappings if any. */
-static bool guest_load(struct guest *g, const uint8_t *code, size_t len,
-		       const struct kr_mapping *maps, size_t nmaps)
-{
-	return kvmtest_load(g->vm, code, len, maps, nmaps);
-}
-
-static struct kr_stop guest_run(struct guest *g)
-{
-	return kvmtest_run(g->vm);
-}
-
 static size_t guest_output(struct guest *g, char *buf, size_t size)
 {
 	ssize_t n = read(g->out[0], buf, size - 1);
@@ -85,8 +73,8 @@ UNIT_TEST(readonly_slot_is_readable_and_traps_writes)
 	CHECK(rom != NULL);
 	if (rom)
 		rom[0] = 'R';
-	if (guest_load(&g, read_then_write_slot, sizeof(read_then_write_slot), NULL, 0)) {
-		struct kr_stop s = guest_run(&g);
+	if (kvmtest_load(g.vm, read_then_write_slot, sizeof(read_then_write_slot), NULL, 0)) {
+		struct kr_stop s = kvmtest_run(g.vm);
 		CHECK_EQ(s.reason, KR_STOP_UNHANDLED);
 		CHECK(strstr(s.message, "read-only memory at 0x40000000"));
 		guest_output(&g, out, sizeof(out));
@@ -126,8 +114,8 @@ UNIT_TEST(readonly_slot_writes_reach_an_mmio_device)
 		return;
 	CHECK_OK(kr_mem_add(g.vm, 0x40000000, 0x1000, KR_MEM_READONLY, &slot));
 	CHECK_OK(kr_bus_register(g.vm, KR_SPACE_MMIO, 0x40000000, 0x1000, capture_write, &c));
-	if (guest_load(&g, read_then_write_slot, sizeof(read_then_write_slot), NULL, 0)) {
-		struct kr_stop s = guest_run(&g);
+	if (kvmtest_load(g.vm, read_then_write_slot, sizeof(read_then_write_slot), NULL, 0)) {
+		struct kr_stop s = kvmtest_run(g.vm);
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 		CHECK_EQ(c.writes, 1);
 		CHECK_EQ(c.addr, 0x40000000);
@@ -149,8 +137,8 @@ UNIT_TEST(removed_slot_turns_into_mmio)
 	CHECK(kr_gpa_ptr(g.vm, 0x40000000, 1) == NULL);
 	CHECK_FAILS_WITH(kr_mem_remove(g.vm, slot), "cannot remove");
 	CHECK_FAILS_WITH(kr_mem_remove(g.vm, 0), "cannot remove");
-	if (guest_load(&g, read_then_write_slot, sizeof(read_then_write_slot), NULL, 0)) {
-		struct kr_stop s = guest_run(&g);
+	if (kvmtest_load(g.vm, read_then_write_slot, sizeof(read_then_write_slot), NULL, 0)) {
+		struct kr_stop s = kvmtest_run(g.vm);
 		CHECK_EQ(s.reason, KR_STOP_UNHANDLED);
 		CHECK(strstr(s.message, "MMIO read of 4 bytes at 0x40000000"));
 	}
@@ -167,8 +155,8 @@ UNIT_TEST(port_read_comes_from_a_device)
 	if (!guest_start(&g, KR_MODE_REAL))
 		return;
 	CHECK_OK(kr_bus_register(g.vm, KR_SPACE_PIO, 0x60, 1, capture_write, &c));
-	if (guest_load(&g, code, sizeof(code), NULL, 0)) {
-		struct kr_stop s = guest_run(&g);
+	if (kvmtest_load(g.vm, code, sizeof(code), NULL, 0)) {
+		struct kr_stop s = kvmtest_run(g.vm);
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 		guest_output(&g, out, sizeof(out));
 		CHECK(strcmp(out, "Z") == 0);
@@ -192,7 +180,7 @@ UNIT_TEST(guest_virtual_buffer_crosses_pages)
 	char out[64], copy[17] = {0};
 	if (!guest_start(&g, KR_MODE_LONG))
 		return;
-	if (!guest_load(&g, code, sizeof(code), split_pages, 2)) {
+	if (!kvmtest_load(g.vm, code, sizeof(code), split_pages, 2)) {
 		guest_end(&g);
 		return;
 	}
@@ -210,7 +198,7 @@ UNIT_TEST(guest_virtual_buffer_crosses_pages)
 	CHECK(!t.valid);
 	CHECK_FAILS_WITH(kr_copy_from_gva(g.vm, 0x40001ff8, copy, 16), "0x40002000 is not mapped");
 
-	struct kr_stop s = guest_run(&g);
+	struct kr_stop s = kvmtest_run(g.vm);
 	CHECK_EQ(s.reason, KR_STOP_HLT);
 	guest_output(&g, out, sizeof(out));
 	CHECK(strcmp(out, "ABCDEFGHIJKLMNOP") == 0);
@@ -228,8 +216,8 @@ static struct kr_stop run_mapped_page(unsigned flags, const uint8_t *page_code, 
 	if (!guest_start(&g, KR_MODE_LONG))
 		return s;
 	memcpy(kr_gpa_ptr(g.vm, 0x300000, len), page_code, len);
-	if (guest_load(&g, jump_to_mapping, sizeof(jump_to_mapping), &m, 1))
-		s = guest_run(&g);
+	if (kvmtest_load(g.vm, jump_to_mapping, sizeof(jump_to_mapping), &m, 1))
+		s = kvmtest_run(g.vm);
 	guest_end(&g);
 	return s;
 }
@@ -277,12 +265,12 @@ UNIT_TEST(a_device_can_stop_the_vm)
 	if (!guest_start(&g, KR_MODE_REAL))
 		return;
 	CHECK_OK(kr_bus_register(g.vm, KR_SPACE_PIO, 0x80, 1, stop_now, NULL));
-	if (guest_load(&g, code, sizeof(code), NULL, 0)) {
-		struct kr_stop s = guest_run(&g);
+	if (kvmtest_load(g.vm, code, sizeof(code), NULL, 0)) {
+		struct kr_stop s = kvmtest_run(g.vm);
 		CHECK_EQ(s.reason, KR_STOP_REQUESTED);
 		CHECK(strstr(s.message, "device asked to stop"));
 		/* Running again goes on after the OUT, to the HLT. */
-		s = guest_run(&g);
+		s = kvmtest_run(g.vm);
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 	}
 	guest_end(&g);
@@ -340,7 +328,7 @@ static int run_sandboxed_child(bool misbehave, char *err, size_t errsize)
 			child_exit(3);
 		if (!misbehave && kr_bus_register(g.vm, KR_SPACE_PIO, 0x99, 1, capture_write, &c) < 0)
 			child_exit(3);
-		if (!guest_load(&g, poke_device, sizeof(poke_device), NULL, 0))
+		if (!kvmtest_load(g.vm, poke_device, sizeof(poke_device), NULL, 0))
 			child_exit(4);
 		if (kr_sandbox_enter(g.vm, NULL, 0) < 0)
 			child_exit(5);

@@ -700,6 +700,56 @@ t timeout-takes-its-time $TIMEOUT_STATUS '' 'timeout' -- run --timeout 2s "$G/sp
 # A timeout that does not expire changes nothing: the guest's own status and output.
 t timeout-short-guest-exits-0 0 'Hello from a kvmrun guest!\n' -- run --timeout 5s "$G/hello.elf"
 
+# ---- the command table: help, each command's --help, unknown commands ------------
+# `kvmrun help` lists every command with its line of help.
+check_help_lists() {
+	grep -qF -e 'Usage: kvmrun COMMAND' "$T/out" || { echo "stdout lacks the usage line"; return; }
+	for cmd in 'run [OPTIONS] GUEST' info 'help [COMMAND]' version; do
+		grep -qF -e "  $cmd  " "$T/out" || { echo "stdout lacks the line of '$cmd'"; return; }
+	done
+}
+# same_as ARG...: stdout is exactly what `kvmrun ARG...` prints, and it is not empty.
+same_as() {
+	[ -s "$T/out" ] || { echo "stdout is empty"; return; }
+	"$KVMRUN" "$@" >"$T/other" 2>&1 </dev/null
+	cmp -s "$T/out" "$T/other" || echo "stdout differs from that of kvmrun $*"
+}
+same_as_help() { same_as help; }
+same_as_run_help() { same_as run --help; }
+same_as_info_help() { same_as info --help; }
+same_as_version() { same_as --version; }
+check_info_help() {
+	for want in 'Usage: kvmrun info' 'lacks: ...' 'Exit status:'; do
+		grep -qF -e "$want" "$T/out" || { echo "stdout lacks \"$want\""; return; }
+	done
+}
+CHECK=check_help_lists
+t cli-help-lists-commands 0 '*' -- help
+CHECK=same_as_help
+t cli-help-option-is-help 0 '*' -- --help
+CHECK=same_as_help
+t cli-help-short-option-is-help 0 '*' -- -h
+CHECK=same_as_run_help
+t cli-help-run-is-run-help 0 '*' -- help run
+CHECK=check_info_help
+t cli-info-help 0 '*' -- info --help
+CHECK=same_as_info_help
+t cli-help-info-is-info-help 0 '*' -- help info
+t cli-help-help 0 'Usage: kvmrun help [COMMAND]\nList the commands, or print what COMMAND takes.\n' \
+	-- help --help
+CHECK=same_as_version
+t cli-version-is-version-option 0 '*' -- version
+t cli-no-command $VMM_ERROR '' 'Usage: kvmrun COMMAND' '  run [OPTIONS] GUEST' --
+t cli-unknown-command-lists-them $VMM_ERROR '' \
+	"kvmrun: unknown command 'frobnicate'; the commands are run, info, help and version" \
+	-- frobnicate
+t cli-help-unknown-command $VMM_ERROR '' \
+	"kvmrun help: no command 'frobnicate'; the commands are run, info, help and version" \
+	-- help frobnicate
+t cli-help-two-commands $VMM_ERROR '' 'kvmrun help: takes at most one COMMAND' -- help run info
+t cli-info-no-arguments $VMM_ERROR '' 'kvmrun info: takes no arguments (try kvmrun info --help)' \
+	-- info extra
+t cli-version-no-arguments $VMM_ERROR '' 'kvmrun version: takes no arguments' -- version extra
 
 [ -n "$LIST" ] && exit 0
 # A name in the KVMRUN_TEST_ONLY list that is no test: a failure, or a typo would pass.

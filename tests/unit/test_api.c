@@ -74,7 +74,7 @@ UNIT_TEST(api_error_codes_follow_the_kind_of_failure)
 
 UNIT_TEST(api_loader_failures_are_bad_images)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, MEM);
 	struct kr_image img;
 	static const uint8_t bad_elf[64] = {0x7f, 'E', 'L', 'F', 9};
 	CHECK_FAILS_WITH(kr_load_buffer(vm, bad_elf, sizeof(bad_elf), NULL, &img), "class");
@@ -90,7 +90,7 @@ UNIT_TEST(api_loader_failures_are_bad_images)
 	CHECK_CODE(KR_E_BAD_IMAGE);
 	CHECK(kr_gpa_ptr(vm, MEM - 1, 2) == NULL);
 	CHECK_CODE(KR_E_GUEST_MEMORY);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(api_vm_config_carries_its_size)
@@ -158,7 +158,7 @@ struct wvm {
 static void wvm_init(struct wvm *w)
 {
 	struct kr_pt_builder b;
-	w->vm = fake_vm_new(KR_MODE_LONG, MEM);
+	w->vm = unit_vm_new(KR_MODE_LONG, MEM);
 	w->rom = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(w->rom != MAP_FAILED);
 	memset(w->rom, 0xee, 0x1000);
@@ -180,7 +180,7 @@ static void wvm_free(struct wvm *w)
 {
 	munmap(w->rom, 0x1000);
 	w->vm->slots[1].used = false;
-	fake_vm_free(w->vm);
+	kr_vm_destroy(w->vm);
 }
 
 static bool all_bytes(const uint8_t *p, size_t n, uint8_t v)

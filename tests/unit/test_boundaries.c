@@ -29,7 +29,7 @@ struct edge_vm {
 
 static void edge_vm_init(struct edge_vm *e, enum kr_mode mode)
 {
-	e->vm = fake_vm_new(mode, MEM);
+	e->vm = unit_vm_new(mode, MEM);
 	e->vm->run = calloc(1, RUN_SIZE);
 	e->vm->run_size = RUN_SIZE;
 	strcpy(e->path, "/tmp/kvmrun-edge-XXXXXX");
@@ -69,7 +69,7 @@ static void edge_vm_free(struct edge_vm *e)
 	unlink(e->path);
 	free(e->vm->run);
 	e->vm->run = NULL;
-	fake_vm_free(e->vm);
+	kr_vm_destroy(e->vm);
 }
 
 static void set_io(struct kr_vm *vm, uint16_t port, uint8_t size, uint32_t count, uint64_t offset)
@@ -269,7 +269,7 @@ UNIT_TEST(edge_hypercall_args_of_64_bit_guests_are_whole)
 UNIT_TEST(edge_gpa_ptr_in_a_slot_at_a_nonzero_base)
 {
 	/* Slot 0 is RAM at GPA 0; slot 1 is 8 KiB at 1 GiB (as kr_mem_add would add it). */
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
 	const uint64_t base = 0x40000000, size = 0x2000;
 	uint8_t *host = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	CHECK(host != MAP_FAILED);
@@ -300,7 +300,7 @@ UNIT_TEST(edge_gpa_ptr_in_a_slot_at_a_nonzero_base)
 	CHECK_EQ(w.gpa, 0x00412345);
 	CHECK_EQ(w.steps[0].entry_gpa, base + 4);
 	munmap(host, size);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* ---- 32-bit guests' virtual addresses ----------------------------------------------------- */

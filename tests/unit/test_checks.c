@@ -17,7 +17,7 @@ static off_t file_size(int fd)
 
 UNIT_TEST(console_writes_each_line_at_its_newline)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
 	char path[] = "/tmp/kvmrun-console-XXXXXX";
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
@@ -37,19 +37,19 @@ UNIT_TEST(console_writes_each_line_at_its_newline)
 	CHECK(memcmp(back, "ab\nc\nd", 6) == 0);
 	close(fd);
 	unlink(path);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* The message counts the bytes lost, not what is left after dropping them. */
 UNIT_TEST(console_write_error_names_the_bytes_lost)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
 	kr_console_get(vm)->fd = 1000; /* not open */
 	CHECK_OK(kr_console_write(vm, "xyz", 3));
 	CHECK_FAILS_WITH(kr_console_flush(vm), "console: write of 3 bytes to fd 1000: Bad file");
 	CHECK_EQ(kr_console_get(vm)->used, 0); /* dropped: a broken fd is not retried forever */
 	CHECK_FAILS_WITH(kr_console_write(vm, "line\n", 5), "console: write of 5 bytes");
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(vm_create_refuses_an_unusable_console_fd)
@@ -71,7 +71,7 @@ UNIT_TEST(vm_create_refuses_an_unusable_console_fd)
 
 UNIT_TEST(mem_add_refuses_huge_and_unaddressable_slots)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
 	int slot = -7;
 	CHECK_FAILS_WITH(kr_mem_add(vm, 0x100000000ull, 1ull << 40, 0, &slot),
 			 "size 0x10000000000 is larger than the maximum of 3072 MiB");
@@ -90,7 +90,7 @@ UNIT_TEST(mem_add_refuses_huge_and_unaddressable_slots)
 	CHECK_FAILS_WITH(kr_mem_add(vm, 0xffffffff00000000ull, 0x1000, 0, NULL),
 			 "physical address space");
 	CHECK_EQ(slot, -7); /* untouched by every failure */
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 static int nop_handler(struct kr_vm *vm, void *opaque, uint64_t addr, void *data, uint32_t size,
@@ -102,7 +102,7 @@ static int nop_handler(struct kr_vm *vm, void *opaque, uint64_t addr, void *data
 
 UNIT_TEST(bus_register_says_what_is_wrong)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
 	size_t board_devices = vm->ndevices; /* the board's ports */
 	CHECK_FAILS_WITH(kr_bus_register(vm, KR_SPACE_PIO, 0x3f8, 8, NULL, NULL),
 			 "port range [0x3f8, +0x8) has no handler (NULL)");
@@ -114,13 +114,13 @@ UNIT_TEST(bus_register_says_what_is_wrong)
 			 "wraps around");
 	CHECK_EQ(vm->ndevices, board_devices);
 	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0xd0000000, 0x1000, nop_handler, NULL));
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(raw_entry_must_lie_inside_the_image)
 {
 	static const uint8_t code[16] = {0xf4};
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 4u << 20);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 4u << 20);
 	struct kr_image img;
 	struct kr_load_options opt = {.has_load_addr = true, .load_addr = 0x200000,
 				      .has_entry = true, .entry = 0x200000 + sizeof(code)};
@@ -134,12 +134,12 @@ UNIT_TEST(raw_entry_must_lie_inside_the_image)
 	opt.entry = 0x200000 + sizeof(code) - 1;
 	CHECK_OK(kr_load_buffer(vm, code, sizeof(code), &opt, &img));
 	CHECK_EQ(img.entry, 0x20000f);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 
 	/* Real mode too: an entry below 1 MiB but outside the image. */
-	vm = fake_vm_new(KR_MODE_REAL, 4u << 20);
+	vm = unit_vm_new(KR_MODE_REAL, 4u << 20);
 	opt = (struct kr_load_options){.has_entry = true, .entry = 0x7b00};
 	CHECK_FAILS_WITH(kr_load_buffer(vm, code, sizeof(code), &opt, &img),
 			 "entry 0x7b00 is outside the image loaded at [0x7c00, 0x7c10)");
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }

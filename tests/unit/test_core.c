@@ -8,9 +8,34 @@
 
 #include "unit.h"
 
+/* kr_vm_create_detached: RAM in slot 0, writable, and nothing of KVM. */
+UNIT_TEST(vm_create_detached_has_ram_and_no_kvm)
+{
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 4u << 20;
+	struct kr_vm *vm = (struct kr_vm *)1;
+	CHECK_OK(kr_vm_create_detached(&vm, &cfg));
+	CHECK(vm && vm->ram && vm->slots[0].used && vm->slots[0].host == vm->ram);
+	CHECK_EQ(vm->slots[0].gpa, 0);
+	CHECK_EQ(vm->slots[0].size, 4u << 20);
+	CHECK(vm->kvm_fd < 0 && vm->vm_fd < 0 && vm->vcpu_fd < 0 && !vm->run);
+	vm->ram[(4u << 20) - 1] = 0x5a;
+	CHECK_EQ(*(uint8_t *)kr_gpa_ptr(vm, (4u << 20) - 1, 1), 0x5a);
+	kr_vm_destroy(vm);
+
+	/* The same checks of the configuration as kr_vm_create. */
+	cfg.mem_size = (4u << 20) + 1;
+	vm = (struct kr_vm *)1;
+	CHECK_FAILS_WITH(kr_vm_create_detached(&vm, &cfg), "multiple of 4 KiB");
+	CHECK(vm == NULL);
+	cfg.mem_size = 1u << 20;
+	CHECK_FAILS_WITH(kr_vm_create_detached(&vm, &cfg), "memory size");
+}
+
 UNIT_TEST(gpa_accessor_checks_bounds_and_overflow)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 4u << 20);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 4u << 20);
 	CHECK(kr_gpa_ptr(vm, 0, 4u << 20) == vm->ram);
 	CHECK(kr_gpa_ptr(vm, (4u << 20) - 1, 1) == vm->ram + (4u << 20) - 1);
 	CHECK(kr_gpa_ptr(vm, 4u << 20, 0) != NULL); /* empty range at the end */
@@ -19,7 +44,7 @@ UNIT_TEST(gpa_accessor_checks_bounds_and_overflow)
 	CHECK(kr_gpa_ptr(vm, 1, UINT64_MAX) == NULL);
 	CHECK(kr_gpa_ptr(vm, UINT64_MAX, 2) == NULL);
 	CHECK(kr_gpa_ptr(vm, 0x100000, UINT64_MAX - 0xfffff) == NULL);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(range_ok_is_overflow_safe)
@@ -46,7 +71,7 @@ static int dummy_handler(struct kr_vm *vm, void *opaque, uint64_t addr, void *da
 
 UNIT_TEST(bus_finds_whole_accesses_only)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
 	int hits = 0;
 	CHECK_OK(kr_bus_register(vm, KR_SPACE_PIO, 0x3f8, 8, dummy_handler, &hits));
 	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0xd0000000, 0x1000, dummy_handler, &hits));
@@ -63,12 +88,12 @@ UNIT_TEST(bus_finds_whole_accesses_only)
 			 "0xffff");
 	CHECK_FAILS_WITH(kr_bus_register(vm, KR_SPACE_MMIO, UINT64_MAX, 2, dummy_handler, &hits),
 			 "invalid");
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(console_buffers_and_flushes)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
 	char path[] = "/tmp/kvmrun-console-XXXXXX";
 	int fd = mkstemp(path);
 	CHECK(fd >= 0);
@@ -90,7 +115,7 @@ UNIT_TEST(console_buffers_and_flushes)
 	kr_console_get(vm)->fd = 1000;
 	CHECK_OK(kr_console_write(vm, "x", 1));
 	CHECK_FAILS_WITH(kr_console_flush(vm), "console: write");
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(errors_keep_context)

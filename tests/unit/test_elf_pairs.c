@@ -54,13 +54,13 @@ static uint8_t *elf64(uint64_t entry, const struct seg *segs, size_t n, size_t *
 
 static int load(const struct seg *segs, size_t n, uint64_t entry)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, RAM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, RAM);
 	size_t size;
 	uint8_t *d = elf64(entry, segs, n, &size);
 	struct kr_image img;
 	int ret = kr_load_buffer(vm, d, size, NULL, &img);
 	free(d);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 	return ret;
 }
 

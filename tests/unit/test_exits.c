@@ -16,7 +16,7 @@
 
 static struct kr_vm *exit_vm(void)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
 	vm->run = calloc(1, RUN_SIZE);
 	vm->run_size = RUN_SIZE;
 	kr_console_get(vm)->fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -25,10 +25,11 @@ static struct kr_vm *exit_vm(void)
 
 static void exit_vm_free(struct kr_vm *vm)
 {
-	close(kr_console_get(vm)->fd);
+	int fd = kr_console_get(vm)->fd;
 	free(vm->run);
-	vm->run = NULL;
-	fake_vm_free(vm);
+	vm->run = NULL; /* not KVM's mapping: kr_vm_destroy must not munmap it */
+	kr_vm_destroy(vm); /* it flushes the console: before the close */
+	close(fd);
 }
 
 static void set_io(struct kr_vm *vm, uint8_t dir, uint16_t port, uint8_t size, uint32_t count,

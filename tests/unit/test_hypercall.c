@@ -22,7 +22,7 @@ struct hc_vm {
 static void hc_vm_init(struct hc_vm *h)
 {
 	struct kr_pt_builder b;
-	h->vm = fake_vm_new(KR_MODE_LONG, MEM);
+	h->vm = unit_vm_new(KR_MODE_LONG, MEM);
 	CHECK_OK(kr_pt_init(&b, h->vm->ram, MEM, 0x11000, 0x80000, true));
 	CHECK_OK(kr_pt64_map(&b, 0, 0, MEM, KR_MAP_WRITE | KR_MAP_EXEC));
 	CHECK_OK(kr_pt64_map(&b, 0xffffffff80000000ull, 0x300000, 0x1000, 0));
@@ -45,9 +45,10 @@ static size_t hc_output(struct hc_vm *h, char *buf, size_t size)
 
 static void hc_vm_free(struct hc_vm *h)
 {
-	close(kr_console_get(h->vm)->fd);
+	int fd = kr_console_get(h->vm)->fd;
+	kr_vm_destroy(h->vm); /* it flushes the console: before the close */
+	close(fd);
 	unlink(h->path);
-	fake_vm_free(h->vm);
 }
 
 UNIT_TEST(hypercall_write_reads_guest_virtual_memory)

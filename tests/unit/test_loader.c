@@ -140,9 +140,9 @@ static struct elf_buf good64(void)
 
 static struct kr_vm *vm_new(enum kr_mode mode, uint64_t mem)
 {
-	struct kr_vm *vm = fake_vm_new(mode, mem);
+	struct kr_vm *vm = unit_vm_new(mode, mem);
 	if (!vm) {
-		perror("fake_vm_new");
+		fprintf(stderr, "unit_vm_new: %s\n", kr_last_error());
 		abort();
 	}
 	memset(vm->ram, FILL, mem);
@@ -182,7 +182,7 @@ static bool segment_landed(const struct kr_vm *vm, size_t seg, uint64_t paddr, u
 		CHECK_FAILS_WITH(load(vm_, &b, &img_), needle);                                    \
 		CHECK(all_bytes(vm_, 0, RAM, FILL)); /* nothing written */                         \
 		free(b.data);                                                                      \
-		fake_vm_free(vm_);                                                                 \
+		kr_vm_destroy(vm_);                                                                 \
 	} while (0)
 
 /* ---- good ELF images ---------------------------------------------------------- */
@@ -204,7 +204,7 @@ UNIT_TEST(loader_elf64_good)
 	CHECK(segment_landed(vm, 1, 0x200000, 0x80, 0x80));
 	CHECK(all_bytes(vm, 0, 0x100000, FILL));
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf64_entry_override)
@@ -219,7 +219,7 @@ UNIT_TEST(loader_elf64_entry_override)
 	opt.entry = 0x200000;
 	CHECK_FAILS_WITH(kr_load_buffer(vm, b.data, b.size, &opt, &img), "entry override");
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf64_higher_half)
@@ -250,7 +250,7 @@ UNIT_TEST(loader_elf64_higher_half)
 	CHECK(segment_landed(vm, 0, 0x100000, 0x100, 0x1234));
 	CHECK(segment_landed(vm, 1, 0x201010, 0x10, 0x2000));
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf64_shared_page_same_delta)
@@ -267,7 +267,7 @@ UNIT_TEST(loader_elf64_shared_page_same_delta)
 	CHECK_OK(load(vm, &b, &img));
 	CHECK_EQ(img.nmappings, 2);
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf64_mappings_apart)
@@ -285,7 +285,7 @@ UNIT_TEST(loader_elf64_mappings_apart)
 	CHECK_OK(load(vm, &b, &img));
 	CHECK_EQ(img.nmappings, 3);
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf64_sixteen_mappings)
@@ -302,7 +302,7 @@ UNIT_TEST(loader_elf64_sixteen_mappings)
 	CHECK_OK(load(vm, &b, &img));
 	CHECK_EQ(img.nmappings, KR_MAX_MAPPINGS);
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf64_empty_segment_ignored)
@@ -320,7 +320,7 @@ UNIT_TEST(loader_elf64_empty_segment_ignored)
 	CHECK_EQ(img.start, 0x100000);
 	CHECK_EQ(img.end, 0x100010);
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf32_protected)
@@ -339,7 +339,7 @@ UNIT_TEST(loader_elf32_protected)
 	CHECK(segment_landed(vm, 0, 0x100000, 0x100, 0x2000));
 	CHECK(segment_landed(vm, 1, 0x200000, 0x80, 0x80));
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf32_protected_needs_identity)
@@ -351,7 +351,7 @@ UNIT_TEST(loader_elf32_protected_needs_identity)
 
 	CHECK_FAILS_WITH(load(vm, &b, &img), "protected mode has no paging");
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf32_paged32_mappings)
@@ -396,7 +396,7 @@ UNIT_TEST(loader_elf32_paged32_mappings)
 	b = build_elf(ELFCLASS32, 0x500000, low, 1);
 	CHECK_FAILS_WITH(load(vm, &b, &img), "identity-mapped low memory [0, 0x800000)");
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* ---- malformed ELF images ------------------------------------------------------ */
@@ -421,8 +421,8 @@ UNIT_TEST(loader_elf_short)
 	CHECK_FAILS_WITH(kr_load_buffer(vm32, b.data, 40, NULL, &img),
 			 "too short for a 32-bit ELF header");
 	free(b.data);
-	fake_vm_free(vm32);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm32);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf_bad_magic)
@@ -439,7 +439,7 @@ UNIT_TEST(loader_elf_bad_magic)
 	CHECK(!img.is_elf);
 	CHECK_EQ(img.start, KVMRUN_DEFAULT_LOAD_ADDR);
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf_class_for_mode)
@@ -455,9 +455,9 @@ UNIT_TEST(loader_elf_class_for_mode)
 	CHECK_FAILS_WITH(load(real, &b32, &img), "needs protected or paged32 mode");
 	free(b64.data);
 	free(b32.data);
-	fake_vm_free(prot);
-	fake_vm_free(real);
-	fake_vm_free(lng);
+	kr_vm_destroy(prot);
+	kr_vm_destroy(real);
+	kr_vm_destroy(lng);
 }
 
 UNIT_TEST(loader_elf_ident)
@@ -553,7 +553,7 @@ UNIT_TEST(loader_elf_segments_overlap_many)
 					     "memory: [0x108000, 0x10800f] and [0x100000, "
 					     "0x10ffff]");
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf_entry)
@@ -608,7 +608,7 @@ UNIT_TEST(loader_elf64_identity_map_extent)
 	CHECK_EQ(img.nmappings, 1);
 	CHECK_EQ(img.mappings[0].gva, 0x600000);
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf_too_many_mappings)
@@ -625,7 +625,7 @@ UNIT_TEST(loader_elf_too_many_mappings)
 	CHECK_FAILS_WITH(load(vm, &b, &img), "program header 16: more than 16 segments");
 	CHECK(all_bytes(vm, 0, RAM, FILL));
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf_load_addr_refused)
@@ -638,7 +638,7 @@ UNIT_TEST(loader_elf_load_addr_refused)
 	CHECK_FAILS_WITH(kr_load_buffer(vm, b.data, b.size, &opt, &img),
 			 "a load address (kr_load_options.load_addr) is for raw images");
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf_failure_keeps_image)
@@ -653,7 +653,7 @@ UNIT_TEST(loader_elf_failure_keeps_image)
 	CHECK_EQ(img.entry, 0x1234);
 	CHECK_EQ(img.nmappings, 3);
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* ---- raw images ------------------------------------------------------------------ */
@@ -686,7 +686,7 @@ UNIT_TEST(loader_raw_good)
 	opt.entry = RAM - 1;
 	CHECK_OK(kr_load_buffer(vm, raw_bytes, sizeof(raw_bytes), &opt, &img));
 	CHECK_EQ(img.end, RAM);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_raw_bad_ranges)
@@ -709,7 +709,7 @@ UNIT_TEST(loader_raw_bad_ranges)
 			 "system area");
 	CHECK_FAILS_WITH(kr_load_buffer(vm, raw_bytes, 0, NULL, &img), "empty");
 	CHECK(all_bytes(vm, 0, RAM, FILL));
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_raw_real_mode)
@@ -736,7 +736,7 @@ UNIT_TEST(loader_raw_real_mode)
 	opt = (struct kr_load_options){.has_entry = true, .entry = 0x100000};
 	CHECK_FAILS_WITH(kr_load_buffer(vm, raw_bytes, sizeof(raw_bytes), &opt, &img),
 			 "entry 0x100000 is not below 1 MiB");
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_check_range)
@@ -753,7 +753,7 @@ UNIT_TEST(loader_check_range)
 	CHECK_FAILS_WITH(kr_load_check_range(vm, 0x20000, 1, "x"), "system area");
 	vm->cfg.mode = KR_MODE_REAL;
 	CHECK_OK(kr_load_check_range(vm, 0, RAM, "x"));
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_buffer_null_arguments)
@@ -765,7 +765,7 @@ UNIT_TEST(loader_buffer_null_arguments)
 	CHECK_FAILS_WITH(kr_load_buffer(NULL, raw_bytes, 1, NULL, &img), "NULL");
 	CHECK_FAILS_WITH(kr_load_buffer(vm, raw_bytes, 1, NULL, NULL), "NULL");
 	CHECK_FAILS_WITH(kr_load_file(vm, NULL, NULL, &img), "NULL");
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* ---- files --------------------------------------------------------------------- */
@@ -808,7 +808,7 @@ UNIT_TEST(loader_file_good)
 	CHECK_EQ(img.end, KVMRUN_DEFAULT_LOAD_ADDR + sizeof(raw_bytes));
 	unlink(path);
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_file_bad_elf_names_path)
@@ -824,7 +824,7 @@ UNIT_TEST(loader_file_bad_elf_names_path)
 	CHECK_FAILS_WITH(kr_load_file(vm, path, NULL, &img), "e_machine is 40");
 	unlink(path);
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_file_refused)
@@ -856,7 +856,7 @@ UNIT_TEST(loader_file_refused)
 	path = temp_file(NULL, RAM);
 	CHECK_FAILS_WITH(kr_load_file(vm, path, NULL, &img), "past the end of guest RAM");
 	unlink(path);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* ---- identity-mapped segments: their pages and permissions (kr_image.segments) ---- */
@@ -889,7 +889,7 @@ UNIT_TEST(loader_elf64_identity_segments_keep_their_flags)
 	CHECK_EQ(img.nmappings, 1);
 	CHECK_EQ(img.mappings[0].gva, HIGH + 0x300000);
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(loader_elf64_too_many_identity_segments)
@@ -910,5 +910,5 @@ UNIT_TEST(loader_elf64_too_many_identity_segments)
 	CHECK_FAILS_WITH(load(vm, &b, &img), "more than 32 identity-mapped segments");
 	CHECK(all_bytes(vm, 0, RAM, FILL));
 	free(b.data);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }

@@ -129,7 +129,7 @@ static const uint64_t all_allowed[KR_WALK_MAX_LEVELS] = {E_ALL, E_ALL, E_ALL, E_
 /* A fresh VM whose `top`-level tables at ROOT map `va` to PAGE_AT; *s walks them (NXE on). */
 static struct kr_vm *vm_with_chain(int top, uint64_t va, struct kvm_sregs *s)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, RAM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, RAM);
 	chain(vm, top, 1, ROOT, va, PAGE_AT, all_allowed);
 	*s = sregs_for(top == 5 ? KR_PAGING_5LEVEL : KR_PAGING_4LEVEL, ROOT, true);
 	return vm;
@@ -173,7 +173,7 @@ static struct kvm_sregs kvmrun_sregs(enum kr_mode mode, uint64_t cr3)
 /* A fresh VM and a builder taking its tables from [ROOT, 0x80000); NX in long mode. */
 static struct kr_vm *vm_with_builder(enum kr_mode mode, struct kr_pt_builder *b)
 {
-	struct kr_vm *vm = fake_vm_new(mode, RAM);
+	struct kr_vm *vm = unit_vm_new(mode, RAM);
 	CHECK_OK(kr_pt_init(b, vm->ram, RAM, ROOT, 0x80000, mode == KR_MODE_LONG));
 	return vm;
 }
@@ -191,7 +191,7 @@ UNIT_TEST(walk_builder_identity_2m)
 	CHECK_EQ(w.steps[0].entry_gpa, b.root);
 	w = walk(vm, &s, 0, RAM);
 	CHECK_STOPS(w, 2, NOT_PRESENT);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_builder_higher_half_4k)
@@ -209,7 +209,7 @@ UNIT_TEST(walk_builder_higher_half_4k)
 	CHECK_EQ(w.nsteps, 4);
 	w = walk(vm, &s, 0, 0xffff800000000000ull);
 	CHECK_STOPS(w, 4, NOT_PRESENT);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_builder_split_large_page)
@@ -225,7 +225,7 @@ UNIT_TEST(walk_builder_split_large_page)
 	CHECK(maps_range(vm, &s, 0x205000, 0x700000, PAGE, PAGE, false, true));
 	CHECK(maps_range(vm, &s, 0x206000, 0x206000, 0x1fa000, PAGE, true, false));
 	CHECK(maps_range(vm, &s, 0x400000, 0x400000, RAM - 0x400000, 0x200000, true, false));
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_builder_32bit_4m)
@@ -240,14 +240,14 @@ UNIT_TEST(walk_builder_32bit_4m)
 	struct kr_walk w = walk(vm, &s, 0, RAM);
 	CHECK_EQ(w.paging, KR_PAGING_32);
 	CHECK_STOPS(w, 2, NOT_PRESENT);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* ---- hand-written tables, one test per mode ------------------------------ */
 
 UNIT_TEST(walk_no_paging)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_PROTECTED, RAM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_PROTECTED, RAM);
 	struct kvm_sregs s = sregs_for(KR_PAGING_NONE, 0xdead000, true);
 	struct kr_walk w = walk(vm, &s, 0, 0x123456789ull);
 	CHECK_EQ(w.paging, KR_PAGING_NONE);
@@ -255,12 +255,12 @@ UNIT_TEST(walk_no_paging)
 	CHECK_MAPS(w, 0x23456789, PAGE);
 	CHECK_PERMS(w, true, true, false);
 	CHECK_EQ(w.nsteps, 0);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_32bit_4k_and_4m)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_PAGED32, RAM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_PAGED32, RAM);
 	/* PWT and PCD in CR3 are not address bits. */
 	struct kvm_sregs s = sregs_for(KR_PAGING_32, ROOT | 0x18, false);
 	put(vm, ROOT, 0x11000 | E_ALL, 4);
@@ -304,12 +304,12 @@ UNIT_TEST(walk_32bit_4k_and_4m)
 	w = walk(vm, &s, 0, 0x401234);
 	CHECK_STOPS(w, 1, OUTSIDE);
 	CHECK_EQ(w.nsteps, 1);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_pae_4k_and_2m)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_PAGED32, RAM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_PAGED32, RAM);
 	/* The PDPT need only be 32-byte aligned; CR3 bits 4:0 are not address bits. */
 	uint64_t pdpt = ROOT + 0x20, pd = 0x11000, pt = 0x12000;
 	struct kvm_sregs s = sregs_for(KR_PAGING_PAE, pdpt | 0x18, true);
@@ -347,7 +347,7 @@ UNIT_TEST(walk_pae_4k_and_2m)
 	w = walk(vm, &s, 0, 0xfffff123);
 	CHECK_STOPS(w, 1, RESERVED);
 	CHECK_EQ(w.nsteps, 3);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_4level_all_page_sizes)
@@ -378,7 +378,7 @@ UNIT_TEST(walk_4level_all_page_sizes)
 	w = walk_with(vm, &s, 0, 0x1abc, chain_entry(ROOT, 4, 1, 0x1abc),
 		      PAGE_AT | E_ALL | (1ull << 62) | (1ull << 52));
 	CHECK_MAPS(w, (PAGE_AT | 0xabc), PAGE);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_5level_4k)
@@ -411,7 +411,7 @@ UNIT_TEST(walk_5level_4k)
 	s.cr4 &= ~(uint64_t)X86_CR4_LA57;
 	w = walk(vm, &s, 0, va);
 	CHECK_STOPS(w, 0, NON_CANONICAL);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_permissions_combine_over_levels)
@@ -427,7 +427,7 @@ UNIT_TEST(walk_permissions_combine_over_levels)
 		{{E_ALL, E_ALL, E_ALL, E_ALL | E_XD}, true, true, true},
 		{{E_P, E_ALL, E_ALL, E_ALL}, false, false, false},
 	};
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, RAM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, RAM);
 	uint64_t va = 0x7f1234567abcull;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		uint64_t root = ROOT + i * 4 * PAGE;
@@ -437,7 +437,7 @@ UNIT_TEST(walk_permissions_combine_over_levels)
 		CHECK_MAPS(w, (PAGE_AT | 0xabc), PAGE);
 		CHECK_PERMS(w, cases[i].writable, cases[i].user, cases[i].nx);
 	}
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* ---- failures ----------------------------------------------------------------- */
@@ -462,7 +462,7 @@ static void check_not_present_at_each_level(struct kr_vm *vm, const struct kvm_s
 
 UNIT_TEST(walk_not_present_at_each_level)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, RAM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, RAM);
 	const uint64_t pae[] = {E_P, E_ALL, E_ALL}; /* PDPTEs: P only */
 
 	put(vm, ROOT + 4, 0x11000 | E_ALL, 4);
@@ -481,7 +481,7 @@ UNIT_TEST(walk_not_present_at_each_level)
 	chain(vm, 5, 1, 0x40000, 0x00ff808040201000ull, 0x22000, all_allowed);
 	s = sregs_for(KR_PAGING_5LEVEL, 0x40000, true);
 	check_not_present_at_each_level(vm, &s, 0x00ff808040201000ull, 5);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_reserved_bits_4level)
@@ -530,12 +530,12 @@ UNIT_TEST(walk_reserved_bits_4level)
 	CHECK_STOPS(w, 3, RESERVED);
 	w = walk_with(vm, &s, 0, va, pdpte, 0x40000000 | E_PS | E_ALL);
 	CHECK_MAPS(w, 0x40201abc, 0x40000000);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_non_canonical_4level)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, RAM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, RAM);
 	struct kvm_sregs s = sregs_for(KR_PAGING_4LEVEL, ROOT, true);
 	struct kr_walk w = walk(vm, &s, 0, 0x0000800000000000ull);
 	CHECK_STOPS(w, 0, NON_CANONICAL);
@@ -546,7 +546,7 @@ UNIT_TEST(walk_non_canonical_4level)
 	CHECK_STOPS(w, 4, NOT_PRESENT);
 	w = walk(vm, &s, 0, 0x00007fffffffffffull);
 	CHECK_STOPS(w, 4, NOT_PRESENT);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(walk_table_outside_guest_memory)
@@ -579,7 +579,7 @@ UNIT_TEST(walk_table_outside_guest_memory)
 		CHECK_STOPS(w, roots[i].top, OUTSIDE);
 		CHECK_EQ(w.nsteps, 0);
 	}
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* ---- hostile tables ----------------------------------------------------------- */
@@ -601,7 +601,7 @@ UNIT_TEST(walk_self_referencing_tables)
 	static const uint64_t vas[] = {0, 0x12345678, 0xdeadbeef, 0xffffffff80001234ull,
 				       0x00007fffffffffffull};
 	for (const struct paged_mode *pm = paged_modes; pm < paged_modes + NMODES; pm++) {
-		struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, RAM);
+		struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, RAM);
 		/* Every entry points at the table it is in: the walk goes round and round. */
 		for (uint64_t off = 0; off < PAGE; off += pm->entry_size)
 			put(vm, ROOT + off, ROOT | E_P, pm->entry_size);
@@ -615,7 +615,7 @@ UNIT_TEST(walk_self_referencing_tables)
 				CHECK(kr_range_ok(w.steps[j].entry_gpa - ROOT, pm->entry_size,
 						  PAGE));
 		}
-		fake_vm_free(vm);
+		kr_vm_destroy(vm);
 	}
 }
 
@@ -672,7 +672,7 @@ UNIT_TEST(walk_hostile_tables_at_ram_end)
 	/* Every outcome must occur, or the tables are not hostile enough. */
 	static const char *const outcomes[] = {NOT_PRESENT, RESERVED, NON_CANONICAL, OUTSIDE};
 	int seen[5] = {0}, insane = 0;
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, RAM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, RAM);
 	uint64_t x = 0x9e3779b97f4a7c15ull;
 	for (int round = 0; round < 8; round++) {
 		fill_hostile_page(vm, &x);
@@ -696,7 +696,7 @@ UNIT_TEST(walk_hostile_tables_at_ram_end)
 	CHECK_EQ(insane, 0);
 	for (int o = 0; o < 5; o++)
 		CHECK(seen[o] > 0);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* ---- modes and arguments ------------------------------------------------------ */
@@ -751,13 +751,13 @@ UNIT_TEST(walk_paging_names)
 
 UNIT_TEST(walk_bad_arguments)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, RAM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, RAM);
 	struct kvm_sregs s = sregs_for(KR_PAGING_4LEVEL, ROOT, true);
 	struct kr_walk w;
 	CHECK_FAILS_WITH(kr_walk(NULL, &s, 0, 0, &w), "NULL");
 	CHECK_FAILS_WITH(kr_walk(vm, NULL, 0, 0, &w), "NULL");
 	CHECK_FAILS_WITH(kr_walk(vm, &s, 0, 0, NULL), "NULL");
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /*
@@ -797,5 +797,5 @@ UNIT_TEST(walk_follows_the_vcpu_cpuid)
 	w = walk_with(vm, &s, 0, 0x1abc, chain_entry(ROOT, 4, 1, 0x1abc), (1ull << 40) | E_ALL);
 	CHECK(!w.ok);
 	CHECK(w.fail_reason && strcmp(w.fail_reason, RESERVED) == 0);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }

@@ -49,7 +49,7 @@ static void expect_cr3_outside(struct kr_vm *vm, struct kvm_sregs s, const char 
 
 UNIT_TEST(x86_sregs_cr3_in_paged32_and_pae)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_PAGED32, MEM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_PAGED32, MEM);
 
 	/* 32-bit paging: a 4 KiB directory. Bits 3 and 4 (PWT, PCD) are flags. */
 	expect_cr3_ok(vm, mode_sregs(KR_MODE_PAGED32, 0x11000), "paged32");
@@ -79,13 +79,13 @@ UNIT_TEST(x86_sregs_cr3_in_paged32_and_pae)
 	struct kvm_sregs prot = mode_sregs(KR_MODE_PROTECTED, 0);
 	prot.cr3 = 0xfffff000;
 	expect_cr3_ok(vm, prot, "protected, cr3 outside RAM");
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(x86_sregs_compatibility_mode_is_fine)
 {
 	/* Long mode with a 32-bit code segment (CS.L = 0, CS.D = 1): compatibility mode. */
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, MEM);
 	struct kvm_sregs s = mode_sregs(KR_MODE_LONG, 0x11000);
 	kr_gdt_segment(KVMRUN_SEL_CODE32, &s.cs);
 	CHECK(!s.cs.l && s.cs.db);
@@ -96,7 +96,7 @@ UNIT_TEST(x86_sregs_compatibility_mode_is_fine)
 	/* Only L and D together are reserved. */
 	s.cs.l = s.cs.db = 1;
 	CHECK_FAILS_WITH(kr_sregs_check(vm, &s), "CS.L and CS.D");
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 /* Walk `va` under 32-bit paging with PSE whose directory entry for it is `pde`. */
@@ -116,7 +116,7 @@ UNIT_TEST(x86_walk_pse36_address_bits)
 	 * A 4 MiB page's PDE keeps physical address bits (M-1):32 in bits
 	 * (M-20):13, M = MAXPHYADDR capped at 40; bits 21:(M-19) are reserved.
 	 */
-	struct kr_vm *vm = fake_vm_new(KR_MODE_PAGED32, MEM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_PAGED32, MEM);
 	const uint32_t va = 0x00c01234, big = 0x00c00000u | 0x83; /* P, W, PS */
 
 	/* M = 40: bit 20 is address bit 39, bit 21 reserved. */
@@ -139,7 +139,7 @@ UNIT_TEST(x86_walk_pse36_address_bits)
 	CHECK_EQ(w.gpa, (1ull << 35) | 0x00c01234);
 	w = walk_pde32(vm, 36, va, big | (1u << 17));
 	CHECK(!w.ok && w.fail_level == 2 && strcmp(w.fail_reason, "reserved bit set") == 0);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(x86_gdt_granularity_and_tss_above_4g)
@@ -168,7 +168,7 @@ UNIT_TEST(x86_gdt_granularity_and_tss_above_4g)
 
 UNIT_TEST(x86_pt_area_partial_page_and_split_nx)
 {
-	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, MEM);
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, MEM);
 	struct kr_pt_builder b;
 
 	/* An area of 2.5 pages holds 2 tables, not 3: the half page is not a table. */
@@ -191,5 +191,5 @@ UNIT_TEST(x86_pt_area_partial_page_and_split_nx)
 	CHECK_EQ(w.page_size, 0x1000);
 	CHECK_OK(kr_walk(vm, &s, 0, 0x205000, &w));
 	CHECK(w.ok && !w.nx && w.writable);
-	fake_vm_free(vm);
+	kr_vm_destroy(vm);
 }

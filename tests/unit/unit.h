@@ -81,8 +81,19 @@ void unit_fail(const char *file, int line, const char *fmt, ...) __attribute__((
 #define CHECK_FAILS_WITH(call, needle) unit_check_fails((call) < 0, #call, needle, __FILE__, __LINE__)
 void unit_check_fails(bool failed, const char *call, const char *needle, const char *file, int line);
 
-/* A VM without KVM: RAM in slot 0 only, for loaders and table builders. */
-struct kr_vm *fake_vm_new(enum kr_mode mode, uint64_t mem_size);
-void fake_vm_free(struct kr_vm *vm);
+/*
+ * A VM without KVM (kr_vm_create_detached): RAM in slot 0 and the board's devices, for loaders,
+ * table builders and the walker; NULL if it cannot be made. Freed with
+ * kr_vm_destroy.
+ */
+static inline struct kr_vm *unit_vm_new(enum kr_mode mode, uint64_t mem_size)
+{
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	cfg.mode = mode;
+	cfg.mem_size = mem_size;
+	struct kr_vm *vm;
+	return kr_vm_create_detached(&vm, &cfg) < 0 ? NULL : vm;
+}
 
 #endif
