@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* kvmtest.c - helpers the KVM library tests share (see kvmtest.h). */
+#define _GNU_SOURCE /* pipe2 */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kvmtest.h"
 
@@ -55,4 +58,38 @@ struct kr_stop kvmtest_run(struct kr_vm *vm)
 	if (kr_vm_run(vm, &stop) < 0)
 		unit_fail(__FILE__, __LINE__, "kr_vm_run: %s", kr_last_error());
 	return stop;
+}
+
+bool kvmtest_start(struct kvmtest_vm *g, enum kr_mode mode)
+{
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	cfg.mode = mode;
+	cfg.mem_size = 8u << 20;
+	if (pipe2(g->out, O_CLOEXEC | O_NONBLOCK) < 0) {
+		unit_fail(__FILE__, __LINE__, "pipe2 failed");
+		return false;
+	}
+	cfg.console_fd = g->out[1];
+	if (kr_vm_create(&g->vm, &cfg) < 0) {
+		unit_fail(__FILE__, __LINE__, "kr_vm_create: %s", kr_last_error());
+		close(g->out[0]);
+		close(g->out[1]);
+		return false;
+	}
+	return true;
+}
+
+const char *kvmtest_output(struct kvmtest_vm *g)
+{
+	ssize_t n = read(g->out[0], g->text, sizeof(g->text) - 1);
+	g->text[n > 0 ? n : 0] = '\0';
+	return g->text;
+}
+
+void kvmtest_end(struct kvmtest_vm *g)
+{
+	kr_vm_destroy(g->vm);
+	close(g->out[0]);
+	close(g->out[1]);
 }

@@ -5,6 +5,19 @@
 
 #include "../unit/unit.h"
 
+/* A VM of 8 MiB whose console is a pipe the test reads: what the guest printed. */
+struct kvmtest_vm {
+	struct kr_vm *vm;
+	int out[2];
+	char text[256];
+};
+
+/* Create it in `mode`; a failure is recorded as a test failure. */
+bool kvmtest_start(struct kvmtest_vm *g, enum kr_mode mode);
+/* What the guest printed since the last call (at most 255 bytes, NUL-terminated). */
+const char *kvmtest_output(struct kvmtest_vm *g);
+void kvmtest_end(struct kvmtest_vm *g);
+
 /*
  * Load `code` as a raw image (real mode: at 0x7c00, else at 1 MiB), add the
  * extra mappings, and prepare the vCPU; a failure is recorded as a test failure.

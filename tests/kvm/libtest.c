@@ -5,7 +5,6 @@
  * Guests are a few hand-assembled instructions, so each test shows exactly
  * which instruction causes which exit.
  */
-#define _GNU_SOURCE /* pipe2 */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,44 +15,8 @@
 
 #include "kvmtest.h"
 
-struct guest {
-	struct kr_vm *vm;
-	int out[2]; /* console pipe: what the guest printed */
-};
 
-static bool guest_start(struct guest *g, enum kr_mode mode)
-{
-	struct kr_vm_config cfg;
-	kr_vm_config_init(&cfg);
-	cfg.mode = mode;
-	cfg.mem_size = 8u << 20;
-	if (pipe2(g->out, O_CLOEXEC | O_NONBLOCK) < 0) {
-		unit_fail(__FILE__, __LINE__, "pipe2 failed");
-		return false;
-	}
-	cfg.console_fd = g->out[1];
-	if (kr_vm_create(&g->vm, &cfg) < 0) {
-		unit_fail(__FILE__, __LINE__, "kr_vm_create: %s", kr_last_error());
-		close(g->out[0]);
-		close(g->out[1]);
-		return false;
-	}
-	return true;
-}
 
-static size_t guest_output(struct guest *g, char *buf, size_t size)
-{
-	ssize_t n = read(g->out[0], buf, size - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	return n > 0 ? (size_t)n : 0;
-}
-
-static void guest_end(struct guest *g)
-{
-	kr_vm_destroy(g->vm);
-	close(g->out[0]);
-	close(g->out[1]);
-}
 
 /* 32-bit: mov eax,[0x40000000]; out 0xe9,al; mov dword [0x40000000],0x12345678; hlt */
 static const uint8_t read_then_write_slot[] = {
@@ -63,10 +26,10 @@ static const uint8_t read_then_write_slot[] = {
 
 UNIT_TEST(readonly_slot_is_readable_and_traps_writes)
 {
-	struct guest g;
+	struct kvmtest_vm g;
 	int slot;
 	char out[64];
-	if (!guest_start(&g, KR_MODE_PROTECTED))
+	if (!kvmtest_start(&g, KR_MODE_PROTECTED))
 		return;
 	CHECK_OK(kr_mem_add(g.vm, 0x40000000, 0x1000, KR_MEM_READONLY, &slot));
 	uint8_t *rom = kr_gpa_ptr(g.vm, 0x40000000, 0x1000);
@@ -77,10 +40,10 @@ UNIT_TEST(readonly_slot_is_readable_and_traps_writes)
 		struct kr_stop s = kvmtest_run(g.vm);
 		CHECK_EQ(s.reason, KR_STOP_UNHANDLED);
 		CHECK(strstr(s.message, "read-only memory at 0x40000000"));
-		guest_output(&g, out, sizeof(out));
+		snprintf(out, sizeof(out), "%s", kvmtest_output(&g));
 		CHECK(strcmp(out, "R") == 0);
 	}
-	guest_end(&g);
+	kvmtest_end(&g);
 }
 
 struct captured {
@@ -107,10 +70,10 @@ static int capture_write(struct kr_vm *vm, void *opaque, uint64_t addr, void *da
 
 UNIT_TEST(readonly_slot_writes_reach_an_mmio_device)
 {
-	struct guest g;
+	struct kvmtest_vm g;
 	int slot;
 	struct captured c = {0};
-	if (!guest_start(&g, KR_MODE_PROTECTED))
+	if (!kvmtest_start(&g, KR_MODE_PROTECTED))
 		return;
 	CHECK_OK(kr_mem_add(g.vm, 0x40000000, 0x1000, KR_MEM_READONLY, &slot));
 	CHECK_OK(kr_bus_register(g.vm, KR_SPACE_MMIO, 0x40000000, 0x1000, capture_write, &c));
@@ -122,14 +85,14 @@ UNIT_TEST(readonly_slot_writes_reach_an_mmio_device)
 		CHECK_EQ(c.size, 4);
 		CHECK_EQ(c.value, 0x12345678);
 	}
-	guest_end(&g);
+	kvmtest_end(&g);
 }
 
 UNIT_TEST(removed_slot_turns_into_mmio)
 {
-	struct guest g;
+	struct kvmtest_vm g;
 	int slot;
-	if (!guest_start(&g, KR_MODE_PROTECTED))
+	if (!kvmtest_start(&g, KR_MODE_PROTECTED))
 		return;
 	CHECK_OK(kr_mem_add(g.vm, 0x40000000, 0x2000, 0, &slot));
 	CHECK_FAILS_WITH(kr_mem_add(g.vm, 0x40001000, 0x1000, 0, &slot), "overlaps");
@@ -142,26 +105,26 @@ UNIT_TEST(removed_slot_turns_into_mmio)
 		CHECK_EQ(s.reason, KR_STOP_UNHANDLED);
 		CHECK(strstr(s.message, "MMIO read of 4 bytes at 0x40000000"));
 	}
-	guest_end(&g);
+	kvmtest_end(&g);
 }
 
 UNIT_TEST(port_read_comes_from_a_device)
 {
 	/* in al,0x60; out 0xe9,al; hlt */
 	static const uint8_t code[] = {0xe4, 0x60, 0xe6, 0xe9, 0xf4};
-	struct guest g;
+	struct kvmtest_vm g;
 	struct captured c = {0};
 	char out[16];
-	if (!guest_start(&g, KR_MODE_REAL))
+	if (!kvmtest_start(&g, KR_MODE_REAL))
 		return;
 	CHECK_OK(kr_bus_register(g.vm, KR_SPACE_PIO, 0x60, 1, capture_write, &c));
 	if (kvmtest_load(g.vm, code, sizeof(code), NULL, 0)) {
 		struct kr_stop s = kvmtest_run(g.vm);
 		CHECK_EQ(s.reason, KR_STOP_HLT);
-		guest_output(&g, out, sizeof(out));
+		snprintf(out, sizeof(out), "%s", kvmtest_output(&g));
 		CHECK(strcmp(out, "Z") == 0);
 	}
-	guest_end(&g);
+	kvmtest_end(&g);
 }
 
 /* Two virtual pages that follow each other, backed by physical pages that do not. */
@@ -176,12 +139,12 @@ UNIT_TEST(guest_virtual_buffer_crosses_pages)
 	static const uint8_t code[] = {0x48, 0xbf, 0xf8, 0x0f, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00,
 				       0xbe, 0x10, 0x00, 0x00, 0x00, 0xb8, 0x01, 0x00, 0x00, 0x00,
 				       0x66, 0xba, 0x00, 0x05, 0xef, 0xf4};
-	struct guest g;
+	struct kvmtest_vm g;
 	char out[64], copy[17] = {0};
-	if (!guest_start(&g, KR_MODE_LONG))
+	if (!kvmtest_start(&g, KR_MODE_LONG))
 		return;
 	if (!kvmtest_load(g.vm, code, sizeof(code), split_pages, 2)) {
-		guest_end(&g);
+		kvmtest_end(&g);
 		return;
 	}
 	memcpy(kr_gpa_ptr(g.vm, 0x300ff8, 8), "ABCDEFGH", 8);
@@ -200,9 +163,9 @@ UNIT_TEST(guest_virtual_buffer_crosses_pages)
 
 	struct kr_stop s = kvmtest_run(g.vm);
 	CHECK_EQ(s.reason, KR_STOP_HLT);
-	guest_output(&g, out, sizeof(out));
+	snprintf(out, sizeof(out), "%s", kvmtest_output(&g));
 	CHECK(strcmp(out, "ABCDEFGHIJKLMNOP") == 0);
-	guest_end(&g);
+	kvmtest_end(&g);
 }
 
 /* mov eax,0x40000000; jmp rax -- executes the page mapped at 0x40000000 */
@@ -210,15 +173,15 @@ static const uint8_t jump_to_mapping[] = {0xb8, 0x00, 0x00, 0x00, 0x40, 0xff, 0x
 
 static struct kr_stop run_mapped_page(unsigned flags, const uint8_t *page_code, size_t len)
 {
-	struct guest g;
+	struct kvmtest_vm g;
 	struct kr_stop s = {.reason = KR_STOP_REQUESTED};
 	struct kr_mapping m = {.gva = 0x40000000, .gpa = 0x300000, .size = 0x1000, .flags = flags};
-	if (!guest_start(&g, KR_MODE_LONG))
+	if (!kvmtest_start(&g, KR_MODE_LONG))
 		return s;
 	memcpy(kr_gpa_ptr(g.vm, 0x300000, len), page_code, len);
 	if (kvmtest_load(g.vm, jump_to_mapping, sizeof(jump_to_mapping), &m, 1))
 		s = kvmtest_run(g.vm);
-	guest_end(&g);
+	kvmtest_end(&g);
 	return s;
 }
 
@@ -261,8 +224,8 @@ UNIT_TEST(a_device_can_stop_the_vm)
 {
 	/* out 0x80,al; hlt */
 	static const uint8_t code[] = {0xe6, 0x80, 0xf4};
-	struct guest g;
-	if (!guest_start(&g, KR_MODE_REAL))
+	struct kvmtest_vm g;
+	if (!kvmtest_start(&g, KR_MODE_REAL))
 		return;
 	CHECK_OK(kr_bus_register(g.vm, KR_SPACE_PIO, 0x80, 1, stop_now, NULL));
 	if (kvmtest_load(g.vm, code, sizeof(code), NULL, 0)) {
@@ -273,7 +236,7 @@ UNIT_TEST(a_device_can_stop_the_vm)
 		s = kvmtest_run(g.vm);
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 	}
-	guest_end(&g);
+	kvmtest_end(&g);
 }
 
 UNIT_TEST(kvm_info_reports_api_12)
@@ -318,10 +281,10 @@ static int run_sandboxed_child(bool misbehave, char *err, size_t errsize)
 		return -1;
 	pid_t pid = fork();
 	if (pid == 0) {
-		struct guest g;
+		struct kvmtest_vm g;
 		struct captured c = {0};
 		dup2(pipefd[1], STDERR_FILENO);
-		if (!guest_start(&g, KR_MODE_REAL))
+		if (!kvmtest_start(&g, KR_MODE_REAL))
 			child_exit(2);
 		if (misbehave && kr_bus_register(g.vm, KR_SPACE_PIO, 0x99, 1, forbidden_syscall,
 						 NULL) < 0)

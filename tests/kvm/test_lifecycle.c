@@ -5,60 +5,22 @@
  * kind of stop (the guest resumes where it stopped, unless the stop was a
  * crash or a VMM failure), and kr_vm_run from inside a run.
  */
-#define _GNU_SOURCE /* pipe2 */
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "kvmtest.h"
 
-struct lc {
-	struct kr_vm *vm;
-	int out[2]; /* console pipe */
-};
 
-static bool lc_start(struct lc *l)
-{
-	struct kr_vm_config cfg;
-	kr_vm_config_init(&cfg);
-	cfg.mem_size = 8u << 20;
-	if (pipe2(l->out, O_CLOEXEC | O_NONBLOCK) < 0) {
-		unit_fail(__FILE__, __LINE__, "pipe2 failed");
-		return false;
-	}
-	cfg.console_fd = l->out[1];
-	if (kr_vm_create(&l->vm, &cfg) < 0) {
-		unit_fail(__FILE__, __LINE__, "kr_vm_create: %s", kr_last_error());
-		close(l->out[0]);
-		close(l->out[1]);
-		return false;
-	}
-	return true;
-}
 
-static const char *lc_output(struct lc *l)
-{
-	static char buf[64];
-	ssize_t n = read(l->out[0], buf, sizeof(buf) - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
-}
-
-static void lc_end(struct lc *l)
-{
-	kr_vm_destroy(l->vm);
-	close(l->out[0]);
-	close(l->out[1]);
-}
 
 static const uint8_t hlt[] = {0xf4};
 
 UNIT_TEST(lifecycle_run_without_prepare_fails)
 {
-	struct lc l;
+	struct kvmtest_vm l;
 	struct kr_image img;
 	struct kr_stop s;
-	if (!lc_start(&l))
+	if (!kvmtest_start(&l, KR_MODE_LONG))
 		return;
 	CHECK_OK(kr_load_buffer(l.vm, hlt, sizeof(hlt), NULL, &img));
 	/* Without it the vCPU would start at the reset vector 0xfff0 (an emulation failure). */
@@ -67,14 +29,14 @@ UNIT_TEST(lifecycle_run_without_prepare_fails)
 	/* Preparing then makes the same VM runnable. */
 	CHECK_OK(kr_vcpu_prepare(l.vm, &img));
 	CHECK_EQ(kvmtest_run(l.vm).reason, KR_STOP_HLT);
-	lc_end(&l);
+	kvmtest_end(&l);
 }
 
 UNIT_TEST(lifecycle_prepare_twice_fails_clearly)
 {
-	struct lc l;
+	struct kvmtest_vm l;
 	struct kr_image img;
-	if (!lc_start(&l))
+	if (!kvmtest_start(&l, KR_MODE_LONG))
 		return;
 	CHECK_OK(kr_load_buffer(l.vm, hlt, sizeof(hlt), NULL, &img));
 	CHECK_OK(kr_vcpu_prepare(l.vm, &img));
@@ -83,7 +45,7 @@ UNIT_TEST(lifecycle_prepare_twice_fails_clearly)
 	/* The refused second call left the first one's state alone. */
 	CHECK_EQ(kvmtest_run(l.vm).reason, KR_STOP_HLT);
 	CHECK_FAILS_WITH(kr_vcpu_prepare(l.vm, &img), "already called");
-	lc_end(&l);
+	kvmtest_end(&l);
 }
 
 UNIT_TEST(lifecycle_resumes_after_hlt_and_exit)
@@ -96,32 +58,32 @@ UNIT_TEST(lifecycle_resumes_after_hlt_and_exit)
 	static const uint8_t code[] = {0xb0, 0x31, 0xe6, 0xe9, 0xf4, 0xb0, 0x32, 0xe6, 0xe9, 0xbf,
 				       0x05, 0x00, 0x00, 0x00, 0xb8, 0x02, 0x00, 0x00, 0x00, 0x66,
 				       0xba, 0x00, 0x05, 0xef, 0xb0, 0x33, 0xe6, 0xe9, 0xf4};
-	struct lc l;
-	if (!lc_start(&l))
+	struct kvmtest_vm l;
+	if (!kvmtest_start(&l, KR_MODE_LONG))
 		return;
 	if (kvmtest_load(l.vm, code, sizeof(code), NULL, 0)) {
 		/* Each run goes on with the instruction after the one that stopped it. */
 		struct kr_stop s = kvmtest_run(l.vm);
 		CHECK_EQ(s.reason, KR_STOP_HLT);
-		CHECK(strcmp(lc_output(&l), "1") == 0);
+		CHECK(strcmp(kvmtest_output(&l), "1") == 0);
 		s = kvmtest_run(l.vm);
 		CHECK_EQ(s.reason, KR_STOP_EXIT);
 		CHECK_EQ(s.exit_code, 5);
-		CHECK(strcmp(lc_output(&l), "2") == 0);
+		CHECK(strcmp(kvmtest_output(&l), "2") == 0);
 		s = kvmtest_run(l.vm);
 		CHECK_EQ(s.reason, KR_STOP_HLT);
-		CHECK(strcmp(lc_output(&l), "3") == 0);
+		CHECK(strcmp(kvmtest_output(&l), "3") == 0);
 	}
-	lc_end(&l);
+	kvmtest_end(&l);
 }
 
 UNIT_TEST(lifecycle_no_resume_after_a_crash)
 {
 	/* ud2: #UD, caught by kvmrun's IDT */
 	static const uint8_t code[] = {0x0f, 0x0b};
-	struct lc l;
+	struct kvmtest_vm l;
 	struct kr_stop s;
-	if (!lc_start(&l))
+	if (!kvmtest_start(&l, KR_MODE_LONG))
 		return;
 	if (kvmtest_load(l.vm, code, sizeof(code), NULL, 0)) {
 		CHECK_EQ(kvmtest_run(l.vm).reason, KR_STOP_EXCEPTION);
@@ -129,7 +91,7 @@ UNIT_TEST(lifecycle_no_resume_after_a_crash)
 							 "exception #UD");
 		CHECK_FAILS_WITH(kr_vm_run(l.vm, &s), "create a new VM");
 	}
-	lc_end(&l);
+	kvmtest_end(&l);
 }
 
 static int failing_device(struct kr_vm *vm, void *opaque, uint64_t addr, void *data,
@@ -143,16 +105,16 @@ UNIT_TEST(lifecycle_no_resume_after_a_vmm_failure)
 {
 	/* out 0x99,al; hlt */
 	static const uint8_t code[] = {0xe6, 0x99, 0xf4};
-	struct lc l;
+	struct kvmtest_vm l;
 	struct kr_stop s;
-	if (!lc_start(&l))
+	if (!kvmtest_start(&l, KR_MODE_LONG))
 		return;
 	CHECK_OK(kr_bus_register(l.vm, KR_SPACE_PIO, 0x99, 1, failing_device, NULL));
 	if (kvmtest_load(l.vm, code, sizeof(code), NULL, 0)) {
 		CHECK_FAILS_WITH(kr_vm_run(l.vm, &s), "device on port 0x99 broke");
 		CHECK_FAILS_WITH(kr_vm_run(l.vm, &s), "cannot be resumed after a failed kr_vm_run");
 	}
-	lc_end(&l);
+	kvmtest_end(&l);
 }
 
 struct nested {
@@ -175,9 +137,9 @@ UNIT_TEST(lifecycle_no_run_inside_a_run)
 {
 	/* out 0x99,al; hlt */
 	static const uint8_t code[] = {0xe6, 0x99, 0xf4};
-	struct lc l;
+	struct kvmtest_vm l;
 	struct nested n = {0};
-	if (!lc_start(&l))
+	if (!kvmtest_start(&l, KR_MODE_LONG))
 		return;
 	CHECK_OK(kr_bus_register(l.vm, KR_SPACE_PIO, 0x99, 1, run_again, &n));
 	if (kvmtest_load(l.vm, code, sizeof(code), NULL, 0)) {
@@ -185,5 +147,5 @@ UNIT_TEST(lifecycle_no_run_inside_a_run)
 		CHECK_EQ(n.rc, -1);
 		CHECK(strstr(n.message, "while this thread is already running a VM"));
 	}
-	lc_end(&l);
+	kvmtest_end(&l);
 }

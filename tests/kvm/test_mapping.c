@@ -5,8 +5,6 @@
  * (read-only ones read-only) and every MMIO range, all no-execute. The
  * guests are a few hand-assembled 64-bit instructions at 1 MiB.
  */
-#define _GNU_SOURCE /* pipe2 */
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,45 +13,11 @@
 #define ROM_GPA 0x100000000ull /* 4 GiB: above RAM and above 32-bit addresses */
 #define DEV_GPA 0xd0000000ull  /* where PCs put MMIO */
 
-struct mvm {
-	struct kr_vm *vm;
-	int out[2]; /* console pipe */
-};
 
-static bool mvm_start(struct mvm *g)
-{
-	struct kr_vm_config cfg;
-	kr_vm_config_init(&cfg);
-	cfg.mem_size = 8u << 20;
-	if (pipe2(g->out, O_CLOEXEC | O_NONBLOCK) < 0) {
-		unit_fail(__FILE__, __LINE__, "pipe2 failed");
-		return false;
-	}
-	cfg.console_fd = g->out[1];
-	if (kr_vm_create(&g->vm, &cfg) < 0) {
-		unit_fail(__FILE__, __LINE__, "kr_vm_create: %s", kr_last_error());
-		close(g->out[0]);
-		close(g->out[1]);
-		return false;
-	}
-	return true;
-}
 
-static void mvm_output(struct mvm *g, char *buf, size_t size)
-{
-	ssize_t n = read(g->out[0], buf, size - 1);
-	buf[n > 0 ? n : 0] = '\0';
-}
-
-static void mvm_end(struct mvm *g)
-{
-	kr_vm_destroy(g->vm);
-	close(g->out[0]);
-	close(g->out[1]);
-}
 
 /* A read-only slot at ROM_GPA holding `byte` in its first byte. */
-static bool add_rom(struct mvm *g, char byte)
+static bool add_rom(struct kvmtest_vm *g, char byte)
 {
 	int slot;
 	if (kr_mem_add(g->vm, ROM_GPA, 0x1000, KR_MEM_READONLY, &slot) < 0) {
@@ -99,10 +63,10 @@ static const uint8_t read_rom_and_device[] = {
 
 UNIT_TEST(long_mode_reads_a_rom_slot_and_a_device_above_ram)
 {
-	struct mvm g;
+	struct kvmtest_vm g;
 	struct device dev = {0};
 	char out[16];
-	if (!mvm_start(&g))
+	if (!kvmtest_start(&g, KR_MODE_LONG))
 		return;
 	if (add_rom(&g, 'R') &&
 	    kr_bus_register(g.vm, KR_SPACE_MMIO, DEV_GPA, 0x1000, device_io, &dev) == 0 &&
@@ -111,7 +75,7 @@ UNIT_TEST(long_mode_reads_a_rom_slot_and_a_device_above_ram)
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 		if (s.reason != KR_STOP_HLT)
 			unit_fail(__FILE__, __LINE__, "stopped: %s", s.message);
-		mvm_output(&g, out, sizeof(out));
+		snprintf(out, sizeof(out), "%s", kvmtest_output(&g));
 		CHECK(strcmp(out, "RZ") == 0);
 		CHECK_EQ(dev.reads, 1);
 		CHECK_EQ(dev.addr, DEV_GPA);
@@ -123,7 +87,7 @@ UNIT_TEST(long_mode_reads_a_rom_slot_and_a_device_above_ram)
 		CHECK_OK(kr_translate(g.vm, DEV_GPA + 0x10, &t));
 		CHECK(t.valid && t.gpa == DEV_GPA + 0x10);
 	}
-	mvm_end(&g);
+	kvmtest_end(&g);
 }
 
 /* movabs rax,ROM_GPA; mov byte [rax],0x41; hlt */
@@ -132,8 +96,8 @@ static const uint8_t write_rom[] = {0x48, 0xb8, 0x00, 0x00, 0x00, 0x00, 0x01, 0x
 
 UNIT_TEST(long_mode_maps_a_rom_slot_read_only)
 {
-	struct mvm g;
-	if (!mvm_start(&g))
+	struct kvmtest_vm g;
+	if (!kvmtest_start(&g, KR_MODE_LONG))
 		return;
 	if (add_rom(&g, 'R') && kvmtest_load(g.vm, write_rom, sizeof(write_rom), NULL, 0)) {
 		/* The page tables refuse the store: #PF, present | write, at the ROM. */
@@ -143,14 +107,14 @@ UNIT_TEST(long_mode_maps_a_rom_slot_read_only)
 		CHECK_EQ(s.exception.error_code, 0x3);
 		CHECK_EQ(s.exception.cr2, ROM_GPA);
 	}
-	mvm_end(&g);
+	kvmtest_end(&g);
 }
 
 UNIT_TEST(long_mode_rom_writes_reach_a_device_over_it)
 {
-	struct mvm g;
+	struct kvmtest_vm g;
 	struct device dev = {0};
-	if (!mvm_start(&g))
+	if (!kvmtest_start(&g, KR_MODE_LONG))
 		return;
 	if (add_rom(&g, 'R') &&
 	    kr_bus_register(g.vm, KR_SPACE_MMIO, ROM_GPA, 0x1000, device_io, &dev) == 0 &&
@@ -161,7 +125,7 @@ UNIT_TEST(long_mode_rom_writes_reach_a_device_over_it)
 		CHECK_EQ(dev.addr, ROM_GPA);
 		CHECK_EQ(dev.value, 0x41);
 	}
-	mvm_end(&g);
+	kvmtest_end(&g);
 }
 
 /*
@@ -174,15 +138,15 @@ static const uint8_t use_ram_slot[] = {0x48, 0xbb, 0x00, 0x20, 0x00, 0x00, 0x01,
 
 UNIT_TEST(long_mode_maps_a_ram_slot_writable_and_no_execute)
 {
-	struct mvm g;
+	struct kvmtest_vm g;
 	int slot;
 	char out[16];
-	if (!mvm_start(&g))
+	if (!kvmtest_start(&g, KR_MODE_LONG))
 		return;
 	CHECK_OK(kr_mem_add(g.vm, ROM_GPA + 0x2000, 0x1000, 0, &slot));
 	if (kvmtest_load(g.vm, use_ram_slot, sizeof(use_ram_slot), NULL, 0)) {
 		struct kr_stop s = kvmtest_run(g.vm);
-		mvm_output(&g, out, sizeof(out));
+		snprintf(out, sizeof(out), "%s", kvmtest_output(&g));
 		CHECK(strcmp(out, "A") == 0);
 		/* Added memory is data: the call faults, present | instruction fetch. */
 		CHECK_EQ(s.reason, KR_STOP_EXCEPTION);
@@ -190,14 +154,14 @@ UNIT_TEST(long_mode_maps_a_ram_slot_writable_and_no_execute)
 		CHECK_EQ(s.exception.error_code, 0x11);
 		CHECK_EQ(s.exception.rip, ROM_GPA + 0x2000);
 	}
-	mvm_end(&g);
+	kvmtest_end(&g);
 }
 
 UNIT_TEST(long_mode_slot_added_after_prepare_is_not_mapped)
 {
 	/* As kvmrun.h says: kr_vcpu_prepare maps what exists when it runs. */
-	struct mvm g;
-	if (!mvm_start(&g))
+	struct kvmtest_vm g;
+	if (!kvmtest_start(&g, KR_MODE_LONG))
 		return;
 	if (kvmtest_load(g.vm, read_rom_and_device, sizeof(read_rom_and_device), NULL, 0) &&
 	    add_rom(&g, 'R')) {
@@ -207,5 +171,5 @@ UNIT_TEST(long_mode_slot_added_after_prepare_is_not_mapped)
 		CHECK_EQ(s.exception.error_code, 0); /* not present, read */
 		CHECK_EQ(s.exception.cr2, ROM_GPA);
 	}
-	mvm_end(&g);
+	kvmtest_end(&g);
 }

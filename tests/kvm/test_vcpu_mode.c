@@ -9,9 +9,7 @@
  *     upper halves of RDI and RSI ignored (the 32-bit code cannot see them),
  *     and no linear address above 4 GiB exists for it.
  */
-#define _GNU_SOURCE /* pipe2 */
 #include <asm/processor-flags.h>
-#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,45 +19,8 @@
 #define PTE_RW 2ull
 #define PTE_PS 0x80ull
 
-struct mg {
-	struct kr_vm *vm;
-	int out[2];
-};
 
-static bool mg_start(struct mg *g, enum kr_mode mode)
-{
-	struct kr_vm_config cfg;
-	kr_vm_config_init(&cfg);
-	cfg.mode = mode;
-	cfg.mem_size = 8u << 20;
-	if (pipe2(g->out, O_CLOEXEC | O_NONBLOCK) < 0) {
-		unit_fail(__FILE__, __LINE__, "pipe2 failed");
-		return false;
-	}
-	cfg.console_fd = g->out[1];
-	if (kr_vm_create(&g->vm, &cfg) < 0) {
-		unit_fail(__FILE__, __LINE__, "kr_vm_create: %s", kr_last_error());
-		close(g->out[0]);
-		close(g->out[1]);
-		return false;
-	}
-	return true;
-}
 
-static const char *mg_output(struct mg *g)
-{
-	static char buf[64];
-	ssize_t n = read(g->out[0], buf, sizeof(buf) - 1);
-	buf[n > 0 ? n : 0] = '\0';
-	return buf;
-}
-
-static void mg_end(struct mg *g)
-{
-	kr_vm_destroy(g->vm);
-	close(g->out[0]);
-	close(g->out[1]);
-}
 
 static uint64_t *table(struct kr_vm *vm, uint64_t gpa)
 {
@@ -94,10 +55,10 @@ UNIT_TEST(mode_protected_vm_in_long_mode_passes_pointers_above_4gib)
 	static const uint8_t code[] = {0x48, 0xbf, 0x10, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00,
 				       0xbe, 0x05, 0x00, 0x00, 0x00, 0xb8, 0x01, 0x00, 0x00, 0x00,
 				       0x66, 0xba, 0x00, 0x05, 0xef, 0xf4};
-	struct mg g;
+	struct kvmtest_vm g;
 	struct kvm_sregs sregs;
 	uint64_t root = 0;
-	if (!mg_start(&g, KR_MODE_PROTECTED))
+	if (!kvmtest_start(&g, KR_MODE_PROTECTED))
 		return;
 	if (kvmtest_load(g.vm, code, sizeof(code), NULL, 0) &&
 	    (root = build_tables_with_4gib_page(g.vm)) && kr_vcpu_get_sregs(g.vm, &sregs) == 0) {
@@ -119,9 +80,9 @@ UNIT_TEST(mode_protected_vm_in_long_mode_passes_pointers_above_4gib)
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 		if (s.reason != KR_STOP_HLT)
 			unit_fail(__FILE__, __LINE__, "stop: %s", s.message);
-		CHECK(strcmp(mg_output(&g), "hello") == 0);
+		CHECK(strcmp(kvmtest_output(&g), "hello") == 0);
 	}
-	mg_end(&g);
+	kvmtest_end(&g);
 }
 
 /* mov eax,KVMRUN_HC_WRITE; mov dx,0x500; out dx,eax; hlt -- 32-bit code; EDI, ESI set by the test */
@@ -135,11 +96,11 @@ static const uint8_t write32[] = {0xb8, 0x01, 0x00, 0x00, 0x00, 0x66, 0xba,
  */
 static void write_from_32bit_code(void (*to_32bit)(struct kvm_sregs *), const char *text)
 {
-	struct mg g;
+	struct kvmtest_vm g;
 	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 	size_t len = strlen(text);
-	if (!mg_start(&g, KR_MODE_LONG))
+	if (!kvmtest_start(&g, KR_MODE_LONG))
 		return;
 	if (kvmtest_load(g.vm, write32, sizeof(write32), NULL, 0) &&
 	    kr_vcpu_get_sregs(g.vm, &sregs) == 0 && kr_vcpu_get_regs(g.vm, &regs) == 0) {
@@ -154,9 +115,9 @@ static void write_from_32bit_code(void (*to_32bit)(struct kvm_sregs *), const ch
 		CHECK_EQ(s.reason, KR_STOP_HLT);
 		if (s.reason != KR_STOP_HLT)
 			unit_fail(__FILE__, __LINE__, "stop: %s", s.message);
-		CHECK(strcmp(mg_output(&g), text) == 0);
+		CHECK(strcmp(kvmtest_output(&g), text) == 0);
 	}
-	mg_end(&g);
+	kvmtest_end(&g);
 }
 
 /* Compatibility mode: long mode stays active (EFER.LMA), CS is a 32-bit segment. */
@@ -186,9 +147,9 @@ UNIT_TEST(mode_long_vm_in_protected_mode_masks_arguments)
 
 UNIT_TEST(mode_long_vm_in_protected_mode_has_no_address_above_4gib)
 {
-	struct mg g;
+	struct kvmtest_vm g;
 	struct kvm_sregs sregs;
-	if (!mg_start(&g, KR_MODE_LONG))
+	if (!kvmtest_start(&g, KR_MODE_LONG))
 		return;
 	if (kvmtest_load(g.vm, write32, sizeof(write32), NULL, 0) &&
 	    kr_vcpu_get_sregs(g.vm, &sregs) == 0) {
@@ -211,5 +172,5 @@ UNIT_TEST(mode_long_vm_in_protected_mode_has_no_address_above_4gib)
 		CHECK_FAILS_WITH(kr_copy_from_gva(g.vm, 0x100300010, buf, sizeof(buf)),
 				 "0x100300010 is not mapped");
 	}
-	mg_end(&g);
+	kvmtest_end(&g);
 }
