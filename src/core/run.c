@@ -522,7 +522,9 @@ static int run_loop(struct kr_vm *vm, const struct run_timer *timer)
 static void take_stop(struct kr_vm *vm, struct kr_stop *out)
 {
 	while (atomic_load(&vm->stop_requested) == KR_STOPPING_WRITING)
+#if defined(__x86_64__) || defined(__i386__)
 		__builtin_ia32_pause(); /* another thread is copying a message: nanoseconds */
+#endif
 	if (out)
 		*out = vm->pending_stop;
 	atomic_store(&vm->stop_requested, KR_STOPPING_NONE);

@@ -91,15 +91,14 @@ struct kr_vm_board {
 /*
  * What the architecture learned of the guest's CPU when it set the vCPU up
  * (x86: from the CPUID it gave it, see x86/cpuid.c). The core uses the
- * address width; the x86 page walker the rest (KVM's own walker treats as
- * reserved what this CPU model does not offer).
+ * physical address width; `features` are the architecture's own bits, which
+ * only it reads (x86: KR_X86_CPU_* in x86/x86.h, for the page walker: KVM's
+ * own walker treats as reserved what this CPU model does not offer).
  */
 struct kr_guest_cpu {
 	bool known;          /* the vCPU's CPU model is set */
-	bool amd;            /* AuthenticAMD or HygonGenuine: AMD's reserved bits apply */
-	bool gbpages;        /* 1 GiB pages (CPUID 0x80000001 EDX bit 26) */
-	bool la57;           /* 5-level paging (CPUID 7.0 ECX bit 16) */
-	unsigned maxphyaddr; /* CPUID 0x80000008 EAX[7:0]; 36 without the leaf */
+	unsigned maxphyaddr; /* the guest's physical address width */
+	uint32_t features;   /* the architecture's feature bits */
 };
 
 /* ---- the VM ------------------------------------------------------------------ */

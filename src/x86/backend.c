@@ -167,9 +167,9 @@ static int probe_modes(struct kr_backend *b)
 		rc = mode_sticks(vm, (enum kr_mode)m, false, &b->mode[m]);
 	if (rc == 0)
 		rc = mode_sticks(vm, KR_MODE_PAGED32, true, &b->pae32);
-	b->gbpages = vm->cpu.gbpages;
-	b->la57 = vm->cpu.la57;
-	b->amd = vm->cpu.amd;
+	b->gbpages = vm->cpu.features & KR_X86_CPU_GBPAGES;
+	b->la57 = vm->cpu.features & KR_X86_CPU_LA57;
+	b->amd = vm->cpu.features & KR_X86_CPU_AMD;
 	b->maxphyaddr = vm->cpu.maxphyaddr;
 	kr_vm_destroy(vm);
 	return rc;

@@ -16,6 +16,7 @@
 #include "core/error.h"
 #include "core/vm.h"
 #include "x86/cpuid.h"
+#include "x86/x86.h"
 
 #define CPUID_1_ECX_VMX (1u << 5)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
@@ -67,9 +68,9 @@ int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
 	for (uint32_t i = 0; i < c->nent; i++) {
 		struct kvm_cpuid_entry2 *e = &c->entries[i];
 		if (e->function == 0)
-			cpu.amd = vendor_is_amd(e);
+			cpu.features |= vendor_is_amd(e) ? KR_X86_CPU_AMD : 0;
 		if (e->function == 7 && e->index == 0)
-			cpu.la57 = (e->ecx & CPUID_7_ECX_LA57) != 0;
+			cpu.features |= e->ecx & CPUID_7_ECX_LA57 ? KR_X86_CPU_LA57 : 0;
 		if (e->function == 0x80000000)
 			max_ext = e->eax;
 		if (e->function == 0x80000008 && e->index == 0)
@@ -80,7 +81,7 @@ int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
 		} else if (e->function == 0x80000001) {
 			e->ecx &= ~CPUID_80000001_ECX_SVM;
 			*nx_supported = (e->edx & CPUID_80000001_EDX_NX) != 0;
-			cpu.gbpages = (e->edx & CPUID_80000001_EDX_PDPE1GB) != 0;
+			cpu.features |= e->edx & CPUID_80000001_EDX_PDPE1GB ? KR_X86_CPU_GBPAGES : 0;
 		}
 	}
 	/* The guest's physical address width, as KVM derives it (36 without the leaf). */

@@ -224,8 +224,8 @@ int kr_walk(struct kr_vm *vm, const struct kvm_sregs *sregs, unsigned maxphyaddr
 		.maxphyaddr = maxphyaddr,
 		.pse = sregs->cr4 & X86_CR4_PSE,
 		.nxe = sregs->efer & KR_EFER_NXE,
-		.gbpages = !vm->cpu.known || vm->cpu.gbpages,
-		.amd = vm->cpu.known && vm->cpu.amd,
+		.gbpages = !vm->cpu.known || (vm->cpu.features & KR_X86_CPU_GBPAGES),
+		.amd = vm->cpu.known && (vm->cpu.features & KR_X86_CPU_AMD),
 	};
 	return walk_tables(vm, &k, sregs->cr3, gva, w);
 }

@@ -84,4 +84,9 @@ _Static_assert(offsetof(struct kr_tss64, iomap_base) == 102, "I/O map base at 10
 #define KR_EXCEPTION_STACK_TOP (KVMRUN_SYSTEM_AREA_START + 0x3000)
 #define KR_PAGE_TABLES_GPA (KVMRUN_SYSTEM_AREA_START + 0x3000)
 
+/* x86 bits of struct kr_guest_cpu's features (core/vm.h), from the vCPU's CPUID. */
+#define KR_X86_CPU_AMD (1u << 0)     /* AuthenticAMD or HygonGenuine: AMD's reserved bits apply */
+#define KR_X86_CPU_GBPAGES (1u << 1) /* 1 GiB pages (CPUID 0x80000001 EDX bit 26) */
+#define KR_X86_CPU_LA57 (1u << 2)    /* 5-level paging (CPUID 7.0 ECX bit 16) */
+
 #endif

@@ -773,10 +773,10 @@ UNIT_TEST(walk_follows_the_vcpu_cpuid)
 	uint64_t pml4e = chain_entry(ROOT, 4, 4, 0x1abc);
 	put(vm, pdpte, 0xc0000000 | E_PS | E_ALL, 8);
 
-	vm->cpu = (struct kr_guest_cpu){.known = true, .gbpages = true, .maxphyaddr = 48};
+	vm->cpu = (struct kr_guest_cpu){.known = true, .maxphyaddr = 48, .features = KR_X86_CPU_GBPAGES};
 	struct kr_walk w = walk(vm, &s, 0, 0x40123456);
 	CHECK_MAPS(w, 0xc0123456ull, 0x40000000);
-	vm->cpu.gbpages = false;
+	vm->cpu.features &= ~KR_X86_CPU_GBPAGES;
 	w = walk(vm, &s, 0, 0x40123456);
 	CHECK(!w.ok);
 	CHECK_EQ(w.fail_level, 3);
@@ -786,14 +786,14 @@ UNIT_TEST(walk_follows_the_vcpu_cpuid)
 	uint64_t e = get64(vm, pml4e) | (1ull << 8);
 	w = walk_with(vm, &s, 0, 0x1abc, pml4e, e);
 	CHECK_MAPS(w, (PAGE_AT | 0xabc), PAGE);
-	vm->cpu.amd = true;
+	vm->cpu.features |= KR_X86_CPU_AMD;
 	w = walk_with(vm, &s, 0, 0x1abc, pml4e, e);
 	CHECK(!w.ok);
 	CHECK_EQ(w.fail_level, 4);
 	CHECK(w.fail_reason && strcmp(w.fail_reason, RESERVED) == 0);
 
 	/* maxphyaddr 0 means the vCPU's width: bit 40 is reserved with 40 bits. */
-	vm->cpu = (struct kr_guest_cpu){.known = true, .gbpages = true, .maxphyaddr = 40};
+	vm->cpu = (struct kr_guest_cpu){.known = true, .maxphyaddr = 40, .features = KR_X86_CPU_GBPAGES};
 	w = walk_with(vm, &s, 0, 0x1abc, chain_entry(ROOT, 4, 1, 0x1abc), (1ull << 40) | E_ALL);
 	CHECK(!w.ok);
 	CHECK(w.fail_reason && strcmp(w.fail_reason, RESERVED) == 0);
