@@ -20,6 +20,11 @@ enum {
 					  too much output */
 };
 
+/* `kvmrun boot` (boot.c): a kernel panic; its reboot is 0 (no guest statuses there). */
+enum { KVMRUN_EXIT_GUEST_PANIC = 120 };
+int cli_boot(int argc, char **argv);
+void cli_boot_usage(FILE *f);
+
 int cli_run(int argc, char **argv);
 int cli_info(int argc, char **argv);
 

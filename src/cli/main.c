@@ -60,10 +60,14 @@ void cli_run_usage(FILE *f)
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: kvmrun run [OPTIONS] GUEST   run a guest program in a VM of its own\n"
+		   "       kvmrun boot --kernel BZIMAGE [--initrd FILE] [--append CMDLINE]\n"
+		   "                                    boot Linux, its console on stdin/stdout\n"
 		   "       kvmrun info                  KVM API version and capabilities\n"
 		   "       kvmrun --help | --version\n"
 		   "\n");
 	cli_run_usage(f);
+	fprintf(f, "\n");
+	cli_boot_usage(f);
 }
 
 int cli_parse_u64(const char *s, bool sizes, uint64_t *out)
@@ -160,6 +164,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "run"))
 		return cli_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "boot"))
+		return cli_boot(argc - 1, argv + 1);
 	if (!strcmp(cmd, "info"))
 		return cli_info(argc - 1, argv + 1);
 	fprintf(stderr, "kvmrun: unknown command '%s' (try kvmrun --help)\n", cmd);

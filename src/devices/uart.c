@@ -25,7 +25,7 @@
  * so that a guest is never held up by a read(2): it polls the fd (and a pipe
  * that ends it at teardown), queues what fits in the receive FIFO and waits
  * for room when it is full (flow control: nothing typed or piped is lost).
- * With an in-kernel irqchip (cfg.irqchip) the UART drives IRQ 4 with
+ * With an in-kernel irqchip (cfg.pc) the UART drives IRQ 4 with
  * KVM_IRQ_LINE, from either thread (KVM serialises it); without one, the
  * guest polls LSR.
  *
@@ -197,6 +197,44 @@ static void *input_thread(void *arg)
 
 /* ---- the transmitter ------------------------------------------------------- */
 
+/*
+ * A Linux kernel that panics prints "Kernel panic - not syncing: REASON",
+ * a backtrace, and "---[ end Kernel panic - not syncing: REASON ]---"; then
+ * it spins forever (panic=0) or, with panic=N, resets the machine first
+ * (and never prints the end line). On a PC machine, COM1 watches for both:
+ * at the end line's newline it stops the run as a panic, and a reset after
+ * the first line is reported as the panic it is (on_stop). This reads the
+ * guest's console, so a guest can claim a panic by printing the words; it
+ * can as well end its run any other way, so that grants it nothing.
+ */
+static const char panic_text[] = "Kernel panic - not syncing";
+static const char end_text[] = "---[ end Kernel panic";
+
+static bool match(size_t *state, const char *text, size_t len, uint8_t b)
+{
+	if ((uint8_t)text[*state] == b)
+		(*state)++;
+	else
+		*state = (uint8_t)text[0] == b ? 1 : 0;
+	if (*state < len)
+		return false;
+	*state = 0;
+	return true;
+}
+
+static void watch_panic(struct kr_uart *u, uint8_t b)
+{
+	if (match(&u->panic_match, panic_text, sizeof(panic_text) - 1, b))
+		u->panicked = true;
+	if (match(&u->end_match, end_text, sizeof(end_text) - 1, b))
+		u->panic_ending = true;
+	if (u->panic_ending && b == '\n') {
+		u->panic_ending = false;
+		kr_vm_stop(u->vm, KR_STOP_GUEST_PANIC, 0, "the guest kernel panicked (its console "
+							   "says \"Kernel panic - not syncing\")");
+	}
+}
+
 static int transmit(struct kr_uart *u, uint8_t b)
 {
 	if (u->mcr & UART_MCR_LOOP) {
@@ -204,6 +242,8 @@ static int transmit(struct kr_uart *u, uint8_t b)
 			rx_push(u, b);
 		return 0;
 	}
+	if (u->vm->cfg.pc)
+		watch_panic(u, b);
 	return kr_console_write(u->vm, &b, 1);
 }
 
@@ -371,6 +411,21 @@ static void on_destroy(struct kr_vm *vm, void *opaque)
 	free(u);
 }
 
+/* A reset (triple fault, KVM's reset event) after the panic line is the panic's. */
+static void on_stop(struct kr_vm *vm, void *opaque, struct kr_stop *stop)
+{
+	(void)vm;
+	const struct kr_uart *u = opaque;
+	if (u->panicked &&
+	    (stop->reason == KR_STOP_SHUTDOWN || stop->reason == KR_STOP_SYSTEM_EVENT)) {
+		stop->reason = KR_STOP_GUEST_PANIC;
+		size_t len = strlen(stop->message);
+		snprintf(stop->message + len, sizeof(stop->message) - len,
+			 "; after the guest kernel panicked (\"Kernel panic - not syncing\" on "
+			 "its console)");
+	}
+}
+
 static size_t write_fds(struct kr_vm *vm, void *opaque, int *fds, size_t max)
 {
 	(void)vm;
@@ -384,6 +439,7 @@ static size_t write_fds(struct kr_vm *vm, void *opaque, int *fds, size_t max)
 
 static const struct kr_hooks uart_hooks = {
 	.name = "uart",
+	.on_stop = on_stop,
 	.on_destroy = on_destroy,
 	.write_fds = write_fds,
 };
@@ -409,7 +465,7 @@ int kr_uart_register(struct kr_vm *vm)
 	u->vm = vm;
 	u->in_fd = vm->cfg.serial_in_fd;
 	u->wake[0] = u->wake[1] = -1;
-	u->use_irq = vm->cfg.irqchip;
+	u->use_irq = vm->cfg.pc;
 	/* After reset (data sheet): no interrupts, 8N1 off, nothing received. */
 	pthread_mutex_init(&u->lock, NULL);
 	pthread_cond_init(&u->rx_space, NULL);

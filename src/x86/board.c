@@ -14,6 +14,7 @@
 #include "core/vm.h"
 #include "devices/console.h"
 #include "devices/hypercall.h"
+#include "devices/irqchip.h"
 #include "devices/uart.h"
 #include "x86/board.h"
 #include "x86/cpuid.h"
@@ -39,6 +40,9 @@ static int set_system_addresses(struct kr_vm *vm)
 			return kr_err_sys("create VM: ioctl KVM_SET_IDENTITY_MAP_ADDR(0x%llx)",
 					  KR_IDENTITY_MAP_ADDR);
 	}
+	/* The PC platform's interrupt controllers: the vCPU's LAPIC is created with it. */
+	if (vm->cfg.pc && kr_irqchip_create(vm) < 0)
+		return -1;
 	return 0;
 }
 
@@ -83,6 +87,8 @@ int kr_board_add_devices(struct kr_vm *vm)
 	    kr_console_register(vm) < 0 || kr_uart_register(vm) < 0 ||
 	    kr_exceptions_register(vm) < 0)
 		return -1;
+	if (vm->cfg.pc)
+		vm->unclaimed_pio = kr_open_bus_io;
 	return 0;
 }
 
