@@ -12,6 +12,7 @@
  * first it rejects: that count is compared, and the one refused named.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 
 #include "core/error.h"
@@ -31,13 +32,17 @@ static const struct {
 
 int kr_msr_setup_boot(struct kr_vm *vm)
 {
-	struct {
+	/* struct kvm_msrs ends in a flexible array: room for it, aligned as it. */
+	union {
 		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[NBOOT];
-	} m = {.hdr = {.nmsrs = NBOOT}};
+		uint8_t bytes[sizeof(struct kvm_msrs) + NBOOT * sizeof(struct kvm_msr_entry)];
+	} m;
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = NBOOT;
 	for (size_t i = 0; i < NBOOT; i++)
-		m.e[i] = (struct kvm_msr_entry){.index = boot_msrs[i].index, .data = boot_msrs[i].value};
-	int n = ioctl(vm->vcpu_fd, KVM_SET_MSRS, &m);
+		m.hdr.entries[i] = (struct kvm_msr_entry){.index = boot_msrs[i].index,
+							  .data = boot_msrs[i].value};
+	int n = ioctl(vm->vcpu_fd, KVM_SET_MSRS, &m.hdr);
 	if (n < 0)
 		return kr_err_sys("vCPU: ioctl KVM_SET_MSRS(%zu boot MSRs)", NBOOT);
 	if ((size_t)n != NBOOT)
