@@ -97,7 +97,16 @@ KVMTEST_OBJS := $(KVMTEST_SRCS:%.c=$(BUILD)/%.o)
 $(BUILD)/kvm-libtest: $(KVMTEST_OBJS) $(BUILD)/tests/kvm/harness.o $(BUILD)/libkvmrun.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
 
-tests: $(BUILD)/unit-tests $(BUILD)/kvm-libtest
+tests: $(BUILD)/unit-tests $(BUILD)/kvm-libtest $(BUILD)/linux/vmlinuz
+
+# The Linux boot test's kernel: the test bed's own Debian kernel, copied into
+# the build so that the test bed (which gets build/ as its payload) has it too.
+# Without the test bed's cache there is none, and that test says so.
+LINUX_KERNEL ?= $(firstword $(wildcard $(HOME)/.cache/kvmrun-testbed/kernel/current/boot/vmlinuz-*))
+$(BUILD)/linux/vmlinuz:
+	@mkdir -p $(dir $@)
+	$(Q)if [ -n "$(LINUX_KERNEL)" ]; then cp "$(LINUX_KERNEL)" $@; \
+	else echo "  (no test-bed kernel: the Linux boot test will fail; scripts/kvm-testbed setup)"; fi
 
 # A program and a guest built from the installed library and SDK alone, as
 # outside this tree (tests/install/build-outside.sh); the KVM tests run them.

@@ -203,6 +203,27 @@ struct kr_vm_config {
 	 * with 4 MiB pages and always maps page 0.)
 	 */
 	bool map_page0;
+
+	/* ---- the PC platform (COM1, the in-kernel irqchip) ---- */
+	/*
+	 * COM1 (a 16550A at port 0x3F8) transmits to console_fd; it receives
+	 * from serial_in_fd, read by a thread of its own so the guest never waits
+	 * on it (-1, the default: nothing is ever received).
+	 */
+	int serial_in_fd;
+	/* Ctrl-A x on serial_in_fd stops the run (KR_STOP_REQUESTED) as in QEMU;
+	   Ctrl-A Ctrl-A sends one Ctrl-A. */
+	bool serial_escape;
+	/*
+	 * The PC platform Linux needs (`kvmrun boot` sets it; off by default):
+	 * the in-kernel PIC, IOAPIC and local APIC (KVM_CREATE_IRQCHIP) and PIT
+	 * (KVM_CREATE_PIT2), COM1 on IRQ 4, the MSRs Linux expects set at boot
+	 * (MTRRs on, write-back by default; fast strings), and ports no device
+	 * claims act as an empty ISA bus (reads all ones, writes ignored) instead
+	 * of stopping the run. HLT then waits in the kernel for an interrupt
+	 * instead of stopping the run (KR_STOP_HLT).
+	 */
+	bool pc;
 };
 
 #define KR_DEFAULT_MAX_OUTPUT (64ull << 20)
@@ -297,6 +318,43 @@ int kr_load_file(struct kr_vm *vm, const char *path, const struct kr_load_option
 int kr_load_buffer(struct kr_vm *vm, const void *data, size_t size,
 		   const struct kr_load_options *opt, struct kr_image *img);
 
+/* ---- Booting Linux (the x86 boot protocol, <asm/bootparam.h>) ------------- */
+
+/* Where kvmrun puts the boot protocol's pieces (below its system area, and above it). */
+#define KR_LINUX_ZERO_PAGE 0x7000u  /* struct boot_params; RSI at entry */
+#define KR_LINUX_CMDLINE 0x8000u    /* the command line, up to the system area */
+#define KR_LINUX_KERNEL 0x100000u   /* the protected-mode kernel; entry at +0x200 */
+
+struct kr_linux_info {
+	uint16_t protocol;       /* the boot protocol version, 0x0206 or later */
+	uint64_t kernel_end;     /* end of the memory the kernel runs in (pref_address + init_size) */
+	uint64_t initrd_gpa, initrd_size; /* 0, 0 without an initrd */
+	size_t e820_entries;
+};
+
+/*
+ * Load a bzImage as the Linux x86 boot protocol (2.06 or later, relocatable,
+ * with a 64-bit entry point) says: the protected-mode kernel at
+ * KR_LINUX_KERNEL, the initrd (optional, NULL) as high as RAM and the
+ * kernel's initrd_addr_max allow, the command line (NULL: empty), and the
+ * zero page with an e820 map of RAM and kvmrun's system area. The VM needs
+ * cfg.mode KR_MODE_LONG. Then kr_linux_prepare instead of kr_vcpu_prepare.
+ * A malformed or truncated image, too little RAM, or a command line longer
+ * than the kernel takes fail with KR_E_BAD_IMAGE (KR_E_BAD_ARG for the
+ * command line) and a message saying which.
+ */
+int kr_linux_load(struct kr_vm *vm, const void *kernel, size_t kernel_size, const void *initrd,
+		  size_t initrd_size, const char *cmdline, struct kr_image *img,
+		  struct kr_linux_info *info);
+/* The same from files (initrd_path may be NULL). */
+int kr_linux_load_files(struct kr_vm *vm, const char *kernel_path, const char *initrd_path,
+			const char *cmdline, struct kr_image *img, struct kr_linux_info *info);
+/*
+ * kr_vcpu_prepare for a loaded kernel, then the boot protocol's 64-bit entry
+ * registers: RIP at the kernel's 64-bit entry, RSI the zero page, interrupts off.
+ */
+int kr_linux_prepare(struct kr_vm *vm, const struct kr_image *img);
+
 /* ---- Steps 6-7: CPU state -------------------------------------------------- */
 
 /*
@@ -364,6 +422,9 @@ enum kr_stop_reason {
 	KR_STOP_TIMEOUT,        /* the guest ran longer than cfg.timeout_ns */
 	KR_STOP_OUTPUT_LIMIT,   /* the guest wrote more than cfg.max_output bytes */
 	KR_STOP_EXCEPTION,      /* a CPU exception reached kvmrun's handlers */
+	KR_STOP_GUEST_PANIC,    /* the guest said it panicked: Linux's "Kernel panic - not
+				   syncing" on COM1 (cfg.pc), at its "---[ end Kernel panic"
+				   line, or at the reset that follows it with panic=N */
 };
 
 /* A CPU exception caught by kvmrun's IDT: where it happened. */

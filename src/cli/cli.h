@@ -32,6 +32,9 @@ struct cli_command {
 	void (*usage)(FILE *f); /* the options and more; NULL: nothing more */
 };
 
+/* `kvmrun boot` (boot.c): a kernel panic; its reboot is 0 (no guest statuses there). */
+enum { KVMRUN_EXIT_GUEST_PANIC = 120 };
+
 /* `kvmrun NAME --help`: "Usage: kvmrun NAME ARGS", the summary, usage(). */
 void cli_print_help(const struct cli_command *cmd, FILE *f);
 /*
@@ -43,6 +46,10 @@ int cli_no_arguments(const struct cli_command *cmd, int argc, char **argv);
 /* run.c: `kvmrun run` and what its --help prints after the synopsis. */
 int cli_run(const struct cli_command *self, int argc, char **argv);
 void cli_run_usage(FILE *f);
+
+/* boot.c: `kvmrun boot` (Linux) and what its --help prints after the synopsis. */
+int cli_boot(const struct cli_command *self, int argc, char **argv);
+void cli_boot_usage(FILE *f);
 
 /* info.c: `kvmrun info` and what its --help prints after the synopsis. */
 int cli_info(const struct cli_command *self, int argc, char **argv);

@@ -17,6 +17,8 @@ static int cmd_version(const struct cli_command *self, int argc, char **argv);
 /* Every command, in the order `kvmrun help` lists them. */
 static const struct cli_command commands[] = {
 	{"run", "[OPTIONS] GUEST", "run a guest program in a VM of its own", cli_run, cli_run_usage},
+	{"boot", "--kernel BZIMAGE [OPTIONS]", "boot Linux, its console on stdin/stdout", cli_boot,
+	 cli_boot_usage},
 	{"info", "", "this host's KVM: API version, back end, what runs, capabilities", cli_info,
 	 cli_info_usage},
 	{"help", "[COMMAND]", "list the commands, or print what COMMAND takes", cmd_help, NULL},
@@ -36,11 +38,16 @@ static const struct cli_command *find_command(const char *name)
 static void print_commands(FILE *f)
 {
 	fprintf(f, "Usage: kvmrun COMMAND [ARGUMENTS]\n\nCommands:\n");
+	int width = 0; /* of the widest "NAME ARGS", for one column of summaries */
+	for (size_t i = 0; i < NCOMMANDS; i++) {
+		int w = (int)(strlen(commands[i].name) + 1 + strlen(commands[i].args));
+		width = w > width ? w : width;
+	}
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		char head[64];
 		snprintf(head, sizeof(head), "%s%s%s", commands[i].name,
 			 *commands[i].args ? " " : "", commands[i].args);
-		fprintf(f, "  %-22s%s\n", head, commands[i].summary);
+		fprintf(f, "  %-*s  %s\n", width, head, commands[i].summary);
 	}
 	fprintf(f, "\n`kvmrun COMMAND --help` or `kvmrun help COMMAND` prints what COMMAND takes.\n"
 		   "`kvmrun --help` is `kvmrun help`, `kvmrun --version` is `kvmrun version`.\n");

@@ -151,6 +151,13 @@ static int handle_io(struct kr_vm *vm)
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 
 	const struct kr_device *dev = kr_bus_find(vm, KR_SPACE_PIO, run->io.port, size);
+	if (!dev && vm->unclaimed_pio) {
+		for (uint32_t i = 0; i < count; i++)
+			if (vm->unclaimed_pio(vm, NULL, run->io.port, data + (size_t)i * size, size,
+					      is_write) < 0)
+				return -1;
+		return 0;
+	}
 	if (!dev) {
 		stopf(vm, KR_STOP_UNHANDLED, "unhandled port I/O: %s of %u byte%s %s port 0x%x",
 		      is_write ? "write" : "read", size, size == 1 ? "" : "s",

@@ -115,6 +115,8 @@ struct kr_vm {
 
 	size_t ndevices;
 	struct kr_device devices[KR_MAX_DEVICES];
+	/* Port I/O no device claims (NULL: it stops the run as unhandled); the board sets it. */
+	kr_io_handler unclaimed_pio;
 
 	size_t nmodules;
 	struct kr_module modules[KR_MAX_MODULES];

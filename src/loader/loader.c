@@ -113,6 +113,28 @@ int kr_load_file(struct kr_vm *vm, const char *path, const struct kr_load_option
 	return ret < 0 ? kr_err_refine(KR_E_BAD_IMAGE) : 0;
 }
 
+int kr_load_read_file(struct kr_vm *vm, const char *path, uint8_t **buf, size_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kr_err_sys("load: open(\"%s\", O_RDONLY)", path);
+	*buf = NULL;
+	int ret = image_file_size(vm, fd, path, size);
+	if (ret == 0) {
+		*buf = malloc(*size);
+		if (!*buf)
+			ret = kr_err_sys("load: malloc(%zu) for \"%s\"", *size, path);
+	}
+	if (ret == 0)
+		ret = read_all(fd, path, *buf, *size);
+	close(fd);
+	if (ret < 0) {
+		free(*buf);
+		*buf = NULL;
+	}
+	return ret;
+}
+
 int kr_load_buffer(struct kr_vm *vm, const void *data, size_t size,
 		   const struct kr_load_options *opt, struct kr_image *img)
 {

@@ -15,4 +15,7 @@ int kr_load_raw(struct kr_vm *vm, const uint8_t *data, size_t size,
 /* Refuse an image range that is outside RAM or overlaps kvmrun's area. */
 int kr_load_check_range(struct kr_vm *vm, uint64_t gpa, uint64_t size, const char *what);
 
+/* Read a whole regular file no larger than guest RAM into a malloc'd buffer. */
+int kr_load_read_file(struct kr_vm *vm, const char *path, uint8_t **buf, size_t *size);
+
 #endif

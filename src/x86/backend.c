@@ -220,6 +220,8 @@ size_t kr_backend_features(const struct kr_backend *b, struct kr_feature *out, s
 		{"la57", b->la57},
 		{"real-mode-shutdown", b->real_mode_shutdown},
 		{"rip-at-out", !b->rip_past_out},
+		/* Guests that run much code (a Linux boot): minutes, not hours, away from software. */
+		{"fast-guest-code", b->kind != KR_BACKEND_SOFTWARE},
 	};
 	size_t n = sizeof(all) / sizeof(all[0]);
 	for (size_t i = 0; i < n && i < max; i++)

@@ -14,6 +14,8 @@
 #include "core/vm.h"
 #include "devices/console.h"
 #include "devices/hypercall.h"
+#include "devices/irqchip.h"
+#include "devices/uart.h"
 #include "x86/board.h"
 #include "x86/cpuid.h"
 #include "x86/exceptions.h"
@@ -38,6 +40,9 @@ static int set_system_addresses(struct kr_vm *vm)
 			return kr_err_sys("create VM: ioctl KVM_SET_IDENTITY_MAP_ADDR(0x%llx)",
 					  KR_IDENTITY_MAP_ADDR);
 	}
+	/* The PC platform's interrupt controllers: the vCPU's LAPIC is created with it. */
+	if (vm->cfg.pc && kr_irqchip_create(vm) < 0)
+		return -1;
 	return 0;
 }
 
@@ -79,13 +84,21 @@ int kr_board_add_devices(struct kr_vm *vm)
 {
 	if (kr_vm_add_module(vm, &board_hooks, NULL) < 0 || kr_hypercall_register(vm) < 0 ||
 	    kr_hypercall_add(vm, KVMRUN_HC_EXIT, hc_exit, NULL) < 0 ||
-	    kr_console_register(vm) < 0 || kr_exceptions_register(vm) < 0)
+	    kr_console_register(vm) < 0 || kr_uart_register(vm) < 0 ||
+	    kr_exceptions_register(vm) < 0)
 		return -1;
+	if (vm->cfg.pc)
+		vm->unclaimed_pio = kr_open_bus_io;
 	return 0;
 }
 
+static int check_config(const struct kr_vm_config *cfg)
+{
+	return kr_console_check_config(cfg) < 0 || kr_uart_check_config(cfg) < 0 ? -1 : 0;
+}
+
 const struct kr_vm_board kr_x86_board = {
-	.check_config = kr_console_check_config,
+	.check_config = check_config,
 	.before_vcpu = set_system_addresses,
 	.add_devices = kr_board_add_devices,
 	.host_phys_bits = kr_cpuid_host_phys_bits,

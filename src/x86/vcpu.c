@@ -18,6 +18,7 @@
 #include "x86/gdt.h"
 #include "x86/memmap.h"
 #include "x86/modes.h"
+#include "x86/msr.h"
 #include "x86/vcpu.h"
 #include "x86/x86.h"
 
@@ -129,6 +130,9 @@ int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img)
 			      vm->prepared ? "" : " (and failed)");
 	vm->prepare_started = true;
 	if (kr_cpuid_setup(vm, &ms.nx) < 0 || setup_fpu(vm) < 0)
+		return -1;
+	/* What a PC's firmware leaves set for the kernel it starts. */
+	if (vm->cfg.pc && kr_msr_setup_boot(vm) < 0)
 		return -1;
 	if (mode != KR_MODE_REAL &&
 	    (kr_gdt_write(vm->ram, vm->cfg.mem_size, KR_GDT_GPA, KR_TSS_GPA) < 0 ||

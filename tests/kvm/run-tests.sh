@@ -741,15 +741,92 @@ CHECK=same_as_version
 t cli-version-is-version-option 0 '*' -- version
 t cli-no-command $VMM_ERROR '' 'Usage: kvmrun COMMAND' '  run [OPTIONS] GUEST' --
 t cli-unknown-command-lists-them $VMM_ERROR '' \
-	"kvmrun: unknown command 'frobnicate'; the commands are run, info, help and version" \
+	"kvmrun: unknown command 'frobnicate'; the commands are run, boot, info, help and version" \
 	-- frobnicate
 t cli-help-unknown-command $VMM_ERROR '' \
-	"kvmrun help: no command 'frobnicate'; the commands are run, info, help and version" \
+	"kvmrun help: no command 'frobnicate'; the commands are run, boot, info, help and version" \
 	-- help frobnicate
 t cli-help-two-commands $VMM_ERROR '' 'kvmrun help: takes at most one COMMAND' -- help run info
 t cli-info-no-arguments $VMM_ERROR '' 'kvmrun info: takes no arguments (try kvmrun info --help)' \
 	-- info extra
 t cli-version-no-arguments $VMM_ERROR '' 'kvmrun version: takes no arguments' -- version extra
+
+# ---- kvmrun boot: Linux on the PC platform (issue 13) -----------------------------------
+# The test bed's Debian kernel (copied to build/linux/vmlinuz by make) with an
+# initramfs made here from the static busybox: /init prints a marker, reads a
+# line from the serial console, echoes it and reboots (reboot=t: a triple
+# fault, status 0). The line is fed on kvmrun's stdin only once the marker is
+# out: the 8250 driver empties the receive FIFO when it starts the port.
+LINUX_KERNEL=${KVMRUN_LINUX_KERNEL:-$(dirname "$KVMRUN")/linux/vmlinuz}
+linux_initrd() {
+	mkdir -p "$T/ird/bin" "$T/ird/dev" "$T/ird/proc" || return 1
+	cp /bin/busybox "$T/ird/bin/busybox" || return 1
+	cat >"$T/ird/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox mount -t devtmpfs dev /dev 2>/dev/null
+echo KVMRUN-LINUX-UP
+read -r line
+echo "KVMRUN-ECHO:$line"
+/bin/busybox reboot -f
+INIT
+	chmod 755 "$T/ird/init"
+	(cd "$T/ird" && find . | cpio -o -H newc 2>/dev/null) | gzip >"$T/initrd.gz"
+}
+linux_boot() {
+	name=$1
+	selected "$name" || return 0
+	if lacks fast-guest-code; then
+		if [ -n "$KVMRUN_DEFER_FILE" ]; then
+			deferred=$((deferred + 1))
+			echo "$name" >>"$KVMRUN_DEFER_FILE"
+			echo "defer kvm/$name: needs fast-guest-code, which this KVM back end lacks"
+		else
+			failed=$((failed + 1))
+			echo "FAIL kvm/$name: needs fast-guest-code, which this KVM back end lacks, and there is no other KVM to run it on"
+		fi
+		return 0
+	fi
+	why=
+	if [ ! -f "$LINUX_KERNEL" ]; then
+		why="no kernel at $LINUX_KERNEL (make copies the test bed's; scripts/kvm-testbed setup)"
+	elif ! linux_initrd; then
+		why="could not build the initramfs"
+	else
+		rm -f "$T/in" "$T/out" "$T/err"
+		mkfifo "$T/in"
+		: >"$T/out"
+		# The feeder: waits for the marker (at most 240 s), then sends the line.
+		(i=0; while ! grep -q KVMRUN-LINUX-UP "$T/out" && [ $i -lt 1200 ]; do
+			sleep 0.2; i=$((i + 1)); done; echo "hello-from-the-host") >"$T/in" &
+		feeder=$!
+		timeout -s KILL 300 "$KVMRUN" boot --kernel "$LINUX_KERNEL" --initrd "$T/initrd.gz" \
+			--append "console=ttyS0 reboot=t quiet" --mem 256M --timeout 240s \
+			<"$T/in" >"$T/out" 2>"$T/err"
+		status=$?
+		kill "$feeder" 2>/dev/null
+		wait "$feeder" 2>/dev/null
+		if [ "$status" -ne 0 ]; then
+			why="exit status $status, expected 0 (a reboot)"
+		elif ! grep -q KVMRUN-LINUX-UP "$T/out"; then
+			why="no marker on the console"
+		elif ! grep -q "KVMRUN-ECHO:hello-from-the-host" "$T/out"; then
+			why="the line read from the serial console was not echoed"
+		elif ! grep -q "the guest rebooted" "$T/err"; then
+			why="kvmrun did not report a reboot"
+		fi
+	fi
+	if [ -z "$why" ]; then
+		passed=$((passed + 1))
+		echo "ok   kvm/$name"
+	else
+		failed=$((failed + 1))
+		echo "FAIL kvm/$name: $why"
+		[ -f "$T/out" ] && tail -c 3000 "$T/out" | sed 's/^/    out: /'
+		[ -f "$T/err" ] && sed 's/^/    err: /' "$T/err"
+	fi
+}
+linux_boot linux-boot-marker-echo-reboot
+
 
 [ -n "$LIST" ] && exit 0
 # A name in the KVMRUN_TEST_ONLY list that is no test: a failure, or a typo would pass.
