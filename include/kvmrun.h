@@ -364,6 +364,8 @@ enum kr_stop_reason {
 	KR_STOP_TIMEOUT,        /* the guest ran longer than cfg.timeout_ns */
 	KR_STOP_OUTPUT_LIMIT,   /* the guest wrote more than cfg.max_output bytes */
 	KR_STOP_EXCEPTION,      /* a CPU exception reached kvmrun's handlers */
+	KR_STOP_RESET,          /* the guest asked for a reset (the PC devices: 0xFE to
+				   port 0x64); kvmrun does not reboot it */
 };
 
 /* A CPU exception caught by kvmrun's IDT: where it happened. */

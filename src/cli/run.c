@@ -292,6 +292,9 @@ static int exit_status(const struct kr_stop *stop)
 		return stop_signal ? 128 + stop_signal : 0;
 	case KR_STOP_HLT:
 		return 0;
+	case KR_STOP_RESET:
+		/* A reboot is how many kernels end: clean, as QEMU -no-reboot exits 0. */
+		return 0;
 	case KR_STOP_TIMEOUT:
 		return KVMRUN_EXIT_TIMEOUT;
 	default:
@@ -402,6 +405,8 @@ int cli_run(int argc, char **argv)
 	else if (status == KVMRUN_EXIT_GUEST_CRASH || status == KVMRUN_EXIT_TIMEOUT ||
 		 (stop.reason == KR_STOP_REQUESTED && stop_signal))
 		fprintf(stderr, "kvmrun: guest stopped: %s\n", stop.message);
+	else if (stop.reason == KR_STOP_RESET)
+		fprintf(stderr, "kvmrun: %s; kvmrun does not reboot, it stops\n", stop.message);
 	if (wants_crash_report(&stop))
 		cli_print_crash_report(stderr, vm, &stop);
 	else if (o.print_regs && stop.have_state)
