@@ -20,6 +20,11 @@ struct run_options {
 	size_t ntranslate;
 	uint64_t translate[MAX_TRANSLATE];
 	const char *guest;
+	bool mode_given;
+	/* multiboot kernels: the text after the kernel's path on its command line, modules */
+	const char *append;
+	size_t nmodules;
+	const char *modules[32];
 };
 
 static int bad_value(const char *opt, const char *value, const char *want)
@@ -75,6 +80,7 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		{"trace", required_argument, NULL, 'R'}, {"stats", no_argument, NULL, 's'},
 		{"cross-check", no_argument, NULL, 'X'},
 		{"map-page0", no_argument, NULL, 'Z'},
+		{"append", required_argument, NULL, 'A'}, {"module", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c, d;
@@ -85,6 +91,18 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 		case 'm':
 			if (kr_mode_parse(optarg, &o->cfg.mode) < 0)
 				return bad_value("--mode", optarg, "real, protected, paged32 or long");
+			o->mode_given = true;
+			break;
+		case 'A':
+			o->append = optarg;
+			break;
+		case 'U':
+			if (o->nmodules == sizeof(o->modules) / sizeof(o->modules[0])) {
+				fprintf(stderr, "kvmrun run: at most %zu --module\n",
+					sizeof(o->modules) / sizeof(o->modules[0]));
+				return -1;
+			}
+			o->modules[o->nmodules++] = optarg;
 			break;
 		case 'M':
 			if (cli_parse_u64(optarg, true, &o->cfg.mem_size) < 0)
@@ -151,7 +169,8 @@ static int parse_options(int argc, char **argv, struct run_options *o)
 					"[--entry ADDR] [--regs] [--translate GVA]...\n"
 					"                  [--timeout DURATION] [--max-output SIZE] "
 					"[--no-seccomp] [--dump FILE] [--trace FILE] [--stats]\n"
-					"                  [--cross-check] [--map-page0] GUEST\n\n");
+					"                  [--cross-check] [--map-page0] [--append TEXT] "
+					"[--module FILE]... GUEST\n\n");
 			cli_run_usage(stdout);
 			return 1;
 		default: /* ':' a value is missing, '?' an unknown option */
@@ -281,6 +300,47 @@ static int install_signal_handlers(void)
 	return 0;
 }
 
+/*
+ * Multiboot kernels: the command line is the kernel's path, then --append
+ * (as GRUB and QEMU give it); modules in the order given. The library uses
+ * them only if the guest turns out to be a multiboot kernel; afterwards the
+ * options are checked against what it was.
+ */
+static int set_multiboot_options(struct kr_vm *vm, const struct run_options *o)
+{
+	char cmdline[4096];
+	int n = snprintf(cmdline, sizeof(cmdline), "%s%s%s", o->guest, o->append ? " " : "",
+			 o->append ? o->append : "");
+	if (n < 0 || (size_t)n >= sizeof(cmdline)) {
+		fprintf(stderr, "kvmrun run: the kernel's command line (its path and --append) is "
+				"longer than %zu bytes\n", sizeof(cmdline) - 1);
+		return -1;
+	}
+	if (kr_multiboot_set_cmdline(vm, cmdline) < 0)
+		return -1;
+	for (size_t i = 0; i < o->nmodules; i++)
+		if (kr_multiboot_add_module(vm, o->modules[i], NULL) < 0)
+			return -1;
+	return 0;
+}
+
+static int check_multiboot_options(const struct kr_image *img, const struct run_options *o)
+{
+	if (!img->multiboot && (o->append || o->nmodules)) {
+		fprintf(stderr, "kvmrun run: --append and --module are for multiboot kernels, and "
+				"'%s' is not one (no multiboot header in its first 8 KiB)\n",
+			o->guest);
+		return -1;
+	}
+	if (img->multiboot && o->mode_given && o->cfg.mode != KR_MODE_PROTECTED) {
+		fprintf(stderr, "kvmrun run: '%s' is a multiboot kernel, which starts in protected "
+				"mode; --mode %s does not apply\n",
+			o->guest, kr_mode_name(o->cfg.mode));
+		return -1;
+	}
+	return 0;
+}
+
 static int exit_status(const struct kr_stop *stop)
 {
 	switch (stop->reason) {
@@ -372,9 +432,17 @@ int cli_run(int argc, char **argv)
 	struct kr_vm *vm = NULL;
 	struct kr_image img;
 	struct kr_stop stop;
-	int failed = kr_vm_create(&vm, &o.cfg) < 0 || kr_load_file(vm, o.guest, &o.load, &img) < 0 ||
-		     kr_vcpu_prepare(vm, &img) < 0 || cli_watch_exits(vm, trace, o.stats) < 0 ||
-		     (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, nfds) < 0);
+	int failed = kr_vm_create(&vm, &o.cfg) < 0 || set_multiboot_options(vm, &o) < 0 ||
+		     kr_load_file(vm, o.guest, &o.load, &img) < 0;
+	if (!failed && check_multiboot_options(&img, &o) < 0) {
+		kr_vm_destroy(vm);
+		close_report(dump, "--dump", o.dump_path);
+		close_report(trace, "--trace", o.trace_path);
+		return KVMRUN_EXIT_VMM_ERROR;
+	}
+	failed = failed || kr_vcpu_prepare(vm, &img) < 0 ||
+		 cli_watch_exits(vm, trace, o.stats) < 0 ||
+		 (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, nfds) < 0);
 	if (!failed) {
 		signal_vm = vm;
 		/* A signal during set-up has found no VM to stop: the guest never starts. */
