@@ -203,6 +203,24 @@ struct kr_vm_config {
 	 * with 4 MiB pages and always maps page 0.)
 	 */
 	bool map_page0;
+
+	/* ---- the PC platform (COM1, the in-kernel irqchip) ---- */
+	/*
+	 * COM1 (a 16550A at port 0x3F8) transmits to console_fd; it receives
+	 * from serial_in_fd, read by a thread of its own so the guest never waits
+	 * on it (-1, the default: nothing is ever received).
+	 */
+	int serial_in_fd;
+	/* Ctrl-A x on serial_in_fd stops the run (KR_STOP_REQUESTED) as in QEMU;
+	   Ctrl-A Ctrl-A sends one Ctrl-A. */
+	bool serial_escape;
+	/*
+	 * The in-kernel PIC, IOAPIC and local APIC (KVM_CREATE_IRQCHIP) and PIT
+	 * (KVM_CREATE_PIT2), which Linux needs; COM1 then raises IRQ 4. With
+	 * them, HLT waits in the kernel for an interrupt instead of stopping the
+	 * run (KR_STOP_HLT). Off by default.
+	 */
+	bool irqchip;
 };
 
 #define KR_DEFAULT_MAX_OUTPUT (64ull << 20)

@@ -106,10 +106,18 @@ static int allow_ioctls(scmp_filter_ctx ctx, const struct kr_vm *vm)
 		if (allow(ctx, SCMP_SYS(ioctl), 2, a) < 0)
 			return -1;
 	}
-	/* Memory slots may still change (kr_mem_add/kr_mem_remove from a device). */
-	struct scmp_arg_cmp slot[] = {arg_eq(0, (scmp_datum_t)vm->vm_fd),
-				      arg_low32_eq(1, KVM_SET_USER_MEMORY_REGION)};
-	return allow(ctx, SCMP_SYS(ioctl), 2, slot);
+	/*
+	 * Memory slots may still change (kr_mem_add/kr_mem_remove from a
+	 * device); devices raise and lower interrupt lines.
+	 */
+	static const unsigned long vm_ioctls[] = {KVM_SET_USER_MEMORY_REGION, KVM_IRQ_LINE};
+	for (size_t i = 0; i < sizeof(vm_ioctls) / sizeof(vm_ioctls[0]); i++) {
+		struct scmp_arg_cmp a[] = {arg_eq(0, (scmp_datum_t)vm->vm_fd),
+					   arg_low32_eq(1, vm_ioctls[i])};
+		if (allow(ctx, SCMP_SYS(ioctl), 2, a) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int allow_write(scmp_filter_ctx ctx, int fd)
@@ -149,6 +157,8 @@ static int build_filter(scmp_filter_ctx ctx, struct kr_vm *vm, const int *write_
 		SCMP_SYS(timer_settime), SCMP_SYS(timer_delete),  SCMP_SYS(clock_gettime),
 		SCMP_SYS(munmap),        SCMP_SYS(close),         SCMP_SYS(madvise),
 		SCMP_SYS(brk),           SCMP_SYS(exit),          SCMP_SYS(exit_group),
+		/* Locks a device shares with a thread of its own (the UART's input). */
+		SCMP_SYS(futex),
 	};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (allow(ctx, plain[i], 0, NULL) < 0)

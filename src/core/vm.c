@@ -53,6 +53,7 @@ void kr_vm_config_init(struct kr_vm_config *cfg)
 	cfg->mem_size = 32u << 20;
 	cfg->console_fd = STDOUT_FILENO;
 	cfg->max_output = KR_DEFAULT_MAX_OUTPUT;
+	cfg->serial_in_fd = -1;
 }
 
 static int check_config(const struct kr_vm_config *cfg)

@@ -18,6 +18,7 @@
 #include "devices/hypercall.h"
 #include "devices/i8042.h"
 #include "devices/postcode.h"
+#include "devices/uart.h"
 #include "x86/board.h"
 #include "x86/cpuid.h"
 #include "x86/exceptions.h"
@@ -83,7 +84,8 @@ int kr_board_add_devices(struct kr_vm *vm)
 {
 	if (kr_vm_add_module(vm, &board_hooks, NULL) < 0 || kr_hypercall_register(vm) < 0 ||
 	    kr_hypercall_add(vm, KVMRUN_HC_EXIT, hc_exit, NULL) < 0 ||
-	    kr_console_register(vm) < 0 || kr_exceptions_register(vm) < 0)
+	    kr_console_register(vm) < 0 || kr_uart_register(vm) < 0 ||
+	    kr_exceptions_register(vm) < 0)
 		return -1;
 	return 0;
 }
@@ -108,8 +110,13 @@ int kr_board_add_pc_devices(struct kr_vm *vm)
 	return 0;
 }
 
+static int check_config(const struct kr_vm_config *cfg)
+{
+	return kr_console_check_config(cfg) < 0 || kr_uart_check_config(cfg) < 0 ? -1 : 0;
+}
+
 const struct kr_vm_board kr_x86_board = {
-	.check_config = kr_console_check_config,
+	.check_config = check_config,
 	.before_vcpu = set_system_addresses,
 	.add_devices = kr_board_add_devices,
 	.host_phys_bits = kr_cpuid_host_phys_bits,

@@ -48,16 +48,16 @@ UNIT_TEST(bus_finds_whole_accesses_only)
 {
 	struct kr_vm *vm = fake_vm_new(KR_MODE_LONG, 2u << 20);
 	int hits = 0;
-	CHECK_OK(kr_bus_register(vm, KR_SPACE_PIO, 0x3f8, 8, dummy_handler, &hits));
+	CHECK_OK(kr_bus_register(vm, KR_SPACE_PIO, 0x2f8, 8, dummy_handler, &hits));
 	CHECK_OK(kr_bus_register(vm, KR_SPACE_MMIO, 0xd0000000, 0x1000, dummy_handler, &hits));
-	CHECK(kr_bus_find(vm, KR_SPACE_PIO, 0x3f8, 1) != NULL);
-	CHECK(kr_bus_find(vm, KR_SPACE_PIO, 0x3ff, 1) != NULL);
-	CHECK(kr_bus_find(vm, KR_SPACE_PIO, 0x3ff, 2) == NULL); /* straddles the end */
-	CHECK(kr_bus_find(vm, KR_SPACE_PIO, 0x3f7, 1) == NULL);
-	CHECK(kr_bus_find(vm, KR_SPACE_MMIO, 0x3f8, 1) == NULL); /* other space */
+	CHECK(kr_bus_find(vm, KR_SPACE_PIO, 0x2f8, 1) != NULL);
+	CHECK(kr_bus_find(vm, KR_SPACE_PIO, 0x2ff, 1) != NULL);
+	CHECK(kr_bus_find(vm, KR_SPACE_PIO, 0x2ff, 2) == NULL); /* straddles the end */
+	CHECK(kr_bus_find(vm, KR_SPACE_PIO, 0x2f7, 1) == NULL);
+	CHECK(kr_bus_find(vm, KR_SPACE_MMIO, 0x2f8, 1) == NULL); /* other space */
 	CHECK(kr_bus_find(vm, KR_SPACE_MMIO, 0xd0000ffc, 4) != NULL);
 	CHECK(kr_bus_find(vm, KR_SPACE_MMIO, UINT64_MAX, 8) == NULL);
-	CHECK_FAILS_WITH(kr_bus_register(vm, KR_SPACE_PIO, 0x3fc, 8, dummy_handler, &hits),
+	CHECK_FAILS_WITH(kr_bus_register(vm, KR_SPACE_PIO, 0x2fc, 8, dummy_handler, &hits),
 			 "overlaps");
 	CHECK_FAILS_WITH(kr_bus_register(vm, KR_SPACE_PIO, 0xfffe, 4, dummy_handler, &hits),
 			 "0xffff");
