@@ -2,7 +2,7 @@
 /*
  * mbguest.c - a multiboot kernel as test suites write them for QEMU's
  * -kernel: checks the machine state and the boot information, reads fw_cfg
- * and its module, prints over the console and ends through the
+ * and its module, prints over COM1 (polling LSR.THRE) and ends through the
  * isa-debug-exit port.
  *
  *   kvmrun run --mem 64M --append "hello there" --module mbguest.cfg mbguest.elf
@@ -26,7 +26,9 @@
 #define KVMRUN_MULTIBOOT_SPEC_ONLY
 #include "multiboot.h"
 
-#define DEBUG_CONSOLE 0xE9
+#define COM1 0x3f8
+#define UART_LSR 5
+#define UART_LSR_THRE 0x20
 #define DEBUG_EXIT 0xf4
 #define FW_CFG_SELECTOR 0x510
 #define FW_CFG_DATA 0x511
@@ -53,9 +55,12 @@ static inline uint8_t inb(uint16_t port)
 	return v;
 }
 
+/* COM1, polled as a kernel without interrupts does: wait for THRE, then write THR. */
 static void putc_(char c)
 {
-	outb(DEBUG_CONSOLE, (uint8_t)c);
+	while (!(inb(COM1 + UART_LSR) & UART_LSR_THRE))
+		;
+	outb(COM1, (uint8_t)c);
 }
 
 static void puts_(const char *s)
