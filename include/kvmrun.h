@@ -304,6 +304,13 @@ struct kr_image {
 	 */
 	size_t nsegments;
 	struct kr_mapping segments[KR_MAX_SEGMENTS];
+	/*
+	 * A Multiboot v1 kernel (see "Multiboot kernels" below): kr_vcpu_prepare
+	 * starts it with EAX = 0x2BADB002 and EBX = multiboot_info, the guest
+	 * physical address of its multiboot information structure.
+	 */
+	bool multiboot;
+	uint32_t multiboot_info;
 };
 
 struct kr_load_options {
@@ -354,6 +361,42 @@ int kr_linux_load_files(struct kr_vm *vm, const char *kernel_path, const char *i
  * registers: RIP at the kernel's 64-bit entry, RSI the zero page, interrupts off.
  */
 int kr_linux_prepare(struct kr_vm *vm, const struct kr_image *img);
+
+/* ---- Multiboot kernels ------------------------------------------------------ */
+
+/*
+ * kr_load_file and kr_load_buffer recognise a Multiboot v1 kernel by its
+ * header (the magic 0x1BADB002 at a 4-byte aligned offset in the first
+ * 8 KiB; a bad checksum or malformed header is refused, not run as
+ * something else). Such a kernel
+ *   - loads where its header says (flags bit 16: header_addr, load_addr,
+ *     load_end_addr, bss_end_addr, entry_addr) or, without bit 16, as an
+ *     ELF32 file at its segments' physical addresses; everything at or above
+ *     1 MiB and inside RAM;
+ *   - runs in 32-bit protected mode without paging: a VM created for long
+ *     mode (the default) or protected mode is switched to protected mode,
+ *     real and paged32 are refused;
+ *   - gets the PC devices (kr_vm_create does not add them to other VMs):
+ *     QEMU's fw_cfg (ports 0x510/0x511), isa-debug-exit (0xf4), the
+ *     keyboard controller's reset (0x64; KR_STOP_RESET) and port 0x80;
+ *   - gets, page-aligned after the image, its modules in the order added,
+ *     then the multiboot information: mem_lower (640) and mem_upper, the
+ *     memory map (kvmrun's system area and the PC hole [0xA0000, 1 MiB)
+ *     reserved), the command line, the modules and the boot loader name.
+ * Header flags: bit 0 (page-aligned modules) and bit 1 (memory information)
+ * are always honoured; bit 2 (a video mode) and the undefined requirement
+ * bits 3-15 are refused, as the spec asks of a loader that lacks them.
+ * kr_load_options: neither load_addr nor entry is accepted (the header says).
+ * Set the command line and modules before loading.
+ */
+
+/* The kernel's command line (at most 4095 bytes; NULL or unset: none). */
+int kr_multiboot_set_cmdline(struct kr_vm *vm, const char *cmdline);
+/*
+ * Add a module: the file is read now; `string` (NULL: the path) is its
+ * string in the module list. At most 32 modules.
+ */
+int kr_multiboot_add_module(struct kr_vm *vm, const char *path, const char *string);
 
 /* ---- Steps 6-7: CPU state -------------------------------------------------- */
 
@@ -425,6 +468,8 @@ enum kr_stop_reason {
 	KR_STOP_GUEST_PANIC,    /* the guest said it panicked: Linux's "Kernel panic - not
 				   syncing" on COM1 (cfg.pc), at its "---[ end Kernel panic"
 				   line, or at the reset that follows it with panic=N */
+	KR_STOP_RESET,          /* the guest asked for a reset (the PC devices: 0xFE to
+				   port 0x64); kvmrun does not reboot it */
 };
 
 /* A CPU exception caught by kvmrun's IDT: where it happened. */

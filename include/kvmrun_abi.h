@@ -42,8 +42,10 @@ enum kvmrun_hypercall {
  * kvmrun's exception handlers (installed in protected, paged32 and long mode,
  * until the guest loads an IDT of its own) report a CPU exception here, so
  * kvmrun can say which exception hit at which instruction. Not for guests.
+ * 0x520: a port no PC device uses (it was 0x510, which is QEMU's fw_cfg
+ * selector: kvmrun's fw_cfg device has that one now).
  */
-#define KVMRUN_FAULT_PORT 0x510
+#define KVMRUN_FAULT_PORT 0x520
 
 /*
  * Guest physical memory layout. RAM starts at GPA 0.

@@ -10,12 +10,15 @@ EXAMPLE_C_GUESTS = hello long pagecross higherhalf hlt \
 # ... also as raw images -> NAME.bin
 EXAMPLE_C_RAW_GUESTS = hello long
 # 16/32-bit assembly guests -> NAME.bin
-EXAMPLE_ASM_GUESTS = real protected paged32 triple-real triple32 ud32
+EXAMPLE_ASM_GUESTS = real protected paged32 triple-real triple32 ud32 mbaout
+
+# The multiboot kernel in C and its module (rules at the end).
+MB_GUEST_FILES = $(GUEST_OUT)/mbguest.elf $(GUEST_OUT)/mbguest.cfg
 
 EXAMPLE_GUEST_FILES = $(EXAMPLE_C_GUESTS:%=$(GUEST_OUT)/%.elf) \
 	$(EXAMPLE_C_RAW_GUESTS:%=$(GUEST_OUT)/%.bin) \
 	$(EXAMPLE_ASM_GUESTS:%=$(GUEST_OUT)/%.bin) \
-	$(GUEST_OUT)/protected-elf32.elf
+	$(GUEST_OUT)/protected-elf32.elf $(MB_GUEST_FILES)
 
 .PHONY: guests
 guests: $(EXAMPLE_GUEST_FILES)
@@ -35,4 +38,22 @@ $(GUEST_OUT)/pagecross.elf: guest/examples/pagecross.ld
 
 # protected.S as an ELF32 file too, for the loader's 32-bit path.
 $(GUEST_OUT)/protected-elf32.elf: $(GUEST_OUT)/obj/protected.S.elf
+	cp $< $@
+
+# ---- multiboot ----------------------------------------------------------------
+# mbguest.elf: a 32-bit multiboot kernel in C (ELF32 at 1 MiB, header first),
+# freestanding with the spec's structures from src/loader/multiboot.h; its
+# module mbguest.cfg beside it. mbaout.bin (above) uses the header's
+# address fields instead of ELF.
+MB_CFLAGS = -m32 -march=i686 -ffreestanding -nostdlib -fno-pie -no-pie -fno-stack-protector \
+	-mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-unwind-tables -O2 -g \
+	-Wall -Wextra -Werror -Isrc/loader
+$(GUEST_OUT)/mbguest.elf: guest/examples/mbguest-start.S guest/examples/mbguest.c \
+		guest/examples/mbguest.ld src/loader/multiboot.h
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(MB_CFLAGS) -static -Wl,--build-id=none -Wl,-z,noexecstack \
+		-Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments -T guest/examples/mbguest.ld -o $@ \
+		guest/examples/mbguest-start.S guest/examples/mbguest.c
+$(GUEST_OUT)/mbguest.cfg: guest/examples/mbguest.cfg
+	@mkdir -p $(@D)
 	cp $< $@

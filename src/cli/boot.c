@@ -178,6 +178,7 @@ static int boot_status(const struct kr_stop *stop)
 	switch (stop->reason) {
 	case KR_STOP_SHUTDOWN:
 	case KR_STOP_SYSTEM_EVENT:
+	case KR_STOP_RESET:
 		return 0; /* a PC resets on a triple fault: Linux's reboot=t, and kvmrun ends there */
 	case KR_STOP_REQUESTED:
 		return stop_signal ? 128 + stop_signal : 0;
@@ -239,7 +240,8 @@ int cli_boot(const struct cli_command *self, int argc, char **argv)
 	kr_console_flush(vm);
 	restore_tty();
 	int status = boot_status(&stop);
-	if (stop.reason == KR_STOP_SHUTDOWN || stop.reason == KR_STOP_SYSTEM_EVENT)
+	if (stop.reason == KR_STOP_SHUTDOWN || stop.reason == KR_STOP_SYSTEM_EVENT ||
+	    stop.reason == KR_STOP_RESET)
 		fprintf(stderr, "kvmrun boot: the guest rebooted (%s)\n", stop.message);
 	else if (stop.reason == KR_STOP_GUEST_PANIC)
 		fprintf(stderr, "kvmrun boot: kernel panic: %s\n", stop.message);

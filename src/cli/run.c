@@ -20,6 +20,11 @@ struct run_options {
 	size_t ntranslate;
 	uint64_t translate[MAX_TRANSLATE];
 	const char *guest;
+	bool mode_given;
+	/* multiboot kernels: the text after the kernel's path on its command line, modules */
+	const char *append;
+	size_t nmodules;
+	const char *modules[32];
 };
 
 /* What follows the synopsis in `kvmrun run --help` (and `kvmrun help run`). */
@@ -51,9 +56,14 @@ void cli_run_usage(FILE *f)
 		"                        they disagree\n"
 		"      --map-page0       map guest virtual page 0 in long mode (by default it is\n"
 		"                        left unmapped, so that a NULL pointer faults)\n"
+		"      --append TEXT     multiboot kernels: TEXT after the kernel's path on its\n"
+		"                        command line\n"
+		"      --module FILE     multiboot kernels: load FILE as a module (repeatable)\n"
 		"  -h, --help            this help\n"
 		"\n"
-		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary.\n"
+		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary;\n"
+		"a multiboot kernel (header in its first 8 KiB) runs in protected mode with the\n"
+		"PC devices (fw_cfg, isa-debug-exit, keyboard controller reset, port 0x80).\n"
 		"The guest's output goes to stdout as it comes (at each newline and each WRITE\n"
 		"hypercall), kvmrun's messages to stderr.\n"
 		"Exit status:\n"
@@ -124,6 +134,7 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 		{"trace", required_argument, NULL, 'R'}, {"stats", no_argument, NULL, 's'},
 		{"cross-check", no_argument, NULL, 'X'},
 		{"map-page0", no_argument, NULL, 'Z'},
+		{"append", required_argument, NULL, 'A'}, {"module", required_argument, NULL, 'U'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c, d;
@@ -134,6 +145,18 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 		case 'm':
 			if (kr_mode_parse(optarg, &o->cfg.mode) < 0)
 				return bad_value("--mode", optarg, "real, protected, paged32 or long");
+			o->mode_given = true;
+			break;
+		case 'A':
+			o->append = optarg;
+			break;
+		case 'U':
+			if (o->nmodules == sizeof(o->modules) / sizeof(o->modules[0])) {
+				fprintf(stderr, "kvmrun run: at most %zu --module\n",
+					sizeof(o->modules) / sizeof(o->modules[0]));
+				return -1;
+			}
+			o->modules[o->nmodules++] = optarg;
 			break;
 		case 'M':
 			if (cli_parse_size(optarg, &o->cfg.mem_size) < 0)
@@ -325,6 +348,47 @@ static int install_signal_handlers(void)
 	return 0;
 }
 
+/*
+ * Multiboot kernels: the command line is the kernel's path, then --append
+ * (as GRUB and QEMU give it); modules in the order given. The library uses
+ * them only if the guest turns out to be a multiboot kernel; afterwards the
+ * options are checked against what it was.
+ */
+static int set_multiboot_options(struct kr_vm *vm, const struct run_options *o)
+{
+	char cmdline[4096];
+	int n = snprintf(cmdline, sizeof(cmdline), "%s%s%s", o->guest, o->append ? " " : "",
+			 o->append ? o->append : "");
+	if (n < 0 || (size_t)n >= sizeof(cmdline)) {
+		fprintf(stderr, "kvmrun run: the kernel's command line (its path and --append) is "
+				"longer than %zu bytes\n", sizeof(cmdline) - 1);
+		return -1;
+	}
+	if (kr_multiboot_set_cmdline(vm, cmdline) < 0)
+		return -1;
+	for (size_t i = 0; i < o->nmodules; i++)
+		if (kr_multiboot_add_module(vm, o->modules[i], NULL) < 0)
+			return -1;
+	return 0;
+}
+
+static int check_multiboot_options(const struct kr_image *img, const struct run_options *o)
+{
+	if (!img->multiboot && (o->append || o->nmodules)) {
+		fprintf(stderr, "kvmrun run: --append and --module are for multiboot kernels, and "
+				"'%s' is not one (no multiboot header in its first 8 KiB)\n",
+			o->guest);
+		return -1;
+	}
+	if (img->multiboot && o->mode_given && o->cfg.mode != KR_MODE_PROTECTED) {
+		fprintf(stderr, "kvmrun run: '%s' is a multiboot kernel, which starts in protected "
+				"mode; --mode %s does not apply\n",
+			o->guest, kr_mode_name(o->cfg.mode));
+		return -1;
+	}
+	return 0;
+}
+
 static int exit_status(const struct kr_stop *stop)
 {
 	switch (stop->reason) {
@@ -335,6 +399,9 @@ static int exit_status(const struct kr_stop *stop)
 	case KR_STOP_REQUESTED:
 		return stop_signal ? 128 + stop_signal : 0;
 	case KR_STOP_HLT:
+		return 0;
+	case KR_STOP_RESET:
+		/* A reboot is how many kernels end: clean, as QEMU -no-reboot exits 0. */
 		return 0;
 	case KR_STOP_TIMEOUT:
 		return KVMRUN_EXIT_TIMEOUT;
@@ -413,9 +480,17 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 	struct kr_vm *vm = NULL;
 	struct kr_image img;
 	struct kr_stop stop;
-	int failed = kr_vm_create(&vm, &o.cfg) < 0 || kr_load_file(vm, o.guest, &o.load, &img) < 0 ||
-		     kr_vcpu_prepare(vm, &img) < 0 || cli_watch_exits(vm, trace, o.stats) < 0 ||
-		     (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, nfds) < 0);
+	int failed = kr_vm_create(&vm, &o.cfg) < 0 || set_multiboot_options(vm, &o) < 0 ||
+		     kr_load_file(vm, o.guest, &o.load, &img) < 0;
+	if (!failed && check_multiboot_options(&img, &o) < 0) {
+		kr_vm_destroy(vm);
+		close_report(dump, "--dump", o.dump_path);
+		close_report(trace, "--trace", o.trace_path);
+		return KVMRUN_EXIT_VMM_ERROR;
+	}
+	failed = failed || kr_vcpu_prepare(vm, &img) < 0 ||
+		 cli_watch_exits(vm, trace, o.stats) < 0 ||
+		 (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, nfds) < 0);
 	if (!failed) {
 		signal_vm = vm;
 		/* A signal during set-up has found no VM to stop: the guest never starts. */
@@ -446,6 +521,8 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 	else if (status == KVMRUN_EXIT_GUEST_CRASH || status == KVMRUN_EXIT_TIMEOUT ||
 		 (stop.reason == KR_STOP_REQUESTED && stop_signal))
 		fprintf(stderr, "kvmrun: guest stopped: %s\n", stop.message);
+	else if (stop.reason == KR_STOP_RESET)
+		fprintf(stderr, "kvmrun: %s; kvmrun does not reboot, it stops\n", stop.message);
 	if (wants_crash_report(&stop))
 		cli_print_crash_report(stderr, vm, &stop);
 	else if (o.print_regs && stop.have_state)

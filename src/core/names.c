@@ -41,6 +41,7 @@ static const char *const stop_names[] = {
 	[KR_STOP_OUTPUT_LIMIT] = "output-limit",
 	[KR_STOP_EXCEPTION] = "exception",
 	[KR_STOP_GUEST_PANIC] = "guest-panic",
+	[KR_STOP_RESET] = "reset",
 };
 
 const char *kr_stop_reason_name(enum kr_stop_reason reason)

@@ -307,8 +307,8 @@ static int check_mapping(const struct kr_vm *vm, const struct elf_segment *s)
 	return 0;
 }
 
-/* Everything one PT_LOAD must satisfy on its own. */
-static int check_segment(struct kr_vm *vm, const struct elf_segment *s, size_t size)
+/* Everything one PT_LOAD must satisfy on its own; `low`: the lowest physical address allowed. */
+static int check_segment(struct kr_vm *vm, const struct elf_segment *s, size_t size, uint64_t low)
 {
 	char what[64];
 
@@ -324,6 +324,10 @@ static int check_segment(struct kr_vm *vm, const struct elf_segment *s, size_t s
 			      (unsigned long long)s->memsz);
 	if (s->memsz == 0)
 		return 0; /* occupies nothing: nothing more to check */
+	if (s->paddr < low)
+		return kr_err("ELF: program header %zu: p_paddr 0x%llx is below 0x%llx, the lowest "
+			      "address this kind of image may load at",
+			      s->index, (unsigned long long)s->paddr, (unsigned long long)low);
 	snprintf(what, sizeof(what), "ELF: program header %zu (PT_LOAD)", s->index);
 	if (kr_load_check_range(vm, s->paddr, s->memsz, what) < 0)
 		return -1;
@@ -337,7 +341,8 @@ static int check_segment(struct kr_vm *vm, const struct elf_segment *s, size_t s
  * *n entries; the caller frees it).
  */
 static int collect_segments(struct kr_vm *vm, const uint8_t *data, size_t size,
-			    const struct elf_header *h, struct elf_segment **out, size_t *n)
+			    const struct elf_header *h, uint64_t low, struct elf_segment **out,
+			    size_t *n)
 {
 	struct elf_segment *segs = calloc(h->phnum, sizeof(*segs));
 	size_t nloads = 0, nsegs = 0;
@@ -359,7 +364,7 @@ static int collect_segments(struct kr_vm *vm, const uint8_t *data, size_t size,
 		if (type != PT_LOAD)
 			continue;
 		nloads++;
-		if (check_segment(vm, &s, size) < 0) {
+		if (check_segment(vm, &s, size, low) < 0) {
 			free(segs);
 			return -1;
 		}
@@ -566,6 +571,12 @@ static void image_span(const struct elf_segment *segs, size_t n, struct kr_image
 int kr_load_elf(struct kr_vm *vm, const uint8_t *data, size_t size,
 		const struct kr_load_options *opt, struct kr_image *img)
 {
+	return kr_load_elf_above(vm, data, size, opt, 0, img);
+}
+
+int kr_load_elf_above(struct kr_vm *vm, const uint8_t *data, size_t size,
+		      const struct kr_load_options *opt, uint64_t low, struct kr_image *img)
+{
 	struct elf_header h = {0}; /* set by read_header(); quiets -Wmaybe-uninitialized */
 	struct elf_segment *segs = NULL;
 	struct kr_image out = {.is_elf = true};
@@ -578,7 +589,7 @@ int kr_load_elf(struct kr_vm *vm, const uint8_t *data, size_t size,
 		return kr_err("ELF: a load address (kr_load_options.load_addr) is for raw images; "
 			      "an ELF's program headers say where each segment goes");
 	if (read_header(data, size, cls, &h) < 0 || check_header(&h, size) < 0 ||
-	    collect_segments(vm, data, size, &h, &segs, &n) < 0)
+	    collect_segments(vm, data, size, &h, low, &segs, &n) < 0)
 		return -1;
 
 	out.elf_class = cls;

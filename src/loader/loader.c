@@ -20,6 +20,7 @@
 #include "core/error.h"
 #include "core/vm.h"
 #include "loader/loader.h"
+#include "loader/multiboot.h"
 #include "x86/x86.h"
 
 /* What a file of this mode is, for "not a regular file" messages. */
@@ -82,13 +83,8 @@ static int read_all(int fd, const char *path, uint8_t *buf, size_t size)
 	return 0;
 }
 
-int kr_load_file(struct kr_vm *vm, const char *path, const struct kr_load_options *opt,
-		 struct kr_image *img)
+int kr_load_read_file(struct kr_vm *vm, const char *path, uint8_t **out, size_t *out_size)
 {
-	if (!vm || !path || !img)
-		return kr_err_code(KR_E_BAD_ARG,
-				   "load: kr_load_file needs a VM, a path and an image (got NULL)");
-
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return kr_err_sys("load: open(\"%s\", O_RDONLY)", path);
@@ -104,6 +100,25 @@ int kr_load_file(struct kr_vm *vm, const char *path, const struct kr_load_option
 	if (ret == 0)
 		ret = read_all(fd, path, buf, size);
 	close(fd);
+	if (ret < 0) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*out_size = size;
+	return 0;
+}
+
+int kr_load_file(struct kr_vm *vm, const char *path, const struct kr_load_options *opt,
+		 struct kr_image *img)
+{
+	if (!vm || !path || !img)
+		return kr_err_code(KR_E_BAD_ARG,
+				   "load: kr_load_file needs a VM, a path and an image (got NULL)");
+
+	size_t size = 0;
+	uint8_t *buf = NULL;
+	int ret = kr_load_read_file(vm, path, &buf, &size);
 
 	/* The loaders do not know the file name; put it in front of their message. */
 	if (ret == 0 && kr_load_buffer(vm, buf, size, opt, img) < 0)
@@ -111,28 +126,6 @@ int kr_load_file(struct kr_vm *vm, const char *path, const struct kr_load_option
 	free(buf);
 	/* The file's size checks above, too, say the image is bad. */
 	return ret < 0 ? kr_err_refine(KR_E_BAD_IMAGE) : 0;
-}
-
-int kr_load_read_file(struct kr_vm *vm, const char *path, uint8_t **buf, size_t *size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return kr_err_sys("load: open(\"%s\", O_RDONLY)", path);
-	*buf = NULL;
-	int ret = image_file_size(vm, fd, path, size);
-	if (ret == 0) {
-		*buf = malloc(*size);
-		if (!*buf)
-			ret = kr_err_sys("load: malloc(%zu) for \"%s\"", *size, path);
-	}
-	if (ret == 0)
-		ret = read_all(fd, path, *buf, *size);
-	close(fd);
-	if (ret < 0) {
-		free(*buf);
-		*buf = NULL;
-	}
-	return ret;
 }
 
 int kr_load_buffer(struct kr_vm *vm, const void *data, size_t size,
@@ -146,9 +139,13 @@ int kr_load_buffer(struct kr_vm *vm, const void *data, size_t size,
 	if (!opt)
 		opt = &no_options;
 
-	/* The magic alone decides: a malformed ELF is reported as one, never
-	 * silently run as raw bytes. */
-	int ret = size >= SELFMAG && memcmp(data, ELFMAG, SELFMAG) == 0 ?
+	/* The magic alone decides: a malformed ELF (or multiboot header) is
+	 * reported as one, never silently run as raw bytes. A multiboot kernel
+	 * is often an ELF file too: its header comes first. */
+	size_t mb_offset = 0;
+	int ret = kr_multiboot_find(data, size, &mb_offset) ?
+			  kr_load_multiboot(vm, data, size, mb_offset, opt, img) :
+		  size >= SELFMAG && memcmp(data, ELFMAG, SELFMAG) == 0 ?
 			  kr_load_elf(vm, data, size, opt, img) :
 			  kr_load_raw(vm, data, size, opt, img);
 	/* The loaders' plain kr_err()s all mean a bad image; a failed calloc stays a syscall. */

@@ -15,5 +15,11 @@ int kr_vm_create_detached(struct kr_vm **out, const struct kr_vm_config *cfg);
 
 /* The devices of the machine, and the board's own hooks (exported for fake VMs in tests). */
 int kr_board_add_devices(struct kr_vm *vm);
+/*
+ * Add the PC devices (fw_cfg, isa-debug-exit, the i8042's reset, port 0x80)
+ * that a kernel written for QEMU's PC expects; the multiboot loader does.
+ * A second call does nothing.
+ */
+int kr_board_add_pc_devices(struct kr_vm *vm);
 
 #endif

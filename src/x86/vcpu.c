@@ -106,6 +106,11 @@ static int set_entry_regs(struct kr_vm *vm, const struct kr_image *img, uint16_t
 	/* Arguments for the guest's entry point (see kvmrun_abi.h). */
 	regs.rdi = vm->cfg.mem_size;
 	regs.rsi = img->end;
+	/* The Multiboot spec's machine state instead: the magic and the information. */
+	if (img->multiboot) {
+		regs.rax = 0x2BADB002; /* MULTIBOOT_BOOTLOADER_MAGIC (loader/multiboot.h) */
+		regs.rbx = img->multiboot_info;
+	}
 	return kr_vcpu_set_regs(vm, &regs);
 }
 

@@ -24,6 +24,7 @@ max_len() {
 	case $1 in
 	elf) echo 65536 ;;
 	raw) echo 8192 ;;
+	multiboot) echo 16384 ;;
 	pagewalk) echo $((19 + 65536)) ;;
 	hypercall) echo 1024 ;;
 	bzimage) echo 65536 ;;

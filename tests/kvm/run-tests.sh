@@ -430,6 +430,47 @@ t bad-raw-too-big $VMM_ERROR '' 'big.bin' 'larger than guest RAM' -- run --mem 2
 t bad-raw-system-area $VMM_ERROR '' 'system area' "overlaps kvmrun's system area" -- run --load 0x10000 "$G/hello.bin"
 t bad-real-above-1m $VMM_ERROR '' '1 MiB' 'do not fit below 1 MiB' -- run --mode real --load 0x100000 "$G/real.bin"
 
+# ---- multiboot kernels and the PC devices ----------------------------------------
+# mbguest.elf (C, ELF32) checks its boot information, fw_cfg and its module and
+# exits through isa-debug-exit with v = 0: status 1. mbaout.bin loads by the
+# header's address fields and exits with v = 2: status 5. Malformed headers
+# are made from mbaout.bin by overwriting header words (the checksum covers
+# only magic and flags).
+t multiboot-guest 1 "multiboot: cmdline=$G/mbguest.elf hello there\nmultiboot: ram=64 MiB module=$G/mbguest.cfg\nmultiboot: GREETING=hello from a multiboot module\n" \
+	-- run --mem 64M --append "hello there" --module "$G/mbguest.cfg" "$G/mbguest.elf"
+t multiboot-guest-default-mem 1 "multiboot: cmdline=$G/mbguest.elf\nmultiboot: ram=32 MiB module=$G/mbguest.cfg\nmultiboot: GREETING=hello from a multiboot module\n" \
+	-- run --module "$G/mbguest.cfg" "$G/mbguest.elf"
+t multiboot-guest-without-module 19 'mbguest: check failed: one module\n' -- run "$G/mbguest.elf"
+t multiboot-aout-kludge 5 'multiboot a.out kludge\n' -- run "$G/mbaout.bin"
+t multiboot-mode-protected 5 'multiboot a.out kludge\n' -- run --mode protected "$G/mbaout.bin"
+t multiboot-kbd-reset 0 '' 'guest requested a reset (0xfe to the keyboard controller, port 0x64)' \
+	-- run --append action=reset "$G/mbguest.elf"
+t multiboot-debug-exit-above-123 $GUEST_CRASH '' 'isa-debug-exit port 0xf4: exit status 125' 'must be 0..123' \
+	-- run --append action=exit62 "$G/mbguest.elf"
+# patch FILE OFFSET OCTAL-BYTES: a copy of mbaout.bin with bytes replaced, as $T/FILE
+patch() {
+	cp "$G/mbaout.bin" "$T/$1"
+	printf "$3" | dd of="$T/$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
+}
+patch mb-checksum.bin 8 '\000\000\000\000'
+patch mb-video.bin 4 '\006\000\001\000\370\117\121\344'
+patch mb-low.bin 12 '\000\000\010\000\000\000\010\000'
+patch mb-load-end.bin 20 '\000\000\020\000'
+patch mb-entry.bin 28 '\000\000\060\000'
+dd if="$G/mbaout.bin" of="$T/mb-truncated.bin" bs=10 count=1 2>/dev/null
+t multiboot-bad-checksum $VMM_ERROR '' 'multiboot: header at offset 0x0: bad checksum 0x00000000' -- run "$T/mb-checksum.bin"
+t multiboot-bad-video-mode $VMM_ERROR '' 'require a video mode (bit 2)' -- run "$T/mb-video.bin"
+t multiboot-bad-below-1m $VMM_ERROR '' 'load_addr 0x80000 is below 1 MiB' -- run "$T/mb-low.bin"
+t multiboot-bad-load-end $VMM_ERROR '' 'load_end_addr 0x100000 is not above load_addr 0x200000' -- run "$T/mb-load-end.bin"
+t multiboot-bad-entry $VMM_ERROR '' 'entry_addr 0x300000 is outside the loaded text and data' -- run "$T/mb-entry.bin"
+t multiboot-bad-truncated $VMM_ERROR '' 'header at offset 0x0 is truncated' -- run "$T/mb-truncated.bin"
+t multiboot-bad-mode-paged32 $VMM_ERROR '' 'starts in 32-bit protected mode without paging, but the VM is in paged32 mode' \
+	-- run --mode paged32 "$G/mbaout.bin"
+t multiboot-bad-mode-long $VMM_ERROR '' 'is a multiboot kernel, which starts in protected mode' -- run --mode long "$G/mbaout.bin"
+t multiboot-bad-missing-module $VMM_ERROR '' 'multiboot: module' 'no-such-module' -- run --module "$T/no-such-module" "$G/mbguest.elf"
+t multiboot-bad-module-not-multiboot $VMM_ERROR '' '--append and --module are for multiboot kernels' \
+	-- run --module "$G/mbguest.cfg" "$G/hello.elf"
+
 # ---- W^X and page 0 in long mode: segment permissions, data is NX, NULL faults ----
 # The guest prints "NAME at 0x..." before it faults there; the report must name
 # #PF with this error code and CR2 = that address (and RIP too for a fetch).
