@@ -751,6 +751,18 @@ t cli-info-no-arguments $VMM_ERROR '' 'kvmrun info: takes no arguments (try kvmr
 	-- info extra
 t cli-version-no-arguments $VMM_ERROR '' 'kvmrun version: takes no arguments' -- version extra
 
+# ---- the guest SDK (issue 14): printf, heap, assert, two C files, port widths --
+t sdk-printf-heap-assert 99 '-5 42 3000000000 beef BEEF k str % [  -12] [7   ] [-0003]
+-9000000000 18446744073709551615 123456789ab 0x1000
+-5
+list sum -5050
+heap reuses freed memory: yes
+about to fail an assertion
+panic at guest/examples/sdkdemo.c:36: assertion failed: list_sum(0) == 1\n' \
+	-- run "$G/sdkdemo.elf"
+t sdk-outw-is-16-bit $GUEST_CRASH '16-bit write next\n' \
+	'unhandled port I/O: write of 2 bytes to port 0x600' -- run "$G/sdkports.elf"
+
 # ---- the benchmark (bench/, issue 14): a smoke run ----------------------------
 # build/bench with tiny round counts: it runs every case on this KVM, both
 # kvmrun and the bare-ioctl baseline, and writes valid JSON naming the back
