@@ -139,3 +139,17 @@ include mk/mutants.mk
 include mk/deps.mk
 include mk/install.mk
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(KVMTEST_OBJS:.o=.d)
+
+# ---- the benchmark (bench/): built with everything, run by `make bench` -----
+# Built with the tests (both builds); not part of `make test` as a timing:
+# tests/kvm/run-tests.sh runs it once with
+# tiny round counts and checks its JSON.
+all tests: $(BUILD)/bench $(BUILD)/bench-bare
+BENCH_FLAGS ?=
+$(BUILD)/bench: bench/bench.c bench/bare.h $(BUILD)/libkvmrun.a
+	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/bench.c $(BUILD)/libkvmrun.a $(LDLIBS_KVMRUN)
+$(BUILD)/bench-bare: bench/bare.c bench/bare.h
+	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/bare.c
+.PHONY: bench
+bench: $(BUILD)/bench $(BUILD)/bench-bare $(BUILD)/kvmrun
+	$(BUILD)/bench --kvmrun $(BUILD)/kvmrun --bare $(BUILD)/bench-bare --json $(BUILD)/bench.json $(BENCH_FLAGS)

@@ -6,7 +6,7 @@
 EXAMPLE_C_GUESTS = hello long pagecross higherhalf hlt \
 	repouts triple badport mmio badptr hugelen noncanon badhc hcsize \
 	spin flood badcr3 ud jumpunmapped badstack printspin \
-	wrrodata execdata execstack nullptr
+	wrrodata execdata execstack nullptr sdkdemo sdkports
 # ... also as raw images -> NAME.bin
 EXAMPLE_C_RAW_GUESTS = hello long
 # 16/32-bit assembly guests -> NAME.bin
@@ -57,3 +57,7 @@ $(GUEST_OUT)/mbguest.elf: guest/examples/mbguest-start.S guest/examples/mbguest.
 $(GUEST_OUT)/mbguest.cfg: guest/examples/mbguest.cfg
 	@mkdir -p $(@D)
 	cp $< $@
+
+# A guest of two C files (guest.mk: the others are prerequisites of the ELF).
+$(GUEST_OUT)/sdkdemo.elf: $(GUEST_OUT)/obj/sdkdemo_list.o
+.SECONDARY: $(GUEST_OUT)/obj/sdkdemo_list.o

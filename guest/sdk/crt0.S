@@ -41,6 +41,9 @@ _start:
 	cmovb	%rax, %r13
 	add	$15, %r13
 	and	$-16, %r13
+	/* for kr_malloc (heap.c) */
+	mov	%r12, kr_ram_size(%rip)
+	mov	%r13, kr_heap_start(%rip)
 
 	and	$-16, %rsp		/* the call leaves RSP = 8 mod 16, as the ABI wants */
 	xor	%ebp, %ebp		/* the end of the frame chain */

@@ -15,6 +15,11 @@
 #   foo.S -> foo.bin   16- or 32-bit assembly guest as a raw image, linked with
 #                      guest-raw.ld at the address the source names in
 #                      `.set kr_load_addr, ...` (0x7C00 for real mode)
+# A guest of several C files: its main file names the guest, the others are
+# prerequisites of its ELF file, each built from GUEST_SRC like the main one:
+#   $(GUEST_OUT)/foo.elf: $(GUEST_OUT)/obj/foo_util.o $(GUEST_OUT)/obj/foo_io.o
+# GUEST_CFLAGS (e.g. make GUEST_CFLAGS=-DDEBUG, or per target as below) add
+# to the SDK's own flags (GUEST_SDK_CFLAGS).
 # Per-guest knobs (target-specific variables), e.g. for a kernel-style guest:
 #   $(GUEST_OUT)/foo.elf: GUEST_LDSCRIPT = $(GUEST_SDK)/guest-higherhalf.ld
 #   $(GUEST_OUT)/obj/foo.o: GUEST_CFLAGS += -mcmodel=kernel
@@ -40,7 +45,9 @@ GUEST_CC ?= gcc
 GUEST_LD ?= ld
 GUEST_OBJCOPY ?= objcopy
 
-GUEST_CFLAGS = -m64 -ffreestanding -nostdlib -fno-pie -no-pie -fno-stack-protector \
+# The SDK's flags; GUEST_CFLAGS (yours, on the command line or per target)
+# come after them and add to them.
+GUEST_SDK_CFLAGS = -m64 -ffreestanding -nostdlib -fno-pie -no-pie -fno-stack-protector \
 	-mno-red-zone -mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-unwind-tables \
 	-O2 -g -Wall -Wextra -Werror -I$(KVMRUN_INCLUDE) -I$(GUEST_SDK) -I$(GUEST_GEN)
 GUEST_LDFLAGS = -static -Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,max-page-size=4096 \
@@ -49,7 +56,13 @@ GUEST_LDSCRIPT = $(GUEST_SDK)/guest.ld
 GUEST_ASFLAGS = -m32 -Wa,--fatal-warnings -I$(KVMRUN_INCLUDE) -I$(GUEST_GEN)
 GUEST_RAW_LDFLAGS = -m elf_i386 --build-id=none -z noexecstack -T $(GUEST_SDK)/guest-raw.ld
 
-GUEST_SDK_OBJS = $(GUEST_OUT)/sdk/crt0.o $(GUEST_OUT)/sdk/string.o
+GUEST_CFLAGS ?=
+# printf.o and heap.o serve guests linked low (1 MiB) and in the top 2 GiB
+# (-mcmodel=kernel) alike: position-independent, they reach their data
+# RIP-relative from either place.
+GUEST_SDK_PIC = -fpie
+GUEST_SDK_OBJS = $(GUEST_OUT)/sdk/crt0.o $(GUEST_OUT)/sdk/string.o $(GUEST_OUT)/sdk/printf.o \
+	$(GUEST_OUT)/sdk/heap.o
 GUEST_GENERATED = $(GUEST_GEN)/kvmrun_abi_asm.h $(GUEST_GEN)/kvmrun_abi.ld
 
 # Used alone (make -f guest.mk), say how; included, the includer's goal stays.
@@ -63,7 +76,7 @@ guest-usage:
 # ---- kvmrun_abi.h for assembly and linker scripts (see abi-defs.c) ----------
 $(GUEST_GEN)/abi-defs.s: $(GUEST_SDK)/abi-defs.c $(KVMRUN_INCLUDE)/kvmrun_abi.h
 	@mkdir -p $(@D)
-	$(GUEST_CC) $(GUEST_CFLAGS) -S -o $@ $<
+	$(GUEST_CC) $(GUEST_SDK_CFLAGS) $(GUEST_CFLAGS) -S -o $@ $<
 
 $(GUEST_GEN)/kvmrun_abi_asm.h: $(GUEST_GEN)/abi-defs.s
 	{ echo '/* generated from kvmrun_abi.h by guest.mk: do not edit */'; \
@@ -78,11 +91,19 @@ $(GUEST_GEN)/kvmrun_abi.ld: $(GUEST_GEN)/abi-defs.s
 # ---- the SDK's own objects ------------------------------------------------
 $(GUEST_OUT)/sdk/crt0.o: $(GUEST_SDK)/crt0.S $(GUEST_GEN)/kvmrun_abi_asm.h
 	@mkdir -p $(@D)
-	$(GUEST_CC) $(GUEST_CFLAGS) -c -o $@ $<
+	$(GUEST_CC) $(GUEST_SDK_CFLAGS) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_OUT)/sdk/printf.o: $(GUEST_SDK)/printf.c $(GUEST_SDK)/kvmrun_guest.h
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST_SDK_CFLAGS) $(GUEST_SDK_PIC) -MMD -MP -c -o $@ $<
+
+$(GUEST_OUT)/sdk/heap.o: $(GUEST_SDK)/heap.c $(GUEST_SDK)/kvmrun_guest.h
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST_SDK_CFLAGS) $(GUEST_SDK_PIC) -MMD -MP -c -o $@ $<
 
 $(GUEST_OUT)/sdk/string.o: $(GUEST_SDK)/string.c
 	@mkdir -p $(@D)
-	$(GUEST_CC) $(GUEST_CFLAGS) -fno-tree-loop-distribute-patterns -MMD -MP -c -o $@ $<
+	$(GUEST_CC) $(GUEST_SDK_CFLAGS) $(GUEST_CFLAGS) -fno-tree-loop-distribute-patterns -MMD -MP -c -o $@ $<
 
 # ---- 16- and 32-bit assembly guests: foo.S -> foo.bin ------------------------
 # (listed before the C rules: make takes the first pattern rule that applies)
@@ -99,12 +120,12 @@ $(GUEST_OUT)/%.bin: $(GUEST_OUT)/obj/%.S.elf
 # ---- 64-bit C guests: foo.c -> foo.elf, foo.bin ----------------------------
 $(GUEST_OUT)/obj/%.o: $(GUEST_SRC)/%.c
 	@mkdir -p $(@D)
-	$(GUEST_CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
+	$(GUEST_CC) $(GUEST_SDK_CFLAGS) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(GUEST_OUT)/%.elf: $(GUEST_OUT)/obj/%.o $(GUEST_SDK_OBJS) $(GUEST_GENERATED) \
 		$(GUEST_SDK)/guest.ld $(GUEST_SDK)/guest-higherhalf.ld
-	$(GUEST_CC) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T $(GUEST_LDSCRIPT) -o $@ \
-		$(GUEST_SDK_OBJS) $< -lgcc
+	$(GUEST_CC) $(GUEST_SDK_CFLAGS) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T $(GUEST_LDSCRIPT) -o $@ \
+		$(GUEST_SDK_OBJS) $(filter-out $(GUEST_SDK_OBJS),$(filter %.o,$^)) -lgcc
 
 $(GUEST_OUT)/%.bin: $(GUEST_OUT)/%.elf
 	$(GUEST_OBJCOPY) -O binary $< $@

@@ -37,6 +37,27 @@ static inline void kr_outl(unsigned short port, unsigned int value)
 	__asm__ volatile("outl %0, %w1" : : "a"(value), "Nd"(port));
 }
 
+static inline void kr_outw(unsigned short port, unsigned short value)
+{
+	__asm__ volatile("outw %w0, %w1" : : "a"(value), "Nd"(port));
+}
+
+static inline unsigned short kr_inw(unsigned short port)
+{
+	unsigned short value;
+
+	__asm__ volatile("inw %w1, %w0" : "=a"(value) : "Nd"(port));
+	return value;
+}
+
+static inline unsigned int kr_inl(unsigned short port)
+{
+	unsigned int value;
+
+	__asm__ volatile("inl %w1, %0" : "=a"(value) : "Nd"(port));
+	return value;
+}
+
 static inline unsigned char kr_inb(unsigned short port)
 {
 	unsigned char value;
@@ -154,7 +175,19 @@ static inline unsigned int kr_fmt_hex(char *buf, unsigned long value, unsigned i
 	return n + 2;
 }
 
-static inline void kr_put_dec(unsigned long value)
+/* A signed number in decimal: kr_put_dec(-5) prints -5. */
+static inline void kr_put_dec(long value)
+{
+	char buf[KR_FMT_MAX + 1];
+	unsigned long u = value < 0 ? 0ul - (unsigned long)value : (unsigned long)value;
+	unsigned int n = 0;
+
+	if (value < 0)
+		buf[n++] = '-';
+	kr_write(buf, n + kr_fmt_dec(buf + n, u));
+}
+
+static inline void kr_put_udec(unsigned long value)
 {
 	char buf[KR_FMT_MAX];
 
@@ -220,6 +253,39 @@ static inline void kr_buf_flush(struct kr_buf *b)
 	kr_write(b->buf, b->len);
 	b->len = 0;
 }
+
+/* ---- printf, heap, assert (printf.c, heap.c) ----------------------------------- */
+
+/*
+ * printf-style formatting: %d %i %u %x %X %p %s %c %%, with the length
+ * modifiers l, ll, z (and h, hh, read as int), a width, '-' and '0' flags.
+ * kr_printf writes with one hypercall per call (a line longer than 512 bytes
+ * in several); kr_snprintf always NUL-terminates and returns the length the
+ * whole output would have had.
+ */
+int kr_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int kr_snprintf(char *buf, unsigned long size, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int kr_vsnprintf(char *buf, unsigned long size, const char *fmt, __builtin_va_list ap);
+
+/*
+ * A heap over [heap_start, ram_size - KR_STACK_RESERVE), the memory main()
+ * is given (crt0 records it): first fit, blocks 16-byte aligned, freed
+ * neighbours merged. kr_malloc returns 0 when nothing fits.
+ */
+#define KR_STACK_RESERVE (256ul << 10)
+void *kr_malloc(unsigned long size);
+void kr_free(void *p);
+extern unsigned long kr_heap_start, kr_ram_size; /* set by crt0 before main */
+
+/* The status a guest exits with from kr_panic and a failed kr_assert. */
+#define KR_PANIC_STATUS 99
+/* Print "panic at FILE:LINE: message" and exit with KR_PANIC_STATUS. */
+KR_NORETURN void kr_panic_at(const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define kr_panic(...) kr_panic_at(__FILE__, __LINE__, __VA_ARGS__)
+#define kr_assert(cond) \
+	((cond) ? (void)0 : kr_panic_at(__FILE__, __LINE__, "assertion failed: %s", #cond))
 
 /* ---- CPU state (ring 0: kvmrun runs guests at CPL 0) ---------------------------- */
 

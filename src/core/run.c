@@ -498,6 +498,7 @@ static int run_loop(struct kr_vm *vm, const struct run_timer *timer)
 	while (!atomic_load(&vm->stop_requested)) {
 		uint64_t t0 = vm->observer ? now_ns() : 0;
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
+			vm->sync_fresh = false; /* only an exit surely refreshed run->s.regs */
 			/*
 			 * A signal (or immediate_exit) interrupted the run: not an exit.
 			 * Clear immediate_exit before looking at why, so a request that
@@ -516,6 +517,7 @@ static int run_loop(struct kr_vm *vm, const struct run_timer *timer)
 			}
 			return kr_err_sys("run: ioctl KVM_RUN(vcpu fd %d)", vm->vcpu_fd);
 		}
+		vm->sync_fresh = vm->sync_regs;
 		if (kr_handle_exit(vm) < 0)
 			return kr_err_context("run: handling %s", kr_exit_name(vm->run->exit_reason));
 		if (vm->observer)
@@ -542,6 +544,7 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 	memset(stop, 0, sizeof(*stop));
 	if (check_can_run(vm) < 0)
 		return -1;
+	vm->sync_fresh = false;
 	pid_t tid = gettid();
 	pid_t none = 0;
 	if (!atomic_compare_exchange_strong(&vm->running_tid, &none, tid))
@@ -590,5 +593,6 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 	}
 	if (end_run(vm) < 0 && rc == 0)
 		rc = -1;
+	vm->sync_fresh = false; /* outside a run, the caller may change the vCPU */
 	return rc;
 }

@@ -24,4 +24,7 @@ int kr_handle_exit(struct kr_vm *vm);
  */
 void kr_vm_stop_with(struct kr_vm *vm, const struct kr_stop *stop);
 
+/* The exit fast path (core/vcpu.c): ask KVM for KVM_CAP_SYNC_REGS if it has it. */
+void kr_vcpu_sync_init(struct kr_vm *vm);
+
 #endif

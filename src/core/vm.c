@@ -8,6 +8,8 @@
  * and the mmap of the shared struct kvm_run, then the board's devices.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -76,6 +78,33 @@ static int check_config(const struct kr_vm_config *cfg)
 	return 0;
 }
 
+/*
+ * Step 1, once per process: /dev/kvm opened and checked (API version,
+ * capabilities, the vCPU mmap size) by the first VM, kept open; every VM
+ * gets its own duplicate of that fd (the sandbox closes a VM's, and
+ * kr_vm_destroy does), so opening and checking is not paid per VM. A failed
+ * first attempt is not kept: the next VM tries again.
+ */
+static pthread_mutex_t kvm_once_lock = PTHREAD_MUTEX_INITIALIZER;
+static int kvm_once_fd = -1, kvm_once_run_size;
+
+static int open_kvm(struct kr_vm *vm)
+{
+	pthread_mutex_lock(&kvm_once_lock);
+	int rc = 0;
+	if (kvm_once_fd < 0)
+		rc = kr_kvm_open(&kvm_once_fd, &kvm_once_run_size);
+	if (rc == 0) {
+		vm->kvm_fd = fcntl(kvm_once_fd, F_DUPFD_CLOEXEC, 0);
+		vm->run_size = kvm_once_run_size;
+		if (vm->kvm_fd < 0)
+			rc = kr_err_sys("create VM: fcntl(F_DUPFD_CLOEXEC) of the /dev/kvm fd %d",
+					kvm_once_fd);
+	}
+	pthread_mutex_unlock(&kvm_once_lock);
+	return rc;
+}
+
 /* Step 2: KVM_CREATE_VM. It can fail with EINTR while the kernel sets up the
  * VM's MMU notifier; retrying is what the kernel expects. */
 static int create_vm_fd(struct kr_vm *vm)
@@ -100,6 +129,7 @@ static int create_vcpu(struct kr_vm *vm)
 		return kr_err_sys("create vCPU: mmap of struct kvm_run (%d bytes, vcpu fd %d)",
 				  vm->run_size, vm->vcpu_fd);
 	vm->run = run;
+	kr_vcpu_sync_init(vm);
 	return 0;
 }
 
@@ -129,7 +159,7 @@ int kr_vm_new(struct kr_vm **out, const struct kr_vm_config *cfg, const struct k
 	if (!vm)
 		return -1;
 
-	if (kr_kvm_open(&vm->kvm_fd, &vm->run_size) < 0 ||             /* step 1 */
+	if (open_kvm(vm) < 0 ||                                        /* step 1 */
 	    create_vm_fd(vm) < 0 ||                                    /* step 2 */
 	    (board->before_vcpu && board->before_vcpu(vm) < 0) ||      /* step 3 */
 	    kr_mem_init_ram(vm, cfg->mem_size) < 0 ||                  /* step 4 */

@@ -147,6 +147,16 @@ struct kr_vm {
 	_Atomic pid_t running_tid;
 	pid_t pid;
 
+	/*
+	 * The exit fast path (core/vcpu.c): with KVM_CAP_SYNC_REGS, KVM copies
+	 * the registers and special registers into run->s.regs at every return
+	 * of KVM_RUN, and kr_vcpu_get_regs/_sregs read them there instead of
+	 * making an ioctl. sync_fresh: run->s.regs holds the vCPU's state now
+	 * (set by the run loop after a KVM_RUN that exited, cleared by any set
+	 * and when kr_vm_run returns, so that outside a run the ioctls answer).
+	 */
+	bool sync_regs, sync_fresh;
+
 	/* Lifecycle: what kr_vcpu_prepare and earlier runs left (see kr_vm_run). */
 	bool prepare_started, prepared;
 	bool cannot_resume;             /* the last stop was a crash: never run again */

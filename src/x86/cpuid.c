@@ -10,6 +10,8 @@
  */
 #include <cpuid.h>
 #include <errno.h>
+#include <pthread.h>
+#include <string.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 
@@ -57,9 +59,35 @@ static struct kvm_cpuid2 *get_supported_cpuid(int kvm_fd)
 	return NULL;
 }
 
+/*
+ * What KVM supports does not change while the process lives: ask once
+ * (KVM_GET_SUPPORTED_CPUID is one of the dearer steps of creating a VM),
+ * give each VM a copy to edit. A failure is not kept.
+ */
+static pthread_mutex_t supported_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kvm_cpuid2 *supported;
+
+static struct kvm_cpuid2 *supported_cpuid_copy(int kvm_fd)
+{
+	pthread_mutex_lock(&supported_lock);
+	if (!supported)
+		supported = get_supported_cpuid(kvm_fd);
+	struct kvm_cpuid2 *c = NULL;
+	if (supported) {
+		size_t size = sizeof(*c) + supported->nent * sizeof(struct kvm_cpuid_entry2);
+		c = malloc(size);
+		if (c)
+			memcpy(c, supported, size);
+		else
+			kr_err_sys("CPUID: malloc(%zu) for a copy of %u entries", size, supported->nent);
+	}
+	pthread_mutex_unlock(&supported_lock);
+	return c;
+}
+
 int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
 {
-	struct kvm_cpuid2 *c = get_supported_cpuid(vm->kvm_fd);
+	struct kvm_cpuid2 *c = supported_cpuid_copy(vm->kvm_fd);
 	if (!c)
 		return -1;
 	*nx_supported = false;

@@ -27,6 +27,8 @@ static int current_paging(struct kr_vm *vm, enum kr_paging *paging)
 {
 	struct kvm_sregs s;
 	const struct kvm_sregs *sregs = vm->soft_sregs;
+	if (!sregs && vm->sync_fresh)
+		sregs = &vm->run->s.regs.sregs;
 	if (!sregs) {
 		if (kr_vcpu_get_sregs(vm, &s) < 0)
 			return -1;
@@ -51,9 +53,18 @@ static bool address_exists(enum kr_paging paging, uint64_t gva)
 /* Translate `gva`, which exists in the vCPU's current mode. */
 static int translate_existing(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
 {
-	if (vm->soft_sregs) {
+	/*
+	 * On the exit path (a hypercall's buffer) the special registers of the
+	 * exit are at hand (KVM_CAP_SYNC_REGS): walk the tables in software, the
+	 * walker `--cross-check` holds against KVM_TRANSLATE, and spare an ioctl
+	 * per page.
+	 */
+	const struct kvm_sregs *soft = vm->soft_sregs;
+	if (!soft && vm->sync_fresh)
+		soft = &vm->run->s.regs.sregs;
+	if (soft) {
 		struct kr_walk w;
-		if (kr_walk(vm, vm->soft_sregs, 0, gva, &w) < 0)
+		if (kr_walk(vm, soft, 0, gva, &w) < 0)
 			return -1;
 		*t = (struct kr_translation){.gva = gva, .gpa = w.gpa, .valid = w.ok,
 					     .writeable = w.writable, .usermode = w.user};

@@ -26,6 +26,7 @@ int kr_vcpu_set_sregs(struct kr_vm *vm, const struct kvm_sregs *sregs)
 {
 	if (kr_sregs_check(vm, sregs) < 0)
 		return -1;
+	vm->sync_fresh = false; /* run->s.regs no longer says what the vCPU holds */
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, sregs) < 0)
 		return kr_err_sys("vCPU: ioctl KVM_SET_SREGS(cr0=0x%llx, cr3=0x%llx, cr4=0x%llx, "
 				  "efer=0x%llx, cs.l=%u, cs.db=%u)",

@@ -101,8 +101,10 @@ $p/share/kvmrun/sdk/guest-higherhalf.ld
 $p/share/kvmrun/sdk/guest-raw.ld
 $p/share/kvmrun/sdk/guest.ld
 $p/share/kvmrun/sdk/guest.mk
+$p/share/kvmrun/sdk/heap.c
 $p/share/kvmrun/sdk/kvmrun_abi.h
 $p/share/kvmrun/sdk/kvmrun_guest.h
+$p/share/kvmrun/sdk/printf.c
 $p/share/kvmrun/sdk/string.c
 $p/share/man/man1/kvmrun.1
 LIST

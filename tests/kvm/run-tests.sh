@@ -854,6 +854,48 @@ linux_boot() {
 			why="the line read from the serial console was not echoed"
 		elif ! grep -q "the guest rebooted" "$T/err"; then
 			why="kvmrun did not report a reboot"
+
+# ---- the guest SDK (issue 14): printf, heap, assert, two C files, port widths --
+t sdk-printf-heap-assert 99 '-5 42 3000000000 beef BEEF k str % [  -12] [7   ] [-0003]
+-9000000000 18446744073709551615 123456789ab 0x1000
+-5
+list sum -5050
+heap reuses freed memory: yes
+about to fail an assertion
+panic at guest/examples/sdkdemo.c:36: assertion failed: list_sum(0) == 1\n' \
+	-- run "$G/sdkdemo.elf"
+t sdk-outw-is-16-bit $GUEST_CRASH '16-bit write next\n' \
+	'unhandled port I/O: write of 2 bytes to port 0x600' -- run "$G/sdkports.elf"
+
+# ---- the benchmark (bench/, issue 14): a smoke run ----------------------------
+# build/bench with tiny round counts: it runs every case on this KVM, both
+# kvmrun and the bare-ioctl baseline, and writes valid JSON naming the back
+# end. Its numbers are not checked (timing).
+bench_smoke() {
+	name=bench-smoke
+	selected "$name" || return 0
+	bdir=$(dirname "$KVMRUN")
+	why=
+	if [ ! -x "$bdir/bench" ] || [ ! -x "$bdir/bench-bare" ]; then
+		why="no $bdir/bench or $bdir/bench-bare (run make)"
+	else
+		rm -f "$T/bench.json"
+		timeout -s KILL 120 "$bdir/bench" --rounds 2 --exits 20 --proc-rounds 2 \
+			--kvmrun "$KVMRUN" --bare "$bdir/bench-bare" --json "$T/bench.json" \
+			>"$T/out" 2>"$T/err" </dev/null
+		status=$?
+		if [ "$status" -ne 0 ]; then
+			why="exit status $status"
+		elif ! "$bdir/bench" --validate-json "$T/bench.json" >>"$T/out" 2>>"$T/err"; then
+			why="$T/bench.json is not valid JSON"
+		else
+			for key in '"backend": "kvm' '"name": "create"' '"name": "destroy"' \
+				'"name": "pio"' '"name": "mmio"' '"name": "hypercall"' '"name": "hlt"' \
+				'"name": "reset", "what"' '"ratio_cpu": ' '"extra_rss_kib": ' \
+				'"name": "kvmrun run"'; do
+				grep -qF -e "$key" "$T/bench.json" || { why="the JSON lacks $key"; break; }
+			done
+			grep -q '^hypercall  *[0-9.]* ' "$T/out" || why="the table lacks the hypercall row"
 		fi
 	fi
 	if [ -z "$why" ]; then
@@ -868,6 +910,15 @@ linux_boot() {
 }
 linux_boot linux-boot-marker-echo-reboot
 
+
+		return 0
+	fi
+	failed=$((failed + 1))
+	echo "FAIL kvm/$name: $why"
+	sed 's/^/    stdout| /' "$T/out"
+	sed 's/^/    stderr| /' "$T/err"
+}
+bench_smoke
 
 [ -n "$LIST" ] && exit 0
 # A name in the KVMRUN_TEST_ONLY list that is no test: a failure, or a typo would pass.
