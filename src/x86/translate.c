@@ -27,9 +27,7 @@ static int current_paging(struct kr_vm *vm, enum kr_paging *paging)
 {
 	struct kvm_sregs s;
 	const struct kvm_sregs *sregs = vm->soft_sregs;
-	if (!sregs && vm->sync_fresh)
-		sregs = &vm->run->s.regs.sregs;
-	if (!sregs) {
+	if (!sregs) { /* on the exit path: the copy KVM_CAP_SYNC_REGS left, no ioctl */
 		if (kr_vcpu_get_sregs(vm, &s) < 0)
 			return -1;
 		sregs = &s;
@@ -54,17 +52,13 @@ static bool address_exists(enum kr_paging paging, uint64_t gva)
 static int translate_existing(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
 {
 	/*
-	 * On the exit path (a hypercall's buffer) the special registers of the
-	 * exit are at hand (KVM_CAP_SYNC_REGS): walk the tables in software, the
-	 * walker `--cross-check` holds against KVM_TRANSLATE, and spare an ioctl
-	 * per page.
+	 * KVM_TRANSLATE, also for a hypercall's buffer on the exit path: the
+	 * guest's tables as KVM itself reads them (one ioctl per page). Only a VM
+	 * without a vCPU (unit tests, fuzzers) walks them in software.
 	 */
-	const struct kvm_sregs *soft = vm->soft_sregs;
-	if (!soft && vm->sync_fresh)
-		soft = &vm->run->s.regs.sregs;
-	if (soft) {
+	if (vm->soft_sregs) {
 		struct kr_walk w;
-		if (kr_walk(vm, soft, 0, gva, &w) < 0)
+		if (kr_walk(vm, vm->soft_sregs, 0, gva, &w) < 0)
 			return -1;
 		*t = (struct kr_translation){.gva = gva, .gpa = w.gpa, .valid = w.ok,
 					     .writeable = w.writable, .usermode = w.user};
