@@ -102,7 +102,7 @@ tests: $(BUILD)/unit-tests $(BUILD)/kvm-libtest $(BUILD)/linux/vmlinuz
 # The Linux boot test's kernel: the test bed's own Debian kernel, copied into
 # the build so that the test bed (which gets build/ as its payload) has it too.
 # Without the test bed's cache there is none, and that test says so.
-LINUX_KERNEL ?= $(firstword $(wildcard $(HOME)/.cache/kvmrun-testbed/kernel/current/boot/vmlinuz-*))
+LINUX_KERNEL ?= $(firstword $(wildcard $(or $(KVMRUN_TESTBED_CACHE),$(HOME)/.cache/kvmrun-testbed)/kernel/current/boot/vmlinuz-*))
 $(BUILD)/linux/vmlinuz:
 	@mkdir -p $(dir $@)
 	$(Q)if [ -n "$(LINUX_KERNEL)" ]; then cp "$(LINUX_KERNEL)" $@; \

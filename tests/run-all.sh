@@ -49,9 +49,18 @@ kvm_run() {
 # The test bed's parts (QEMU, a kernel: scripts/setup does not fetch them)
 # are installed before its first run; quick when they are there.
 testbed_ready() {
-	KVMRUN_TESTBED=emulated scripts/kvm-testbed check >/dev/null 2>&1 && return 0
-	note "installing the QEMU test bed (scripts/kvm-testbed setup)"
-	scripts/kvm-testbed setup
+	if ! KVMRUN_TESTBED=emulated scripts/kvm-testbed check >/dev/null 2>&1; then
+		note "installing the QEMU test bed (scripts/kvm-testbed setup)"
+		scripts/kvm-testbed setup
+	fi
+	linux_kernel_copied
+}
+
+# The Linux boot test boots the test bed's kernel, which make copies into each
+# build (the test bed gets the builds as payload); on a fresh machine the
+# build ran before the test bed was there.
+linux_kernel_copied() {
+	make -s build/linux/vmlinuz && make -s SAN=1 build-san/linux/vmlinuz
 }
 
 builds=(build build-san)
@@ -85,6 +94,8 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 
 	note "KVM tests"
 	rm -rf "$deferred"
+	# Where this back end runs Linux itself, the boot test needs the kernel here too.
+	[ -f build/linux/vmlinuz ] && [ -f build-san/linux/vmlinuz ] || testbed_ready
 	# kvmrun info opens /dev/kvm, checks API 12 and the capabilities kvmrun needs.
 	if [ "${KVMRUN_TESTBED:-}" != emulated ] && build/kvmrun info >"$log/info" 2>&1; then
 		echo "(directly on this machine's /dev/kvm: $(sed -n 's/^back end: //p' "$log/info"))"

@@ -811,7 +811,7 @@ echo "KVMRUN-ECHO:$line"
 /bin/busybox reboot -f
 INIT
 	chmod 755 "$T/ird/init"
-	(cd "$T/ird" && find . | cpio -o -H newc 2>/dev/null) | gzip >"$T/initrd.gz"
+	(cd "$T/ird" && /bin/busybox find . | /bin/busybox cpio -o -H newc 2>/dev/null) | /bin/busybox gzip >"$T/initrd.gz"
 }
 linux_boot() {
 	name=$1
