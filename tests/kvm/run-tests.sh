@@ -854,6 +854,20 @@ linux_boot() {
 			why="the line read from the serial console was not echoed"
 		elif ! grep -q "the guest rebooted" "$T/err"; then
 			why="kvmrun did not report a reboot"
+		fi
+	fi
+	if [ -z "$why" ]; then
+		passed=$((passed + 1))
+		echo "ok   kvm/$name"
+	else
+		failed=$((failed + 1))
+		echo "FAIL kvm/$name: $why"
+		[ -f "$T/out" ] && tail -c 3000 "$T/out" | sed 's/^/    out: /'
+		[ -f "$T/err" ] && sed 's/^/    err: /' "$T/err"
+	fi
+}
+linux_boot linux-boot-marker-echo-reboot
+
 
 # ---- the guest SDK (issue 14): printf, heap, assert, two C files, port widths --
 t sdk-printf-heap-assert 99 '-5 42 3000000000 beef BEEF k str % [  -12] [7   ] [-0003]
@@ -901,16 +915,6 @@ bench_smoke() {
 	if [ -z "$why" ]; then
 		passed=$((passed + 1))
 		echo "ok   kvm/$name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL kvm/$name: $why"
-		[ -f "$T/out" ] && tail -c 3000 "$T/out" | sed 's/^/    out: /'
-		[ -f "$T/err" ] && sed 's/^/    err: /' "$T/err"
-	fi
-}
-linux_boot linux-boot-marker-echo-reboot
-
-
 		return 0
 	fi
 	failed=$((failed + 1))
