@@ -20,6 +20,9 @@ struct run_options {
 	size_t ntranslate;
 	uint64_t translate[MAX_TRANSLATE];
 	const char *guest;
+	/* --snapshot FILE, --snapshot-at hypercall|stop */
+	const char *snapshot_path;
+	bool snapshot_at_stop;
 };
 
 /* What follows the synopsis in `kvmrun run --help` (and `kvmrun help run`). */
@@ -51,6 +54,12 @@ void cli_run_usage(FILE *f)
 		"                        they disagree\n"
 		"      --map-page0       map guest virtual page 0 in long mode (by default it is\n"
 		"                        left unmapped, so that a NULL pointer faults)\n"
+		"      --snapshot FILE   write a snapshot of the VM to FILE (see --snapshot-at);\n"
+		"                        `kvmrun restore FILE` goes on from there. Runs without\n"
+		"                        the seccomp filter (a snapshot needs ioctls and a file)\n"
+		"      --snapshot-at WHEN  hypercall (default): each time the guest asks\n"
+		"                        (KVMRUN_HC_SNAPSHOT; the last one stays); stop: when\n"
+		"                        the guest stops for HLT, EXIT or --timeout\n"
 		"  -h, --help            this help\n"
 		"\n"
 		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary.\n"
@@ -124,6 +133,8 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 		{"trace", required_argument, NULL, 'R'}, {"stats", no_argument, NULL, 's'},
 		{"cross-check", no_argument, NULL, 'X'},
 		{"map-page0", no_argument, NULL, 'Z'},
+		{"snapshot", required_argument, NULL, 'P'},
+		{"snapshot-at", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c, d;
@@ -185,6 +196,14 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 			break;
 		case 'Z':
 			o->cfg.map_page0 = true;
+			break;
+		case 'P':
+			o->snapshot_path = optarg;
+			break;
+		case 'A':
+			if (strcmp(optarg, "hypercall") && strcmp(optarg, "stop"))
+				return bad_value("--snapshot-at", optarg, "hypercall or stop");
+			o->snapshot_at_stop = !strcmp(optarg, "stop");
 			break;
 		case 't':
 			if (o->ntranslate == MAX_TRANSLATE) {
@@ -325,7 +344,7 @@ static int install_signal_handlers(void)
 	return 0;
 }
 
-static int exit_status(const struct kr_stop *stop)
+int cli_exit_status(const struct kr_stop *stop)
 {
 	switch (stop->reason) {
 	case KR_STOP_EXIT:
@@ -415,7 +434,8 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 	struct kr_stop stop;
 	int failed = kr_vm_create(&vm, &o.cfg) < 0 || kr_load_file(vm, o.guest, &o.load, &img) < 0 ||
 		     kr_vcpu_prepare(vm, &img) < 0 || cli_watch_exits(vm, trace, o.stats) < 0 ||
-		     (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, nfds) < 0);
+		     (!o.no_seccomp && !o.snapshot_path &&
+		      kr_sandbox_enter(vm, write_fds, nfds) < 0);
 	if (!failed) {
 		signal_vm = vm;
 		/* A signal during set-up has found no VM to stop: the guest never starts. */
@@ -428,7 +448,7 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 			close_report(trace, "--trace", o.trace_path);
 			return 128 + stop_signal;
 		}
-		failed = kr_vm_run(vm, &stop) < 0;
+		failed = cli_run_snapshots(vm, &stop, o.snapshot_path, o.snapshot_at_stop) < 0;
 		signal_vm = NULL;
 	}
 	if (failed) {
@@ -438,7 +458,7 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 		close_report(trace, "--trace", o.trace_path);
 		return KVMRUN_EXIT_VMM_ERROR;
 	}
-	int status = exit_status(&stop);
+	int status = cli_exit_status(&stop);
 	if (stop.reason == KR_STOP_EXIT && stop.exit_code > KVMRUN_EXIT_GUEST_MAX)
 		fprintf(stderr, "kvmrun: the guest broke the ABI: %s; a guest exit status must be "
 				"0..%d (%d and up are kvmrun's own)\n",

@@ -40,6 +40,7 @@ static const char *const stop_names[] = {
 	[KR_STOP_TIMEOUT] = "timeout",
 	[KR_STOP_OUTPUT_LIMIT] = "output-limit",
 	[KR_STOP_EXCEPTION] = "exception",
+	[KR_STOP_SNAPSHOT] = "snapshot",
 };
 
 const char *kr_stop_reason_name(enum kr_stop_reason reason)
