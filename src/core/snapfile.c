@@ -54,6 +54,11 @@ __attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t c, const uint8
 	return c;
 }
 
+uint32_t kr_crc32c_table(uint32_t crc, const void *p, size_t n)
+{
+	return ~crc_soft(~crc, p, n);
+}
+
 uint32_t kr_crc32c(uint32_t crc, const void *p, size_t n)
 {
 	uint32_t c = ~crc;
