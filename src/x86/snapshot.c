@@ -314,18 +314,20 @@ static int msr_list(struct kr_vm *vm, struct snap_module *m)
 		bool dup = false;
 		for (uint32_t k = 0; k < n && !dup; k++)
 			dup = keep[k] == index;
-		struct {
-			struct kvm_msrs h;
-			struct kvm_msr_entry e;
-		} one = {.h.nmsrs = 1, .e.index = index};
-		if (dup || ioctl(vm->vcpu_fd, KVM_GET_MSRS, &one) != 1)
+		/* struct kvm_msrs and one entry (its flexible array member) */
+		_Alignas(struct kvm_msrs) uint8_t raw[sizeof(struct kvm_msrs) +
+						     sizeof(struct kvm_msr_entry)] = {0};
+		struct kvm_msrs *one = (struct kvm_msrs *)raw;
+		one->nmsrs = 1;
+		one->entries[0].index = index;
+		if (dup || ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) != 1)
 			continue;
 		/*
 		 * Some read but cannot be written back (kvm_pvm refuses
 		 * MSR_KVM_POLL_CONTROL): setting the value just read finds
 		 * them, harmlessly. Not the TSC, which would step back.
 		 */
-		if (index != MSR_IA32_TSC && ioctl(vm->vcpu_fd, KVM_SET_MSRS, &one) != 1)
+		if (index != MSR_IA32_TSC && ioctl(vm->vcpu_fd, KVM_SET_MSRS, one) != 1)
 			continue;
 		keep[n++] = index;
 	}

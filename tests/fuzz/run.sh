@@ -27,6 +27,7 @@ max_len() {
 	pagewalk) echo $((19 + 65536)) ;;
 	hypercall) echo 1024 ;;
 	cli_numbers) echo 64 ;;
+	snapshot) echo 65536 ;;
 	*) echo 4096 ;;
 	esac
 }
