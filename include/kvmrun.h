@@ -97,6 +97,8 @@ enum kr_error {
 			      drops: see kr_backend_probe) */
 	KR_E_BAD_IMAGE,    /* the guest image (ELF or raw) is malformed or does not fit the VM */
 	KR_E_GUEST_MEMORY, /* a guest address is not mapped, outside guest memory, or read-only */
+	KR_E_BAD_SNAPSHOT, /* a snapshot file is malformed, corrupt, truncated, of another
+			      version, or from another host (the message says which) */
 };
 
 /* The message of the last failure in this thread ("" if none). */
@@ -470,6 +472,8 @@ enum kr_stop_reason {
 				   line, or at the reset that follows it with panic=N */
 	KR_STOP_RESET,          /* the guest asked for a reset (the PC devices: 0xFE to
 				   port 0x64); kvmrun does not reboot it */
+	KR_STOP_SNAPSHOT,       /* the guest asked for a snapshot (KVMRUN_HC_SNAPSHOT): take
+				   one with kr_snapshot_take, then run on */
 };
 
 /* A CPU exception caught by kvmrun's IDT: where it happened. */
@@ -707,6 +711,78 @@ bool kr_sandbox_available(char *detail, size_t size);
 
 /* Write any buffered console output to the console fd now. */
 int kr_console_flush(struct kr_vm *vm);
+
+/* ---- Snapshots and reset in place ------------------------------------------- */
+
+/*
+ * A snapshot is the whole VM at a stop: registers, special registers,
+ * FPU/XSAVE, XCRs, MSRs (those of KVM_GET_MSR_INDEX_LIST that the vCPU
+ * reads), vCPU events and debug registers; the in-kernel LAPIC, interrupt
+ * controllers and PIT where the VM has them; the vCPU's CPUID; each
+ * device's state; and RAM (slot 0; a VM with other slots is refused).
+ * In memory it is a copy of all that; in a file (kr_snapshot_write) the
+ * versioned format of docs/kvmrun.1, with only the non-zero pages.
+ * Snapshots use ioctls and files that kr_sandbox_enter forbids: take,
+ * write, restore and reset outside the sandbox.
+ */
+struct kr_snapshot;
+
+/*
+ * Take a snapshot of a VM stopped between runs (any resumable stop, or
+ * after kr_vcpu_prepare before the first run). Turns on KVM's dirty page
+ * log of RAM, so that kr_vm_reset to this snapshot copies back only the
+ * pages the guest wrote since. Free with kr_snapshot_free.
+ */
+int kr_snapshot_take(struct kr_vm *vm, struct kr_snapshot **out);
+/* Write it to a file (created or truncated, mode 0600). */
+int kr_snapshot_write(const struct kr_snapshot *s, const char *path);
+/*
+ * Read a file and check it: magic, version, size, a CRC32C per section and
+ * over the header, every section's size and contents. Fails with
+ * KR_E_BAD_SNAPSHOT naming the reason. The host is checked by kr_vm_restore.
+ */
+int kr_snapshot_read(const char *path, struct kr_snapshot **out);
+/* The same from a buffer. */
+int kr_snapshot_read_buffer(const void *data, size_t len, struct kr_snapshot **out);
+void kr_snapshot_free(struct kr_snapshot *s);
+
+struct kr_snapshot_info {
+	enum kr_mode mode;
+	uint64_t mem_size;   /* guest RAM */
+	uint64_t pages;      /* non-zero 4 KiB pages of RAM, what a file holds */
+	uint64_t rip;
+	uint32_t nmsrs;
+	uint32_t xsave_size; /* 0: the FPU state is KVM_GET_FPU's */
+	uint32_t tsc_khz;    /* of the host it was taken on; 0 if KVM did not say */
+	bool lapic, irqchip, pit;
+	char backend[32];    /* "kvm_pvm", "kvm_amd", "kvm_intel" */
+};
+
+void kr_snapshot_info(const struct kr_snapshot *s, struct kr_snapshot_info *info);
+
+/*
+ * A new VM from a snapshot, ready to kr_vm_run on from where it was taken.
+ * cfg gives what belongs to the host (console_fd, timeout_ns, max_output);
+ * the mode, memory size and page-0 mapping come from the snapshot. Before
+ * anything is set, the host is checked against the snapshot's: the KVM back
+ * end, the CPUID feature words, the TSC frequency, the XSAVE size; a
+ * mismatch fails with KR_E_BAD_SNAPSHOT naming it. Dirty logging is on, as
+ * after kr_snapshot_take.
+ */
+int kr_vm_restore(struct kr_vm **out, const struct kr_snapshot *s, const struct kr_vm_config *cfg);
+
+/*
+ * Reset in place: put vm back to snapshot s without recreating the VM, the
+ * vCPU or the slots: the vCPU state and devices are set again, and of RAM
+ * only the pages the guest wrote since s was taken from (or restored into)
+ * this VM, or since its last reset to s, are copied back. For any other
+ * snapshot of the same configuration all of RAM is copied. The host's own
+ * writes to guest memory (kr_copy_to_gva) are not in KVM's dirty log: after
+ * them, call kr_vm_reset_full. Works after any stop, a crash too.
+ */
+int kr_vm_reset(struct kr_vm *vm, const struct kr_snapshot *s);
+/* kr_vm_reset copying all of RAM back. */
+int kr_vm_reset_full(struct kr_vm *vm, const struct kr_snapshot *s);
 
 /* ---- Naming x86 state, for reports ------------------------------------------ */
 

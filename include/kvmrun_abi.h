@@ -32,6 +32,9 @@ enum kvmrun_hypercall {
 	KVMRUN_HC_WRITE = 1, /* RDI = buffer (GVA), RSI = length: write to the console */
 	KVMRUN_HC_EXIT = 2,  /* RDI = exit status (0..123): stop the VM, kvmrun exits with it;
 				a larger one is an ABI error (kvmrun exits with 126) */
+	KVMRUN_HC_SNAPSHOT = 3, /* no arguments: stop so that the host can take a snapshot
+				   (kvmrun run --snapshot), then go on; restored, the guest
+				   goes on after this call */
 };
 #endif
 

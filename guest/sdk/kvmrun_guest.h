@@ -88,6 +88,16 @@ static inline void kr_write(const void *buf, unsigned long len)
 	kr_hypercall(KVMRUN_HC_WRITE, (unsigned long)buf, len);
 }
 
+/*
+ * Ask the host for a snapshot (`kvmrun run --snapshot FILE`): the VM stops,
+ * the host saves it, the guest goes on. A guest restored from the snapshot
+ * goes on from here too. Without --snapshot it does nothing.
+ */
+static inline void kr_snapshot(void)
+{
+	kr_hypercall(KVMRUN_HC_SNAPSHOT, 0, 0);
+}
+
 /* Stop the VM: kvmrun exits with `status` (0..123; 124 and up are kvmrun's own, and
  * kvmrun reports a larger guest status as an ABI error, exit status 126). */
 static inline KR_NORETURN void kr_exit(int status)

@@ -51,6 +51,20 @@ void cli_run_usage(FILE *f);
 int cli_boot(const struct cli_command *self, int argc, char **argv);
 void cli_boot_usage(FILE *f);
 
+/* run.c: the exit status for how the guest stopped (0..123, 124, 126, 128+N). */
+int cli_exit_status(const struct kr_stop *stop);
+
+/*
+ * snapshot.c: run the VM until it stops for good; each KVMRUN_HC_SNAPSHOT
+ * stop writes a snapshot to `path` (if any and !at_stop) and the guest goes
+ * on; with at_stop, the final stop is snapshotted if the guest could go on
+ * from it. -1 (kr_last_error() says why) if the VMM or the snapshot failed.
+ */
+int cli_run_snapshots(struct kr_vm *vm, struct kr_stop *stop, const char *path, bool at_stop);
+/* `kvmrun restore` and what its --help prints after the synopsis. */
+int cli_restore(const struct cli_command *self, int argc, char **argv);
+void cli_restore_usage(FILE *f);
+
 /* info.c: `kvmrun info` and what its --help prints after the synopsis. */
 int cli_info(const struct cli_command *self, int argc, char **argv);
 void cli_info_usage(FILE *f);

@@ -19,6 +19,8 @@ static const struct cli_command commands[] = {
 	{"run", "[OPTIONS] GUEST", "run a guest program in a VM of its own", cli_run, cli_run_usage},
 	{"boot", "--kernel BZIMAGE [OPTIONS]", "boot Linux, its console on stdin/stdout", cli_boot,
 	 cli_boot_usage},
+	{"restore", "[OPTIONS] FILE", "go on running a guest from a snapshot (run --snapshot)",
+	 cli_restore, cli_restore_usage},
 	{"info", "", "this host's KVM: API version, back end, what runs, capabilities", cli_info,
 	 cli_info_usage},
 	{"help", "[COMMAND]", "list the commands, or print what COMMAND takes", cmd_help, NULL},

@@ -25,6 +25,9 @@ struct run_options {
 	const char *append;
 	size_t nmodules;
 	const char *modules[32];
+	/* --snapshot FILE, --snapshot-at hypercall|stop */
+	const char *snapshot_path;
+	bool snapshot_at_stop;
 };
 
 /* What follows the synopsis in `kvmrun run --help` (and `kvmrun help run`). */
@@ -59,6 +62,12 @@ void cli_run_usage(FILE *f)
 		"      --append TEXT     multiboot kernels: TEXT after the kernel's path on its\n"
 		"                        command line\n"
 		"      --module FILE     multiboot kernels: load FILE as a module (repeatable)\n"
+		"      --snapshot FILE   write a snapshot of the VM to FILE (see --snapshot-at);\n"
+		"                        `kvmrun restore FILE` goes on from there. Runs without\n"
+		"                        the seccomp filter (a snapshot needs ioctls and a file)\n"
+		"      --snapshot-at WHEN  hypercall (default): each time the guest asks\n"
+		"                        (KVMRUN_HC_SNAPSHOT; the last one stays); stop: when\n"
+		"                        the guest stops for HLT, EXIT or --timeout\n"
 		"  -h, --help            this help\n"
 		"\n"
 		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary;\n"
@@ -135,6 +144,8 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 		{"cross-check", no_argument, NULL, 'X'},
 		{"map-page0", no_argument, NULL, 'Z'},
 		{"append", required_argument, NULL, 'A'}, {"module", required_argument, NULL, 'U'},
+		{"snapshot", required_argument, NULL, 'P'},
+		{"snapshot-at", required_argument, NULL, 'W'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c, d;
@@ -208,6 +219,14 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 			break;
 		case 'Z':
 			o->cfg.map_page0 = true;
+			break;
+		case 'P':
+			o->snapshot_path = optarg;
+			break;
+		case 'W':
+			if (strcmp(optarg, "hypercall") && strcmp(optarg, "stop"))
+				return bad_value("--snapshot-at", optarg, "hypercall or stop");
+			o->snapshot_at_stop = !strcmp(optarg, "stop");
 			break;
 		case 't':
 			if (o->ntranslate == MAX_TRANSLATE) {
@@ -389,7 +408,7 @@ static int check_multiboot_options(const struct kr_image *img, const struct run_
 	return 0;
 }
 
-static int exit_status(const struct kr_stop *stop)
+int cli_exit_status(const struct kr_stop *stop)
 {
 	switch (stop->reason) {
 	case KR_STOP_EXIT:
@@ -490,7 +509,7 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 	}
 	failed = failed || kr_vcpu_prepare(vm, &img) < 0 ||
 		 cli_watch_exits(vm, trace, o.stats) < 0 ||
-		 (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, nfds) < 0);
+		 (!o.no_seccomp && !o.snapshot_path && kr_sandbox_enter(vm, write_fds, nfds) < 0);
 	if (!failed) {
 		signal_vm = vm;
 		/* A signal during set-up has found no VM to stop: the guest never starts. */
@@ -503,7 +522,7 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 			close_report(trace, "--trace", o.trace_path);
 			return 128 + stop_signal;
 		}
-		failed = kr_vm_run(vm, &stop) < 0;
+		failed = cli_run_snapshots(vm, &stop, o.snapshot_path, o.snapshot_at_stop) < 0;
 		signal_vm = NULL;
 	}
 	if (failed) {
@@ -513,7 +532,7 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 		close_report(trace, "--trace", o.trace_path);
 		return KVMRUN_EXIT_VMM_ERROR;
 	}
-	int status = exit_status(&stop);
+	int status = cli_exit_status(&stop);
 	if (stop.reason == KR_STOP_EXIT && stop.exit_code > KVMRUN_EXIT_GUEST_MAX)
 		fprintf(stderr, "kvmrun: the guest broke the ABI: %s; a guest exit status must be "
 				"0..%d (%d and up are kvmrun's own)\n",

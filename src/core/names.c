@@ -42,6 +42,7 @@ static const char *const stop_names[] = {
 	[KR_STOP_EXCEPTION] = "exception",
 	[KR_STOP_GUEST_PANIC] = "guest-panic",
 	[KR_STOP_RESET] = "reset",
+	[KR_STOP_SNAPSHOT] = "snapshot",
 };
 
 const char *kr_stop_reason_name(enum kr_stop_reason reason)

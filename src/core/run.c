@@ -457,6 +457,7 @@ static bool stop_is_final(enum kr_stop_reason reason)
 	case KR_STOP_REQUESTED:
 	case KR_STOP_TIMEOUT:
 	case KR_STOP_OUTPUT_LIMIT:
+	case KR_STOP_SNAPSHOT:
 		return false;
 	default:
 		return true;

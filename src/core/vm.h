@@ -55,6 +55,15 @@ struct kr_hooks {
 	void (*on_destroy)(struct kr_vm *vm, void *opaque);
 	/* The fds the module writes to while sandboxed: fills fds[0..max), returns the count. */
 	size_t (*write_fds)(struct kr_vm *vm, void *opaque, int *fds, size_t max);
+
+	/*
+	 * Snapshots (x86/snapshot.c): the module's state as bytes, stored under
+	 * its name. save fills buf[0..max) and returns the length (or -1);
+	 * restore gets back exactly what save gave, from a file checked for
+	 * integrity but still to be checked for sense. Both NULL: no state.
+	 */
+	long (*save)(struct kr_vm *vm, void *opaque, void *buf, size_t max);
+	int (*restore)(struct kr_vm *vm, void *opaque, const void *buf, size_t len);
 };
 
 #define KR_MAX_MODULES 16

@@ -203,11 +203,56 @@ static size_t write_fds(struct kr_vm *vm, void *opaque, int *fds, size_t max)
 	return 1;
 }
 
+/*
+ * Snapshots: what the guest has written so far (for cfg.max_output) and any
+ * bytes still buffered. A run ends with the buffer flushed, so those are
+ * normally none; a restored guest does not print again what it printed
+ * before its snapshot.
+ */
+struct console_state {
+	uint64_t total;
+	uint64_t used;
+};
+
+static long save(struct kr_vm *vm, void *opaque, void *buf, size_t max)
+{
+	(void)vm;
+	const struct kr_console *c = opaque;
+	struct console_state st = {.total = c->total, .used = c->used};
+	if (max < sizeof(st) + c->used)
+		return kr_err("console: snapshot needs %zu bytes, %zu left", sizeof(st) + c->used,
+			      max);
+	memcpy(buf, &st, sizeof(st));
+	memcpy((char *)buf + sizeof(st), c->buf, c->used);
+	return (long)(sizeof(st) + c->used);
+}
+
+static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
+{
+	(void)vm;
+	struct kr_console *c = opaque;
+	struct console_state st;
+	if (len < sizeof(st))
+		return kr_err("console: snapshot state of %zu bytes, expected at least %zu", len,
+			      sizeof(st));
+	memcpy(&st, buf, sizeof(st));
+	if (st.used > sizeof(c->buf) || st.used != len - sizeof(st) || st.used > st.total)
+		return kr_err("console: snapshot state is inconsistent (%llu bytes buffered of "
+			      "%llu written, %zu bytes of state)",
+			      (unsigned long long)st.used, (unsigned long long)st.total, len);
+	c->total = st.total;
+	c->used = (size_t)st.used;
+	memcpy(c->buf, (const char *)buf + sizeof(st), c->used);
+	return 0;
+}
+
 static const struct kr_hooks console_hooks = {
 	.name = "console",
 	.on_run_end = on_run_end,
 	.on_destroy = on_destroy,
 	.write_fds = write_fds,
+	.save = save,
+	.restore = restore,
 };
 
 int kr_console_register(struct kr_vm *vm)

@@ -64,6 +64,14 @@ static int hc_exit(struct kr_vm *vm, void *opaque, uint64_t status, uint64_t unu
 	return 0;
 }
 
+/* KVMRUN_HC_SNAPSHOT: stop, so that the embedder takes a snapshot and runs on. */
+static int hc_snapshot(struct kr_vm *vm, void *opaque, uint64_t unused0, uint64_t unused1)
+{
+	(void)opaque, (void)unused0, (void)unused1;
+	kr_vm_stop(vm, KR_STOP_SNAPSHOT, 0, "the guest asked for a snapshot");
+	return 0;
+}
+
 /*
  * After a triple fault on AMD the vCPU has been reset (RIP 0xfff0, CS base
  * 0xffff0000) before KVM reports the shutdown: say so rather than blame that
@@ -88,6 +96,7 @@ int kr_board_add_devices(struct kr_vm *vm)
 {
 	if (kr_vm_add_module(vm, &board_hooks, NULL) < 0 || kr_hypercall_register(vm) < 0 ||
 	    kr_hypercall_add(vm, KVMRUN_HC_EXIT, hc_exit, NULL) < 0 ||
+	    kr_hypercall_add(vm, KVMRUN_HC_SNAPSHOT, hc_snapshot, NULL) < 0 ||
 	    kr_console_register(vm) < 0 || kr_uart_register(vm) < 0 ||
 	    kr_exceptions_register(vm) < 0)
 		return -1;

@@ -33,7 +33,8 @@
  * predicts each call: WRITE refused (too long, wraps, a page unmapped or
  * outside RAM: then nothing is written), or its bytes, from the model's
  * translation, written to the console fd and nothing left in the buffer;
- * EXIT with the whole status (saturated at INT_MAX); anything else refused. Reads outside guest RAM are ASan reports.
+ * EXIT with the whole status (saturated at INT_MAX); SNAPSHOT a stop for it;
+ * anything else refused. Reads outside guest RAM are ASan reports.
  */
 #define _GNU_SOURCE /* memfd_create */
 #include <limits.h>
@@ -194,6 +195,13 @@ static void one_call(struct kr_vm *vm, uint32_t nr, uint64_t a0, uint64_t a1, ui
 			       vm->pending_stop.exit_code == (a0 > INT_MAX ? INT_MAX : (int)a0),
 			   "EXIT(0x%llx): stopped %d, reason %d, code %d", (unsigned long long)a0,
 			   stopped, reason, vm->pending_stop.exit_code);
+	} else if (nr == KVMRUN_HC_SNAPSHOT) {
+		/* Arguments ignored: a stop for the host to take a snapshot, nothing written. */
+		FUZZ_CHECK(stopped && reason == KR_STOP_SNAPSHOT,
+			   "SNAPSHOT(0x%llx, 0x%llx): stopped %d, reason %d",
+			   (unsigned long long)a0, (unsigned long long)a1, stopped, reason);
+		FUZZ_CHECK(kr_console_get(vm)->used == 0 && console_size() == off,
+			   "SNAPSHOT wrote to the console");
 	} else if (nr != KVMRUN_HC_WRITE || a1 > KVMRUN_HC_WRITE_MAX || a0 + a1 < a0 ||
 		   !model_readable(a0, a1)) {
 		FUZZ_CHECK(stopped && reason == KR_STOP_GUEST_ERROR && vm->pending_stop.message[0],

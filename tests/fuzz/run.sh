@@ -29,6 +29,7 @@ max_len() {
 	hypercall) echo 1024 ;;
 	bzimage) echo 65536 ;;
 	cli_numbers) echo 64 ;;
+	snapshot) echo 65536 ;;
 	*) echo 4096 ;;
 	esac
 }

@@ -782,10 +782,10 @@ CHECK=same_as_version
 t cli-version-is-version-option 0 '*' -- version
 t cli-no-command $VMM_ERROR '' 'Usage: kvmrun COMMAND' '  run [OPTIONS] GUEST' --
 t cli-unknown-command-lists-them $VMM_ERROR '' \
-	"kvmrun: unknown command 'frobnicate'; the commands are run, boot, info, help and version" \
+	"kvmrun: unknown command 'frobnicate'; the commands are run, boot, restore, info, help and version" \
 	-- frobnicate
 t cli-help-unknown-command $VMM_ERROR '' \
-	"kvmrun help: no command 'frobnicate'; the commands are run, boot, info, help and version" \
+	"kvmrun help: no command 'frobnicate'; the commands are run, boot, restore, info, help and version" \
 	-- help frobnicate
 t cli-help-two-commands $VMM_ERROR '' 'kvmrun help: takes at most one COMMAND' -- help run info
 t cli-info-no-arguments $VMM_ERROR '' 'kvmrun info: takes no arguments (try kvmrun info --help)' \
@@ -923,6 +923,53 @@ bench_smoke() {
 	sed 's/^/    stderr| /' "$T/err"
 }
 bench_smoke
+
+# ---- snapshots: run --snapshot, restore (snapshot section) ----------------------
+check_snapshot_written() {
+	[ "$(head -c 8 "$T/run.snap" 2>/dev/null)" = KVMRSNAP ] || echo "no snapshot in $T/run.snap"
+	rm -f "$T/run.snap"
+}
+SNAP_BEFORE='before 1 acc=0xda\nbefore 2 acc=0x1a68\nbefore 3 acc=0x3329b\nsnapshot\n'
+SNAP_AFTER='after 4 acc=0x6320c9\nafter 5 acc=0xc00f85c\nafter 6 acc=0x1741e132a\npattern ok\n'
+CHECK=check_snapshot_written
+t snapshot-run-writes-a-file 42 "$SNAP_BEFORE$SNAP_AFTER" \
+	-- run --snapshot "$T/run.snap" "$G/snapcount.elf"
+# The files the tests below restore, made here so that each test runs alone too.
+if [ -z "$LIST" ]; then
+	timeout $TIMEOUT "$KVMRUN" run --snapshot "$T/count.snap" "$G/snapcount.elf" >/dev/null 2>&1
+	timeout $TIMEOUT "$KVMRUN" run --snapshot-at stop --snapshot "$T/hlt.snap" "$G/hlt.elf" \
+		>/dev/null 2>&1
+fi
+t snapshot-restore-goes-on-from-it 42 "$SNAP_AFTER" -- restore "$T/count.snap"
+t snapshot-restore-twice-same-result 42 "$SNAP_AFTER" -- restore "$T/count.snap"
+t snapshot-hypercall-without-snapshot-is-a-no-op 42 "$SNAP_BEFORE$SNAP_AFTER" \
+	-- run "$G/snapcount.elf"
+CHECK=check_snapshot_written
+t snapshot-at-stop 0 'halting\n' -- run --snapshot-at stop --snapshot "$T/run.snap" "$G/hlt.elf"
+t snapshot-restore-after-hlt 99 'hlt: resumed after hlt\n' -- restore "$T/hlt.snap"
+t snapshot-at-bad-value $VMM_ERROR '' "--snapshot-at 'never': expected hypercall or stop" \
+	-- run --snapshot-at never --snapshot "$T/x.snap" "$G/hlt.elf"
+# Spoilt copies: cut short, a byte of the last page flipped, the magic, the version.
+if [ -z "$LIST" ] && [ -f "$T/count.snap" ]; then
+	size=$(wc -c <"$T/count.snap")
+	head -c $((size - 1)) "$T/count.snap" >"$T/trunc.snap"
+	for f in corrupt magic version; do cp "$T/count.snap" "$T/$f.snap"; done
+	printf 'Z' | dd of="$T/corrupt.snap" bs=1 seek=$((size - 100)) conv=notrunc 2>/dev/null
+	printf 'X' | dd of="$T/magic.snap" bs=1 seek=0 conv=notrunc 2>/dev/null
+	printf '\002' | dd of="$T/version.snap" bs=1 seek=8 conv=notrunc 2>/dev/null
+	: >"$T/empty.snap"
+fi
+t snapshot-refuses-truncated $VMM_ERROR '' 'snapshot: truncated' -- restore "$T/trunc.snap"
+t snapshot-refuses-corrupt $VMM_ERROR '' 'checksum mismatch' 'the file is corrupt' \
+	-- restore "$T/corrupt.snap"
+t snapshot-refuses-bad-magic $VMM_ERROR '' 'bad magic: not a kvmrun snapshot' \
+	-- restore "$T/magic.snap"
+t snapshot-refuses-other-version $VMM_ERROR '' 'version 2, but this kvmrun reads version 1' \
+	-- restore "$T/version.snap"
+t snapshot-refuses-empty $VMM_ERROR '' 'is empty' -- restore "$T/empty.snap"
+t snapshot-refuses-missing $VMM_ERROR '' 'No such file' -- restore "$T/none.snap"
+t snapshot-restore-needs-a-file $VMM_ERROR '' 'kvmrun restore: expected one snapshot FILE' -- restore
+
 
 [ -n "$LIST" ] && exit 0
 # A name in the KVMRUN_TEST_ONLY list that is no test: a failure, or a typo would pass.

@@ -1,0 +1,438 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_snapshot.c - snapshots and reset in place on a real /dev/kvm: a
+ * guest restored from a file goes on with the same output and status, twice
+ * over; a corrupt, truncated or foreign file is refused with its reason; a
+ * reset brings memory, registers and the console back; and the figures
+ * (file size, take, write, read, restore, reset) are printed.
+ */
+#define _GNU_SOURCE /* pipe2 */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/snapfile.h"
+#include "kvmtest.h"
+#include "x86/snapshot.h"
+
+/*
+ * The guest (64-bit, loaded at 1 MiB): writes a marker to RAM at 2 MiB and
+ * keeps one in RBX, prints "S\n", asks for a snapshot; then increments the
+ * marker in memory and in RBX, writes 0x55 to the page at 3 MiB (zero in
+ * the snapshot), prints "A\n" and exits with the marker's low 7 bits: 9 if
+ * it ran once from the snapshot, 10 if RAM was not put back.
+ */
+extern const uint8_t snap_guest[], snap_guest_end[];
+__asm__(".pushsection .rodata\n"
+	".globl snap_guest, snap_guest_end\n"
+	"snap_guest:\n"
+	".code64\n"
+	"movabs $0x1122334455667788, %rbx\n"
+	"movabs $0x200000, %r12\n"
+	"mov %rbx, (%r12)\n"
+	"mov $'S', %al\n out %al, $0xe9\n mov $10, %al\n out %al, $0xe9\n"
+	"mov $3, %eax\n mov $0x500, %dx\n out %eax, %dx\n" /* KVMRUN_HC_SNAPSHOT */
+	"incq (%r12)\n"
+	"movabs $0x300000, %r13\n"
+	"movq $0x55, (%r13)\n"
+	"add $1, %rbx\n"
+	"mov $'A', %al\n out %al, $0xe9\n mov $10, %al\n out %al, $0xe9\n"
+	"mov (%r12), %rdi\n and $0x7f, %rdi\n"
+	"mov $2, %eax\n mov $0x500, %dx\n out %eax, %dx\n" /* KVMRUN_HC_EXIT */
+	"hlt\n"
+	"snap_guest_end:\n"
+	".popsection\n");
+
+struct sv {
+	struct kr_vm *vm;
+	int out[2]; /* the console, a pipe */
+};
+
+static bool sv_pipe(struct sv *v, struct kr_vm_config *cfg)
+{
+	if (pipe2(v->out, O_CLOEXEC | O_NONBLOCK) < 0) {
+		unit_fail(__FILE__, __LINE__, "pipe2 failed");
+		return false;
+	}
+	cfg->console_fd = v->out[1];
+	return true;
+}
+
+/* A VM running the guest up to its snapshot request. */
+static bool sv_start(struct sv *v, uint64_t mem, uint64_t max_output)
+{
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = mem;
+	cfg.max_output = max_output;
+	v->vm = NULL;
+	if (!sv_pipe(v, &cfg))
+		return false;
+	if (kr_vm_create(&v->vm, &cfg) < 0) {
+		unit_fail(__FILE__, __LINE__, "kr_vm_create: %s", kr_last_error());
+		return false;
+	}
+	if (!kvmtest_load(v->vm, snap_guest, (size_t)(snap_guest_end - snap_guest), NULL, 0))
+		return false;
+	struct kr_stop s = kvmtest_run(v->vm);
+	CHECK_EQ(s.reason, KR_STOP_SNAPSHOT);
+	return s.reason == KR_STOP_SNAPSHOT;
+}
+
+static const char *sv_output(struct sv *v)
+{
+	static char buf[256];
+	ssize_t n = read(v->out[0], buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = '\0';
+	return buf;
+}
+
+static void sv_end(struct sv *v)
+{
+	kr_vm_destroy(v->vm);
+	close(v->out[0]);
+	close(v->out[1]);
+}
+
+static void check_runs_to_end(struct sv *v)
+{
+	struct kr_stop s = kvmtest_run(v->vm);
+	CHECK_EQ(s.reason, KR_STOP_EXIT);
+	CHECK_EQ(s.exit_code, 9);
+	CHECK(strcmp(sv_output(v), "A\n") == 0);
+}
+
+static char *tmp_path(const char *name)
+{
+	static char path[2][128];
+	static int k;
+	k ^= 1;
+	const char *dir = getenv("TMPDIR");
+	snprintf(path[k], sizeof(path[k]), "%s/kvmrun-test-%d-%s", dir ? dir : "/tmp",
+		 (int)getpid(), name);
+	return path[k];
+}
+
+static bool save_file(struct kr_vm *vm, const char *path)
+{
+	struct kr_snapshot *s;
+	if (kr_snapshot_take(vm, &s) < 0) {
+		unit_fail(__FILE__, __LINE__, "kr_snapshot_take: %s", kr_last_error());
+		return false;
+	}
+	bool ok = kr_snapshot_write(s, path) == 0;
+	if (!ok)
+		unit_fail(__FILE__, __LINE__, "kr_snapshot_write: %s", kr_last_error());
+	kr_snapshot_free(s);
+	return ok;
+}
+
+static bool restore_file(struct sv *v, const char *path)
+{
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	struct kr_snapshot *s = NULL;
+	v->vm = NULL;
+	if (!sv_pipe(v, &cfg))
+		return false;
+	bool ok = kr_snapshot_read(path, &s) == 0 && kr_vm_restore(&v->vm, s, &cfg) == 0;
+	if (!ok)
+		unit_fail(__FILE__, __LINE__, "restore of %s: %s", path, kr_last_error());
+	kr_snapshot_free(s);
+	return ok;
+}
+
+UNIT_TEST(snapshot_file_restore_continues_the_guest_twice)
+{
+	struct sv v;
+	const char *path = tmp_path("cont.snap");
+	if (sv_start(&v, 16u << 20, 0)) {
+		CHECK(strcmp(sv_output(&v), "S\n") == 0);
+		if (save_file(v.vm, path))
+			check_runs_to_end(&v); /* the original goes on as if nothing happened */
+	}
+	sv_end(&v);
+	for (int round = 0; round < 2; round++) {
+		struct sv r;
+		if (restore_file(&r, path)) {
+			check_runs_to_end(&r); /* from the snapshot: "A\n", 9, each time */
+			struct kvm_regs regs;
+			CHECK_OK(kr_vcpu_get_regs(r.vm, &regs));
+			CHECK_EQ(regs.rbx, 0x1122334455667789ull);
+		}
+		sv_end(&r);
+	}
+	unlink(path);
+}
+
+/* The file's bytes, to spoil. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	uint8_t *b = malloc((size_t)st.st_size);
+	if (b && read(fd, b, (size_t)st.st_size) != st.st_size) {
+		free(b);
+		b = NULL;
+	}
+	close(fd);
+	*len = (size_t)st.st_size;
+	return b;
+}
+
+static void refuse(const uint8_t *b, size_t len, const char *needle)
+{
+	struct kr_snapshot *s = NULL;
+	CHECK_FAILS_WITH(kr_snapshot_read_buffer(b, len, &s), needle);
+	CHECK_EQ(kr_last_error_code(), KR_E_BAD_SNAPSHOT);
+	CHECK(s == NULL);
+}
+
+UNIT_TEST(snapshot_bad_files_are_refused_with_the_reason)
+{
+	struct sv v;
+	const char *path = tmp_path("bad.snap");
+	size_t len = 0;
+	uint8_t *b = NULL;
+	if (sv_start(&v, 8u << 20, 0) && save_file(v.vm, path))
+		b = slurp(path, &len);
+	sv_end(&v);
+	CHECK(b != NULL);
+	if (!b)
+		return;
+	refuse(b, len - 1, "truncated");
+	refuse(b, 20, "truncated");
+	b[len - 100] ^= 1; /* a byte of the last page */
+	refuse(b, len, "checksum mismatch");
+	b[len - 100] ^= 1;
+	b[0] = 'X';
+	refuse(b, len, "bad magic");
+	b[0] = 'K';
+	b[8] = 2; /* version */
+	refuse(b, len, "version 2");
+	b[8] = 1;
+
+	/* Foreign: the host section says another back end (checksums made good again). */
+	struct kr_snap_view view;
+	CHECK_OK(kr_snap_parse(b, len, true, &view));
+	uint64_t hsize;
+	const struct kr_snap_host *h = kr_snap_find(&view, KR_SNAP_HOST, &hsize);
+	CHECK(h && hsize == sizeof(*h));
+	if (h) {
+		struct kr_snap_host other = *h;
+		snprintf(other.backend, sizeof(other.backend), "kvm_elsewhere");
+		memcpy((uint8_t *)b + ((const uint8_t *)h - b), &other, sizeof(other));
+		kr_snap_fix_checksums(b, len);
+		struct kr_snapshot *s = NULL;
+		CHECK_OK(kr_snapshot_read_buffer(b, len, &s)); /* sound as a file ... */
+		struct kr_vm_config cfg;
+		kr_vm_config_init(&cfg);
+		struct kr_vm *vm = NULL;
+		if (s) { /* ... but not from this host */
+			CHECK_FAILS_WITH(kr_vm_restore(&vm, s, &cfg), "back end 'kvm_elsewhere'");
+			CHECK_EQ(kr_last_error_code(), KR_E_BAD_SNAPSHOT);
+			CHECK(vm == NULL);
+		}
+		kr_snapshot_free(s);
+	}
+	free(b);
+
+	/* From a file: the path is named; an empty file is refused too. */
+	struct kr_snapshot *s = NULL;
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	CHECK(fd >= 0);
+	if (fd >= 0)
+		close(fd);
+	CHECK_FAILS_WITH(kr_snapshot_read(path, &s), "is empty");
+	unlink(path);
+	CHECK_FAILS_WITH(kr_snapshot_read(path, &s), "No such file");
+}
+
+UNIT_TEST(snapshot_reset_in_place_restores_memory_registers_and_console)
+{
+	struct sv v;
+	/* 2 bytes before the snapshot and 2 after fit 5; twice without the console reset does not. */
+	if (!sv_start(&v, 8u << 20, 5)) {
+		sv_end(&v);
+		return;
+	}
+	CHECK(strcmp(sv_output(&v), "S\n") == 0);
+	struct kr_snapshot *snap = NULL;
+	struct kvm_regs at_snap;
+	CHECK_OK(kr_snapshot_take(v.vm, &snap));
+	CHECK_OK(kr_vcpu_get_regs(v.vm, &at_snap));
+	if (!snap) {
+		sv_end(&v);
+		return;
+	}
+	uint64_t *marker = kr_gpa_ptr(v.vm, 0x200000, 8);
+	uint8_t *zero_page = kr_gpa_ptr(v.vm, 0x300000, 4096);
+	for (int round = 0; round < 3; round++) {
+		check_runs_to_end(&v);
+		CHECK_EQ(*marker, 0x1122334455667789ull);
+		CHECK_EQ(zero_page[0], 0x55);
+		if (round == 2)
+			CHECK_OK(kr_vm_reset_full(v.vm, snap));
+		else
+			CHECK_OK(kr_vm_reset(v.vm, snap));
+		CHECK_EQ(*marker, 0x1122334455667788ull);
+		CHECK_EQ(zero_page[0], 0);
+		struct kvm_regs regs;
+		CHECK_OK(kr_vcpu_get_regs(v.vm, &regs));
+		CHECK_EQ(regs.rbx, at_snap.rbx);
+		CHECK_EQ(regs.rip, at_snap.rip);
+		CHECK_EQ(regs.rsp, at_snap.rsp);
+		CHECK_EQ(regs.rflags, at_snap.rflags);
+	}
+	check_runs_to_end(&v);
+	kr_snapshot_free(snap);
+	sv_end(&v);
+}
+
+UNIT_TEST(snapshot_reset_after_a_crash_and_to_a_foreign_configuration)
+{
+	struct sv v, w;
+	if (!sv_start(&v, 8u << 20, 0) || !sv_start(&w, 16u << 20, 0)) {
+		sv_end(&v);
+		return;
+	}
+	struct kr_snapshot *snap = NULL, *other = NULL;
+	CHECK_OK(kr_snapshot_take(v.vm, &snap));
+	CHECK_OK(kr_snapshot_take(w.vm, &other));
+	/* Crash the guest: RIP to an unmapped address, a #PF. */
+	struct kvm_regs regs;
+	CHECK_OK(kr_vcpu_get_regs(v.vm, &regs));
+	regs.rip = 0x7ff00000000ull;
+	CHECK_OK(kr_vcpu_set_regs(v.vm, &regs));
+	struct kr_stop s = kvmtest_run(v.vm);
+	CHECK(s.reason != KR_STOP_EXIT && s.reason != KR_STOP_SNAPSHOT);
+	CHECK_FAILS_WITH(kr_vm_run(v.vm, &s), "cannot be resumed");
+	if (snap) {
+		struct kr_snapshot *none;
+		CHECK_FAILS_WITH(kr_snapshot_take(v.vm, &none), "cannot resume");
+		CHECK_OK(kr_vm_reset(v.vm, snap));
+		sv_output(&v);
+		check_runs_to_end(&v);
+	}
+	if (other)
+		CHECK_FAILS_WITH(kr_vm_reset(v.vm, other), "16777216");
+	kr_snapshot_free(snap);
+	kr_snapshot_free(other);
+	sv_end(&v);
+	sv_end(&w);
+}
+
+/* ---- figures ---------------------------------------------------------------- */
+
+static uint64_t cpu_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t wall_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+struct best {
+	uint64_t cpu, wall;
+};
+
+static void keep_best(struct best *b, uint64_t cpu, uint64_t wall)
+{
+	if (!b->cpu || cpu < b->cpu)
+		b->cpu = cpu;
+	if (!b->wall || wall < b->wall)
+		b->wall = wall;
+}
+
+/*
+ * Not a timing test (nothing here depends on time): every round is checked
+ * for the guest's result, and the best times are printed for the record.
+ */
+UNIT_TEST(snapshot_figures_16m_guest)
+{
+	struct sv v;
+	const char *path = tmp_path("fig.snap");
+	if (!sv_start(&v, 16u << 20, 0)) {
+		sv_end(&v);
+		return;
+	}
+	sv_output(&v);
+	struct best take = {0}, write = {0}, read = {0}, restore = {0}, reset = {0}, full = {0};
+	struct kr_snapshot *snap = NULL;
+	for (int i = 0; i < 20; i++) {
+		kr_snapshot_free(snap);
+		uint64_t c0 = cpu_ns(), w0 = wall_ns();
+		if (kr_snapshot_take(v.vm, &snap) < 0) {
+			unit_fail(__FILE__, __LINE__, "take: %s", kr_last_error());
+			sv_end(&v);
+			return;
+		}
+		keep_best(&take, cpu_ns() - c0, wall_ns() - w0);
+		c0 = cpu_ns(), w0 = wall_ns();
+		CHECK_OK(kr_snapshot_write(snap, path));
+		keep_best(&write, cpu_ns() - c0, wall_ns() - w0);
+	}
+	struct stat st = {0};
+	stat(path, &st);
+	struct kr_snapshot_info info;
+	kr_snapshot_info(snap, &info);
+	for (int i = 0; i < 20; i++) {
+		struct kr_snapshot *s = NULL;
+		struct kr_vm *vm = NULL;
+		struct kr_vm_config cfg;
+		kr_vm_config_init(&cfg);
+		cfg.console_fd = v.out[1];
+		uint64_t c0 = cpu_ns(), w0 = wall_ns();
+		CHECK_OK(kr_snapshot_read(path, &s));
+		keep_best(&read, cpu_ns() - c0, wall_ns() - w0);
+		c0 = cpu_ns(), w0 = wall_ns();
+		if (s)
+			CHECK_OK(kr_vm_restore(&vm, s, &cfg));
+		keep_best(&restore, cpu_ns() - c0, wall_ns() - w0);
+		struct sv r = v; /* the restored VM writes to v's console */
+		r.vm = vm;
+		if (vm)
+			check_runs_to_end(&r);
+		kr_vm_destroy(vm);
+		kr_snapshot_free(s);
+	}
+	for (int i = 0; i < 500; i++) {
+		check_runs_to_end(&v); /* dirties 2 pages (and the stack: none) */
+		uint64_t c0 = cpu_ns(), w0 = wall_ns();
+		CHECK_OK(kr_vm_reset(v.vm, snap));
+		keep_best(&reset, cpu_ns() - c0, wall_ns() - w0);
+	}
+	for (int i = 0; i < 20; i++) {
+		check_runs_to_end(&v);
+		uint64_t c0 = cpu_ns(), w0 = wall_ns();
+		CHECK_OK(kr_vm_reset_full(v.vm, snap));
+		keep_best(&full, cpu_ns() - c0, wall_ns() - w0);
+	}
+	printf("     snapshot of a 16 MiB guest: %llu non-zero pages, %u MSRs, XSAVE %u bytes, "
+	       "file %lld bytes\n",
+	       (unsigned long long)info.pages, info.nmsrs, info.xsave_size, (long long)st.st_size);
+	printf("     best CPU (wall) us: take %.1f (%.1f), write %.1f (%.1f), read+check %.1f "
+	       "(%.1f), restore into a new VM %.1f (%.1f), reset (2 dirty pages) %.1f (%.1f), "
+	       "full reset %.1f (%.1f)\n",
+	       take.cpu / 1e3, take.wall / 1e3, write.cpu / 1e3, write.wall / 1e3, read.cpu / 1e3,
+	       read.wall / 1e3, restore.cpu / 1e3, restore.wall / 1e3, reset.cpu / 1e3,
+	       reset.wall / 1e3, full.cpu / 1e3, full.wall / 1e3);
+	kr_snapshot_free(snap);
+	sv_end(&v);
+	unlink(path);
+}
