@@ -6,7 +6,7 @@
 EXAMPLE_C_GUESTS = hello long pagecross higherhalf hlt \
 	repouts triple badport mmio badptr hugelen noncanon badhc hcsize \
 	spin flood badcr3 ud jumpunmapped badstack printspin \
-	wrrodata execdata execstack nullptr
+	wrrodata execdata execstack nullptr gdbdemo
 # ... also as raw images -> NAME.bin
 EXAMPLE_C_RAW_GUESTS = hello long
 # 16/32-bit assembly guests -> NAME.bin
@@ -36,3 +36,6 @@ $(GUEST_OUT)/pagecross.elf: guest/examples/pagecross.ld
 # protected.S as an ELF32 file too, for the loader's 32-bit path.
 $(GUEST_OUT)/protected-elf32.elf: $(GUEST_OUT)/obj/protected.S.elf
 	cp $< $@
+
+# For gdb (kvmrun run --gdb): no optimisation, every local where the source has it.
+$(GUEST_OUT)/obj/gdbdemo.o: GUEST_CFLAGS += -O0

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -20,6 +21,8 @@ struct run_options {
 	size_t ntranslate;
 	uint64_t translate[MAX_TRANSLATE];
 	const char *guest;
+	bool gdb;
+	struct cli_gdb_address gdb_addr;
 };
 
 /* What follows the synopsis in `kvmrun run --help` (and `kvmrun help run`). */
@@ -51,6 +54,10 @@ void cli_run_usage(FILE *f)
 		"                        they disagree\n"
 		"      --map-page0       map guest virtual page 0 in long mode (by default it is\n"
 		"                        left unmapped, so that a NULL pointer faults)\n"
+		"      --gdb PORT|unix:PATH\n"
+		"                        wait for gdb on 127.0.0.1:PORT or a Unix socket before\n"
+		"                        the first instruction, then let it debug the guest\n"
+		"                        (no seccomp filter then)\n"
 		"  -h, --help            this help\n"
 		"\n"
 		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary.\n"
@@ -124,6 +131,7 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 		{"trace", required_argument, NULL, 'R'}, {"stats", no_argument, NULL, 's'},
 		{"cross-check", no_argument, NULL, 'X'},
 		{"map-page0", no_argument, NULL, 'Z'},
+		{"gdb", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c, d;
@@ -185,6 +193,11 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 			break;
 		case 'Z':
 			o->cfg.map_page0 = true;
+			break;
+		case 'G':
+			if (cli_gdb_parse(optarg, &o->gdb_addr) < 0)
+				return bad_value("--gdb", optarg, "a TCP port (1..65535) or unix:PATH");
+			o->gdb = true;
 			break;
 		case 't':
 			if (o->ntranslate == MAX_TRANSLATE) {
@@ -415,7 +428,15 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 	struct kr_stop stop;
 	int failed = kr_vm_create(&vm, &o.cfg) < 0 || kr_load_file(vm, o.guest, &o.load, &img) < 0 ||
 		     kr_vcpu_prepare(vm, &img) < 0 || cli_watch_exits(vm, trace, o.stats) < 0 ||
-		     (!o.no_seccomp && kr_sandbox_enter(vm, write_fds, nfds) < 0);
+		     (!o.no_seccomp && !o.gdb && kr_sandbox_enter(vm, write_fds, nfds) < 0);
+	/* --gdb: the debugger reads and writes the socket, which the filter would not allow. */
+	int gdb_fd = -1;
+	if (!failed && o.gdb && (gdb_fd = cli_gdb_wait(&o.gdb_addr)) < 0) {
+		kr_vm_destroy(vm);
+		close_report(dump, "--dump", o.dump_path);
+		close_report(trace, "--trace", o.trace_path);
+		return KVMRUN_EXIT_VMM_ERROR;
+	}
 	if (!failed) {
 		signal_vm = vm;
 		/* A signal during set-up has found no VM to stop: the guest never starts. */
@@ -428,8 +449,10 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 			close_report(trace, "--trace", o.trace_path);
 			return 128 + stop_signal;
 		}
-		failed = kr_vm_run(vm, &stop) < 0;
+		failed = (o.gdb ? kr_gdb_serve(vm, gdb_fd, &stop) : kr_vm_run(vm, &stop)) < 0;
 		signal_vm = NULL;
+		if (gdb_fd >= 0)
+			close(gdb_fd);
 	}
 	if (failed) {
 		fprintf(stderr, "kvmrun: %s\n", kr_last_error());
