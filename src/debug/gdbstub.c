@@ -722,6 +722,20 @@ static bool gdb_stop(const struct kr_gdb *g, const struct kr_stop *stop)
 	       (g->debug_hit || atomic_load(&g->interrupted) || atomic_load(&g->conn_lost));
 }
 
+/*
+ * After a detach (or the guest's end), gdb acknowledges our last packet and
+ * closes the connection: give it
+ * a second to, so that a guest that ends at once does not close the socket
+ * under gdb's feet (gdb would call that a communication error).
+ */
+static void linger(struct kr_gdb *g)
+{
+	struct pollfd p = {.fd = g->fd, .events = POLLIN};
+	uint8_t buf[256];
+	while (poll(&p, 1, 1000) > 0 && read(g->fd, buf, sizeof(buf)) > 0)
+		;
+}
+
 /* Without gdb: the debug registers off, the guest to its end. */
 static int run_free(struct kr_gdb *g, struct kr_stop *stop)
 {
@@ -788,6 +802,7 @@ int kr_gdb_serve(struct kr_vm *vm, int fd, struct kr_stop *stop)
 		if (a == KR_GDB_DETACH) {
 			if (send_packet(g, "OK") < 0)
 				goto out;
+			linger(g);
 			rc = run_free(g, stop);
 			goto out;
 		}
@@ -803,7 +818,9 @@ int kr_gdb_serve(struct kr_vm *vm, int fd, struct kr_stop *stop)
 		if (!gdb_stop(g, stop)) {
 			char fin[16];
 			final_reply(stop, fin, sizeof(fin));
-			send_packet(g, fin); /* gdb may be gone already: the guest's end counts */
+			/* gdb may be gone already: the guest's end counts, not the reply's. */
+			if (send_packet(g, fin) == 0)
+				linger(g);
 			rc = 0;
 			goto out;
 		}
