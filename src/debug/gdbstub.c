@@ -259,7 +259,8 @@ static enum kr_gdb_action breakpoint(struct kr_gdb *g, bool insert, const char *
 	switch (type) {
 	case 0:
 	case 1:
-		if (!g->can_hw_bp)
+		/* Without debug registers, by single-stepping (see run_to_breakpoint). */
+		if (!g->can_hw_bp && !g->can_step)
 			return (reply[0] = 0, KR_GDB_REPLY); /* unsupported: gdb says it cannot insert it */
 		k = KR_GDB_BP_EXEC;
 		break;
@@ -673,6 +674,46 @@ static int run_watched(struct kr_gdb *g, struct kr_stop *stop)
 	return rc;
 }
 
+/* The execution breakpoint at pc, or -1. */
+static int exec_bp_at(const struct kr_gdb *g, uint64_t pc)
+{
+	for (int i = 0; i < KR_GDB_MAX_BPS; i++)
+		if (g->bps[i].used && g->bps[i].kind == KR_GDB_BP_EXEC && g->bps[i].addr == pc)
+			return i;
+	return -1;
+}
+
+/*
+ * Run for a `c` or `s`. Where the back end ignores the debug registers but
+ * steps (the QEMU test bed's nested SVM), a continue with breakpoints set is
+ * a series of single steps, each RIP compared with the breakpoints: one exit
+ * per instruction, slow, but it stops where gdb asked.
+ */
+static int run_to_breakpoint(struct kr_gdb *g, bool step, struct kr_stop *stop)
+{
+	static const struct kr_gdb_bp none[KR_GDB_MAX_BPS];
+	bool emulate = !step && !g->can_hw_bp && g->can_step;
+	if (emulate) {
+		emulate = false;
+		for (int i = 0; i < KR_GDB_MAX_BPS; i++)
+			emulate |= g->bps[i].used && g->bps[i].kind == KR_GDB_BP_EXEC;
+	}
+	for (;;) {
+		g->debug_hit = false;
+		if (kr_gdb_set_debug(g->vm, g->can_hw_bp ? g->bps : none, step || emulate) < 0 ||
+		    run_watched(g, stop) < 0)
+			return -1;
+		if (!emulate || !g->debug_hit || atomic_load(&g->interrupted) ||
+		    atomic_load(&g->conn_lost))
+			return 0;
+		int hit = exec_bp_at(g, g->dbg.pc);
+		if (hit >= 0) {
+			g->dbg.slot = hit;
+			return 0;
+		}
+	}
+}
+
 /* The stop reply for a run that ended at gdb's request (debug exit or Ctrl-C). */
 static void stop_reply_for(struct kr_gdb *g)
 {
@@ -807,9 +848,8 @@ int kr_gdb_serve(struct kr_vm *vm, int fd, struct kr_stop *stop)
 			goto out;
 		}
 		/* Continue or step. */
-		g->debug_hit = false;
 		atomic_store(&g->interrupted, false);
-		if (kr_gdb_set_debug(vm, g->bps, a == KR_GDB_STEP) < 0 || run_watched(g, stop) < 0)
+		if (run_to_breakpoint(g, a == KR_GDB_STEP, stop) < 0)
 			goto out;
 		if (atomic_load(&g->conn_lost)) {
 			rc = run_free(g, stop);

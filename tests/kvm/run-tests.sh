@@ -803,7 +803,7 @@ check_gdb_32bit() {
 		'exited with code 04]'
 }
 check_gdb_watch() {
-	gdb_saw 'Hardware watchpoint 2: total' 'New value = 1' 'exited with code 017]'
+	gdb_saw 'atchpoint 2: total' 'New value = 1' 'exited with code 017]'
 }
 check_gdb_detach() {
 	gdb_saw '[Inferior 1 (Remote target) detached]'
@@ -822,7 +822,7 @@ next
 print total
 set var n = 10
 continue'
-NEEDS='gdb gdb-hw-breakpoints gdb-singlestep' BEFORE=gdb_attach CHECK=check_gdb_session
+NEEDS='gdb gdb-singlestep' BEFORE=gdb_attach CHECK=check_gdb_session
 t gdb-break-step-set 55 'sum 55\n' -- run --gdb "unix:$GDB_SOCK" "$G/gdbdemo.elf"
 
 # Over TCP: registers incl. the control registers, memory read and written by
@@ -851,14 +851,17 @@ GDB_CMDS='detach'
 NEEDS=gdb BEFORE=gdb_attach CHECK=check_gdb_detach
 t gdb-detach-runs-on 15 'sum 15\n' -- run --gdb "unix:$GDB_SOCK" "$G/gdbdemo.elf"
 
-# A write watchpoint in a debug register (kvm_pvm ignores data breakpoints).
-GDB_CMDS='break sum_to
+# A watchpoint: neither kvm_pvm nor the test bed's nested SVM honour data
+# breakpoints in the debug registers (gdb-watchpoints), so the stub declines
+# Z2 and gdb, told so, watches by single-stepping: a software watchpoint.
+GDB_CMDS='set can-use-hw-watchpoints 0
+break sum_to
 continue
 watch total
 continue
 delete
 continue'
-NEEDS='gdb gdb-hw-breakpoints gdb-watchpoints' BEFORE=gdb_attach CHECK=check_gdb_watch
+NEEDS='gdb gdb-singlestep' BEFORE=gdb_attach CHECK=check_gdb_watch
 t gdb-watchpoint 15 'sum 15\n' -- run --gdb "unix:$GDB_SOCK" "$G/gdbdemo.elf"
 TIMEOUT=$TIMEOUT_WAS
 
