@@ -49,9 +49,16 @@ kvm_run() {
 # The test bed's parts (QEMU, a kernel: scripts/setup does not fetch them)
 # are installed before its first run; quick when they are there.
 testbed_ready() {
-	KVMRUN_TESTBED=emulated scripts/kvm-testbed check >/dev/null 2>&1 && return 0
-	note "installing the QEMU test bed (scripts/kvm-testbed setup)"
-	scripts/kvm-testbed setup
+	if ! KVMRUN_TESTBED=emulated scripts/kvm-testbed check >/dev/null 2>&1; then
+		note "installing the QEMU test bed (scripts/kvm-testbed setup)"
+		scripts/kvm-testbed setup
+	fi
+	# gdb for the --gdb tests, without Python (which the test bed lacks): see scripts/testbed-gdb.
+	if [ -z "${KVMRUN_GDB:-}" ]; then
+		gdb_dir=$(scripts/testbed-gdb) || return 1
+		payload+=(--payload "$gdb_dir")
+		export KVMRUN_GDB=$gdb_dir/usr/bin/gdb
+	fi
 }
 
 builds=(build build-san)

@@ -26,6 +26,7 @@ max_len() {
 	raw) echo 8192 ;;
 	pagewalk) echo $((19 + 65536)) ;;
 	hypercall) echo 1024 ;;
+	gdb) echo 20000 ;;
 	cli_numbers) echo 64 ;;
 	*) echo 4096 ;;
 	esac
