@@ -541,6 +541,8 @@ static ssize_t fill(struct kr_gdb *g)
 		ssize_t r = read(g->fd, g->in + g->in_len, sizeof(g->in) - g->in_len);
 		if (r < 0 && errno == EINTR)
 			continue;
+		if (r < 0 && errno == ECONNRESET)
+			return 0; /* gdb went away without closing: the same as EOF */
 		if (r < 0)
 			return kr_err_sys("gdb: read(fd %d)", g->fd);
 		g->in_len += (size_t)r;

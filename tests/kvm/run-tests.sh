@@ -781,6 +781,20 @@ EOF
 	) &
 	echo $! >"$T/gdb.pid"
 }
+# gdb_attach_then_interrupt: (BEFORE) gdb_attach, and once gdb says the guest
+# runs, SIGINT to gdb: its Ctrl-C, which it sends to kvmrun as 0x03.
+gdb_attach_then_interrupt() {
+	gdb_attach
+	(
+		i=0
+		while ! grep -q '^Continuing' "$T/gdb.out" 2>/dev/null && [ $i -lt 600 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		sleep 1
+		kill -INT "$(cat "$T/gdb.pid")"
+	) &
+}
 # gdb_saw PATTERN...: (in a CHECK) gdb ended and printed each fixed string.
 gdb_saw() {
 	wait "$(cat "$T/gdb.pid")" 2>/dev/null
@@ -804,6 +818,9 @@ check_gdb_32bit() {
 }
 check_gdb_watch() {
 	gdb_saw 'atchpoint 2: total' 'New value = 1' 'exited with code 017]'
+}
+check_gdb_interrupt() {
+	gdb_saw 'Program received signal SIGINT, Interrupt.' 'spin.c:' 'rip            0x'
 }
 check_gdb_detach() {
 	gdb_saw '[Inferior 1 (Remote target) detached]'
@@ -851,9 +868,18 @@ GDB_CMDS='detach'
 NEEDS=gdb BEFORE=gdb_attach CHECK=check_gdb_detach
 t gdb-detach-runs-on 15 'sum 15\n' -- run --gdb "unix:$GDB_SOCK" "$G/gdbdemo.elf"
 
+# Ctrl-C stops a guest that spins; kill ends it (gdb's kill: status 0).
+GDB_FILE=$G/spin.elf
+GDB_CMDS='continue
+info registers rip
+kill'
+NEEDS=gdb BEFORE=gdb_attach_then_interrupt CHECK=check_gdb_interrupt
+t gdb-ctrl-c-interrupts 0 '' -- run --gdb "unix:$GDB_SOCK" "$G/spin.elf"
+
 # A watchpoint: neither kvm_pvm nor the test bed's nested SVM honour data
 # breakpoints in the debug registers (gdb-watchpoints), so the stub declines
 # Z2 and gdb, told so, watches by single-stepping: a software watchpoint.
+GDB_FILE=$G/gdbdemo.elf
 GDB_CMDS='set can-use-hw-watchpoints 0
 break sum_to
 continue
