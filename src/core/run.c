@@ -241,7 +241,9 @@ static int debug_exit(struct kr_vm *vm)
 		if (taken != 0)
 			return taken < 0 ? -1 : 0;
 	}
-	stopf(vm, KR_STOP_UNHANDLED, "unhandled exit KVM_EXIT_DEBUG: nothing asked for guest debugging");
+	/* Nobody asked for guest debugging: an exit like any other nobody handles. */
+	stopf(vm, KR_STOP_UNHANDLED, "unhandled exit %s (%u)", kr_exit_name(vm->run->exit_reason),
+	      vm->run->exit_reason);
 	return 0;
 }
 

@@ -776,22 +776,24 @@ gdb_attach() {
 		done <<EOF
 $GDB_CMDS
 EOF
-		exec timeout -s KILL 120 "$GDB" -nx -batch -ex "target remote $GDB_TARGET" "$@" $GDB_FILE \
-			>"$T/gdb.out" 2>&1
+		# No timeout wrapper: $! must be gdb itself, for the SIGINT of a Ctrl-C (coreutils'
+		# timeout would pass it on twice, and gdb gives up at the second). gdb ends when
+		# kvmrun does, which t bounds.
+		exec "$GDB" -nx -batch -ex "target remote $GDB_TARGET" "$@" $GDB_FILE >"$T/gdb.out" 2>&1
 	) &
 	echo $! >"$T/gdb.pid"
 }
-# gdb_attach_then_interrupt: (BEFORE) gdb_attach, and once gdb says the guest
-# runs, SIGINT to gdb: its Ctrl-C, which it sends to kvmrun as 0x03.
+# gdb_attach_then_interrupt: (BEFORE) gdb_attach, and once the guest (printspin)
+# has printed all it prints before it spins, SIGINT to gdb: its Ctrl-C, which
+# it sends to kvmrun as 0x03.
 gdb_attach_then_interrupt() {
 	gdb_attach
 	(
 		i=0
-		while ! grep -q '^Continuing' "$T/gdb.out" 2>/dev/null && [ $i -lt 600 ]; do
+		while ! grep -q 'no newline' "$T/out" 2>/dev/null && [ $i -lt 600 ]; do
 			sleep 0.1
 			i=$((i + 1))
 		done
-		sleep 1
 		kill -INT "$(cat "$T/gdb.pid")"
 	) &
 }
@@ -820,7 +822,7 @@ check_gdb_watch() {
 	gdb_saw 'atchpoint 2: total' 'New value = 1' 'exited with code 017]'
 }
 check_gdb_interrupt() {
-	gdb_saw 'Program received signal SIGINT, Interrupt.' 'spin.c:' 'rip            0x'
+	gdb_saw 'Program received signal SIGINT, Interrupt.' 'printspin.c:' 'rip            0x'
 }
 check_gdb_detach() {
 	gdb_saw '[Inferior 1 (Remote target) detached]'
@@ -869,12 +871,13 @@ NEEDS=gdb BEFORE=gdb_attach CHECK=check_gdb_detach
 t gdb-detach-runs-on 15 'sum 15\n' -- run --gdb "unix:$GDB_SOCK" "$G/gdbdemo.elf"
 
 # Ctrl-C stops a guest that spins; kill ends it (gdb's kill: status 0).
-GDB_FILE=$G/spin.elf
+GDB_FILE=$G/printspin.elf
 GDB_CMDS='continue
 info registers rip
 kill'
 NEEDS=gdb BEFORE=gdb_attach_then_interrupt CHECK=check_gdb_interrupt
-t gdb-ctrl-c-interrupts 0 '' -- run --gdb "unix:$GDB_SOCK" "$G/spin.elf"
+t gdb-ctrl-c-interrupts 0 'port line\nwrite, no newline' -- run --gdb "unix:$GDB_SOCK" \
+	"$G/printspin.elf"
 
 # A watchpoint: neither kvm_pvm nor the test bed's nested SVM honour data
 # breakpoints in the debug registers (gdb-watchpoints), so the stub declines
