@@ -23,7 +23,8 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -I$(BUILD)
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
 LDLIBS_KVMRUN = -lseccomp
 
-LIB_SRCS := $(sort $(wildcard src/core/*.c src/x86/*.c src/loader/*.c src/devices/*.c src/x86/*.S))
+LIB_SRCS := $(sort $(wildcard src/core/*.c src/x86/*.c src/loader/*.c src/devices/*.c src/debug/*.c \
+	src/x86/*.S))
 CLI_SRCS := $(sort $(wildcard src/cli/*.c))
 UNIT_SRCS := $(sort $(wildcard tests/unit/*.c))
 

@@ -157,6 +157,11 @@ struct kr_backend {
 	bool real_mode_shutdown;   /* a real-mode triple fault is KVM_EXIT_SHUTDOWN */
 	uint32_t real_mode_triple_fault_exit; /* the KVM_EXIT_* it ended in */
 	bool rip_past_out;         /* at a port-I/O exit RIP already points past the OUT */
+	/* Debugging (kr_gdb_serve), each tried on a tiny guest: */
+	bool guest_debug;          /* KVM_CAP_SET_GUEST_DEBUG */
+	bool debug_singlestep;     /* KVM_GUESTDBG_SINGLESTEP stops after one instruction */
+	bool debug_hw_breakpoints; /* an execution breakpoint in DR0 stops the guest */
+	bool debug_watchpoints;    /* a write watchpoint in DR0 stops the guest */
 };
 
 int kr_backend_probe(struct kr_backend *b);
@@ -708,6 +713,30 @@ int kr_sandbox_enter(struct kr_vm *vm, const int *write_fds, size_t nwrite_fds);
 
 /* Whether this kernel and libseccomp can filter; a line saying so in `detail`. */
 bool kr_sandbox_available(char *detail, size_t size);
+
+/* ---- Debugging with gdb ---------------------------------------------------------- */
+
+/*
+ * Serve the GDB remote serial protocol on `fd` (a connected socket: read and
+ * written; the caller listens, accepts and closes it) for a prepared VM that
+ * has not run yet, or that stopped where it can resume: gdb finds the guest
+ * stopped before its next instruction. The stub runs the guest as gdb asks
+ * (continue, step, Ctrl-C) and returns once the guest stops by itself, with
+ * *stop as kr_vm_run would give it (gdb hears W with the exit status, or X);
+ * or once gdb kills it (stop->reason KR_STOP_REQUESTED, "killed by gdb"). If
+ * gdb detaches or the connection closes, the guest runs on to its end
+ * without debugging. The guest's registers are x86-64 in long mode and
+ * 32-bit otherwise (from cfg.mode); memory is read and written by guest
+ * virtual address (kr_copy_from_gva, kr_copy_to_gva). Breakpoints of both
+ * kinds, and watchpoints, use the four debug registers (no int3 is written
+ * into the guest). What the back end cannot do (kr_backend_probe: single
+ * step, breakpoints, watchpoints) gdb is told is unsupported. Not with the
+ * sandbox (kr_sandbox_enter): the stub reads the socket, starts a thread to
+ * see a Ctrl-C while the guest runs and sets the debug registers. One
+ * session at a time per process. Returns -1 on a failure of the VMM or of
+ * the connection's I/O.
+ */
+int kr_gdb_serve(struct kr_vm *vm, int fd, struct kr_stop *stop);
 
 /* Write any buffered console output to the console fd now. */
 int kr_console_flush(struct kr_vm *vm);

@@ -4,6 +4,7 @@
 #   cli/                     the command: the public API (kvmrun.h) only
 #   loader/, x86/board.c     the public API's top: images; the machine and its devices
 #   devices/                 one file per device; may use x86/ and core/
+#   debug/                   the gdb stub's protocol; may use x86/gdb.h and core/
 #   x86/ (but board.c)       CPU modes, GDT, CPUID, page tables, exceptions, translation
 #   core/                    KVM plumbing: fds, slots, bus, run loop, sandbox; names no device
 #
@@ -48,6 +49,10 @@ for f in src/x86/*.c src/x86/*.h; do
 done
 for f in src/devices/*.c src/devices/*.h; do
 	check "$f" 'kvmrun\.h|kvmrun_abi\.h|core/[a-z0-9_]+\.h|x86/(x86|translate)\.h|devices/[a-z0-9_]+\.h'
+done
+# The gdb stub: the protocol in debug/, the x86 register set and debug registers in x86/gdb.h.
+for f in src/debug/*.c src/debug/*.h; do
+	check "$f" 'kvmrun\.h|kvmrun_abi\.h|core/[a-z0-9_]+\.h|x86/gdb\.h|debug/[a-z0-9_]+\.h'
 done
 for f in src/loader/*.c src/loader/*.h; do
 	# x86/board.h: the board is the loaders' own layer (a multiboot kernel gets the PC devices)

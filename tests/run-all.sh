@@ -53,6 +53,12 @@ testbed_ready() {
 		note "installing the QEMU test bed (scripts/kvm-testbed setup)"
 		scripts/kvm-testbed setup
 	fi
+	# gdb for the --gdb tests, without Python (which the test bed lacks): see scripts/testbed-gdb.
+	if [ -z "${KVMRUN_GDB:-}" ]; then
+		gdb_dir=$(scripts/testbed-gdb) || return 1
+		payload+=(--payload "$gdb_dir")
+		export KVMRUN_GDB=$gdb_dir/usr/bin/gdb
+	fi
 	linux_kernel_copied
 }
 

@@ -6,7 +6,7 @@
 EXAMPLE_C_GUESTS = hello long pagecross higherhalf hlt \
 	repouts triple badport mmio badptr hugelen noncanon badhc hcsize \
 	spin flood badcr3 ud jumpunmapped badstack printspin \
-	wrrodata execdata execstack nullptr sdkdemo sdkports snapcount
+	wrrodata execdata execstack nullptr sdkdemo sdkports snapcount gdbdemo
 # ... also as raw images -> NAME.bin
 EXAMPLE_C_RAW_GUESTS = hello long
 # 16/32-bit assembly guests -> NAME.bin
@@ -61,3 +61,6 @@ $(GUEST_OUT)/mbguest.cfg: guest/examples/mbguest.cfg
 # A guest of two C files (guest.mk: the others are prerequisites of the ELF).
 $(GUEST_OUT)/sdkdemo.elf: $(GUEST_OUT)/obj/sdkdemo_list.o
 .SECONDARY: $(GUEST_OUT)/obj/sdkdemo_list.o
+
+# For gdb (kvmrun run --gdb): no optimisation, every local where the source has it.
+$(GUEST_OUT)/obj/gdbdemo.o: GUEST_CFLAGS += -O0

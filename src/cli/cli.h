@@ -92,6 +92,15 @@ enum {
 int cli_parse_duration(const char *s, uint64_t *ns);
 
 /* trace.c: --trace FILE (JSON lines) and --stats, through the exit observer. */
+/* --gdb PORT or unix:PATH (cli/gdb.c) */
+struct cli_gdb_address {
+	const char *unix_path; /* NULL: TCP on 127.0.0.1:port */
+	uint16_t port;
+};
+int cli_gdb_parse(const char *spec, struct cli_gdb_address *a);
+/* Listen, say where on stderr, wait for gdb: the connected fd, or -1 (said why). */
+int cli_gdb_wait(const struct cli_gdb_address *a);
+
 int cli_watch_exits(struct kr_vm *vm, FILE *trace, bool stats);
 void cli_print_stats(FILE *f);
 

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -28,6 +29,8 @@ struct run_options {
 	/* --snapshot FILE, --snapshot-at hypercall|stop */
 	const char *snapshot_path;
 	bool snapshot_at_stop;
+	bool gdb;
+	struct cli_gdb_address gdb_addr;
 };
 
 /* What follows the synopsis in `kvmrun run --help` (and `kvmrun help run`). */
@@ -68,6 +71,10 @@ void cli_run_usage(FILE *f)
 		"      --snapshot-at WHEN  hypercall (default): each time the guest asks\n"
 		"                        (KVMRUN_HC_SNAPSHOT; the last one stays); stop: when\n"
 		"                        the guest stops for HLT, EXIT or --timeout\n"
+		"      --gdb PORT|unix:PATH\n"
+		"                        wait for gdb on 127.0.0.1:PORT or a Unix socket before\n"
+		"                        the first instruction, then let it debug the guest\n"
+		"                        (no seccomp filter then)\n"
 		"  -h, --help            this help\n"
 		"\n"
 		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary;\n"
@@ -146,6 +153,7 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 		{"append", required_argument, NULL, 'A'}, {"module", required_argument, NULL, 'U'},
 		{"snapshot", required_argument, NULL, 'P'},
 		{"snapshot-at", required_argument, NULL, 'W'},
+		{"gdb", required_argument, NULL, 'G'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c, d;
@@ -228,6 +236,11 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 				return bad_value("--snapshot-at", optarg, "hypercall or stop");
 			o->snapshot_at_stop = !strcmp(optarg, "stop");
 			break;
+		case 'G':
+			if (cli_gdb_parse(optarg, &o->gdb_addr) < 0)
+				return bad_value("--gdb", optarg, "a TCP port (1..65535) or unix:PATH");
+			o->gdb = true;
+			break;
 		case 't':
 			if (o->ntranslate == MAX_TRANSLATE) {
 				fprintf(stderr, "kvmrun run: at most %d --translate\n", MAX_TRANSLATE);
@@ -249,6 +262,11 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 		return -1;
 	}
 	o->guest = argv[optind];
+	/* gdb drives the runs itself; a snapshot would be taken behind its back. */
+	if (o->gdb && o->snapshot_path) {
+		fprintf(stderr, "kvmrun run: --gdb and --snapshot cannot be used together\n");
+		return -1;
+	}
 	return 0;
 }
 
@@ -509,7 +527,12 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 	}
 	failed = failed || kr_vcpu_prepare(vm, &img) < 0 ||
 		 cli_watch_exits(vm, trace, o.stats) < 0 ||
-		 (!o.no_seccomp && !o.snapshot_path && kr_sandbox_enter(vm, write_fds, nfds) < 0);
+		 (!o.no_seccomp && !o.snapshot_path && !o.gdb &&
+		  kr_sandbox_enter(vm, write_fds, nfds) < 0);
+	/* --gdb: the debugger reads and writes the socket, which the filter would not allow. */
+	int gdb_fd = -1;
+	if (!failed && o.gdb && (gdb_fd = cli_gdb_wait(&o.gdb_addr)) < 0)
+		failed = 1;
 	if (!failed) {
 		signal_vm = vm;
 		/* A signal during set-up has found no VM to stop: the guest never starts. */
@@ -522,8 +545,11 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 			close_report(trace, "--trace", o.trace_path);
 			return 128 + stop_signal;
 		}
-		failed = cli_run_snapshots(vm, &stop, o.snapshot_path, o.snapshot_at_stop) < 0;
+		failed = (o.gdb ? kr_gdb_serve(vm, gdb_fd, &stop)
+				: cli_run_snapshots(vm, &stop, o.snapshot_path, o.snapshot_at_stop)) < 0;
 		signal_vm = NULL;
+		if (gdb_fd >= 0)
+			close(gdb_fd);
 	}
 	if (failed) {
 		fprintf(stderr, "kvmrun: %s\n", kr_last_error());

@@ -239,6 +239,21 @@ static void system_event(struct kr_vm *vm)
 	stopf(vm, KR_STOP_SYSTEM_EVENT, "KVM_EXIT_SYSTEM_EVENT: type %u (%s)", t, what);
 }
 
+/* KVM_EXIT_DEBUG: for the module that set up guest debugging (see struct kr_hooks). */
+static int debug_exit(struct kr_vm *vm)
+{
+	for (size_t i = 0; i < vm->nmodules; i++) {
+		const struct kr_hooks *h = vm->modules[i].hooks;
+		int taken = h->on_debug_exit ? h->on_debug_exit(vm, vm->modules[i].opaque) : 0;
+		if (taken != 0)
+			return taken < 0 ? -1 : 0;
+	}
+	/* Nobody asked for guest debugging: an exit like any other nobody handles. */
+	stopf(vm, KR_STOP_UNHANDLED, "unhandled exit %s (%u)", kr_exit_name(vm->run->exit_reason),
+	      vm->run->exit_reason);
+	return 0;
+}
+
 /* One exit: hand it to its device, or decide that the run is over. */
 int kr_handle_exit(struct kr_vm *vm)
 {
@@ -268,6 +283,8 @@ int kr_handle_exit(struct kr_vm *vm)
 	case KVM_EXIT_SYSTEM_EVENT:
 		system_event(vm);
 		return 0;
+	case KVM_EXIT_DEBUG:
+		return debug_exit(vm);
 	case KVM_EXIT_INTR:
 		return 0; /* a signal arrived; the loop checks for a stop request */
 	default:

@@ -64,6 +64,13 @@ struct kr_hooks {
 	 */
 	long (*save)(struct kr_vm *vm, void *opaque, void *buf, size_t max);
 	int (*restore)(struct kr_vm *vm, void *opaque, const void *buf, size_t len);
+	/*
+	 * KVM_EXIT_DEBUG (a module asked for it with KVM_SET_GUEST_DEBUG: the gdb
+	 * stub): 1 if the module took the exit (it stops the run, or lets it go
+	 * on), 0 if it is not the module's, -1 on a failure. No module: the exit
+	 * stops the run as an unhandled one.
+	 */
+	int (*on_debug_exit)(struct kr_vm *vm, void *opaque);
 };
 
 #define KR_MAX_MODULES 16

@@ -13,6 +13,7 @@
  */
 #include <asm/processor-flags.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -109,11 +110,12 @@ static int mode_sticks(struct kr_vm *vm, enum kr_mode mode, bool pae32, bool *st
  * other byte is a HLT: real mode reaches no further than 0x10ffef, so
  * wherever the back end sends the vCPU (kvm_pvm vectors a real-mode
  * exception through the IVT even when the IDT limit is 0), it ends in an
- * exit, and KVM_RUN cannot run on. Returns the exit and, in *rip, where the
+ * exit, and KVM_RUN cannot run on. With dbg, guest debugging is set first
+ * (KVM_SET_GUEST_DEBUG). Returns the exit and, in *rip, where the
  * vCPU stands after it.
  */
-static int run_real_mode_probe(const uint8_t *code, size_t len, uint32_t *exit_reason,
-			       uint64_t *rip)
+static int run_debug_probe(const uint8_t *code, size_t len, const struct kvm_guest_debug *dbg,
+			   uint32_t *exit_reason, uint64_t *rip)
 {
 	struct kr_vm_config cfg;
 	kr_vm_config_init(&cfg);
@@ -134,6 +136,10 @@ static int run_real_mode_probe(const uint8_t *code, size_t len, uint32_t *exit_r
 	kr_sregs_for_mode(KR_MODE_REAL, &ms, &s);
 	if (kr_vcpu_set_sregs(vm, &s) < 0 || kr_vcpu_set_regs(vm, &regs) < 0)
 		goto out;
+	if (dbg && ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, dbg) < 0) {
+		kr_err_sys("back-end probe: ioctl KVM_SET_GUEST_DEBUG(control 0x%x)", dbg->control);
+		goto out;
+	}
 	int r;
 	do
 		r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
@@ -150,6 +156,13 @@ static int run_real_mode_probe(const uint8_t *code, size_t len, uint32_t *exit_r
 out:
 	kr_vm_destroy(vm);
 	return rc;
+}
+
+/* The same, without guest debugging. */
+static int run_real_mode_probe(const uint8_t *code, size_t len, uint32_t *exit_reason,
+			       uint64_t *rip)
+{
+	return run_debug_probe(code, len, NULL, exit_reason, rip);
 }
 
 static int probe_modes(struct kr_backend *b)
@@ -173,6 +186,50 @@ static int probe_modes(struct kr_backend *b)
 	b->maxphyaddr = vm->cpu.maxphyaddr;
 	kr_vm_destroy(vm);
 	return rc;
+}
+
+/*
+ * What a debugger can have (kr_gdb_serve): the capability says little
+ * (kvm_pvm has KVM_CAP_SET_GUEST_DEBUG and ignores data breakpoints), so
+ * each part is tried on a real-mode guest of a few instructions.
+ */
+static int probe_debug(struct kr_backend *b)
+{
+	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (kvm < 0)
+		return kr_err_sys("back-end probe: open /dev/kvm");
+	int cap = ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG);
+	close(kvm);
+	b->guest_debug = cap > 0;
+	if (!b->guest_debug)
+		return 0;
+	/* nop; nop; nop; mov byte [0x1000], 0x55; nop; hlt */
+	static const uint8_t code[] = {0x90, 0x90, 0x90, 0xc6, 0x06, 0x00, 0x10, 0x55, 0x90, 0xf4};
+	const uint64_t at = KVMRUN_REAL_MODE_LOAD_ADDR;
+	struct kvm_guest_debug d = {.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP};
+	uint32_t exit_reason;
+	uint64_t rip;
+	if (run_debug_probe(code, sizeof(code), &d, &exit_reason, &rip) < 0)
+		return kr_err_context("back-end probe (single step)");
+	b->debug_singlestep = exit_reason == KVM_EXIT_DEBUG && rip == at + 1;
+
+	/* An execution breakpoint on the third nop: DR7.L0, R/W0 = 00 (execute). */
+	memset(&d, 0, sizeof(d));
+	d.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+	d.arch.debugreg[0] = at + 2;
+	d.arch.debugreg[7] = 0x401;
+	if (run_debug_probe(code, sizeof(code), &d, &exit_reason, &rip) < 0)
+		return kr_err_context("back-end probe (execution breakpoint)");
+	b->debug_hw_breakpoints = exit_reason == KVM_EXIT_DEBUG && rip == at + 2;
+
+	/* A write watchpoint on the byte the mov writes: R/W0 = 01, LEN0 = 00. */
+	d.arch.debugreg[0] = 0x1000;
+	d.arch.debugreg[7] = 0x401 | (1u << 16);
+	if (run_debug_probe(code, sizeof(code), &d, &exit_reason, &rip) < 0)
+		return kr_err_context("back-end probe (write watchpoint)");
+	/* A data breakpoint is a trap: RIP is past the mov. */
+	b->debug_watchpoints = exit_reason == KVM_EXIT_DEBUG && rip == at + 8;
+	return 0;
 }
 
 int kr_backend_probe(struct kr_backend *b)
@@ -204,7 +261,7 @@ int kr_backend_probe(struct kr_backend *b)
 		return kr_err_context("back-end probe (real-mode triple fault)");
 	b->real_mode_triple_fault_exit = exit_reason;
 	b->real_mode_shutdown = exit_reason == KVM_EXIT_SHUTDOWN;
-	return 0;
+	return probe_debug(b);
 }
 
 /* The feature names `kvmrun info` prints and the tests ask for. */
@@ -222,6 +279,10 @@ size_t kr_backend_features(const struct kr_backend *b, struct kr_feature *out, s
 		{"rip-at-out", !b->rip_past_out},
 		/* Guests that run much code (a Linux boot): minutes, not hours, away from software. */
 		{"fast-guest-code", b->kind != KR_BACKEND_SOFTWARE},
+		{"gdb", b->guest_debug},
+		{"gdb-singlestep", b->debug_singlestep},
+		{"gdb-hw-breakpoints", b->debug_hw_breakpoints},
+		{"gdb-watchpoints", b->debug_watchpoints},
 	};
 	size_t n = sizeof(all) / sizeof(all[0]);
 	for (size_t i = 0; i < n && i < max; i++)

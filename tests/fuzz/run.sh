@@ -28,6 +28,7 @@ max_len() {
 	pagewalk) echo $((19 + 65536)) ;;
 	hypercall) echo 1024 ;;
 	bzimage) echo 65536 ;;
+	gdb) echo 20000 ;;
 	cli_numbers) echo 64 ;;
 	snapshot) echo 65536 ;;
 	*) echo 4096 ;;

@@ -77,9 +77,11 @@ lacks() {
 #   CHECK  a function called with no arguments after the run ($T/out and
 #          $T/err hold what was captured); it prints why it fails, or nothing
 #   NEEDS  back-end features the test needs (names from `kvmrun info`)
+#   BEFORE a function called just before kvmrun starts (a debugger to attach)
 NORM=
 CHECK=
 NEEDS=
+BEFORE=
 
 # selected NAME: whether test NAME runs now (--list prints it instead; a
 # TEST_FILTER or a KVMRUN_TEST_ONLY list may leave it out). Every test calls it.
@@ -113,8 +115,8 @@ t() {
 		shift
 	done
 	[ "${1-}" = -- ] && shift
-	norm=$NORM check=$CHECK needs=$NEEDS
-	NORM='' CHECK='' NEEDS=''
+	norm=$NORM check=$CHECK needs=$NEEDS before=$BEFORE
+	NORM='' CHECK='' NEEDS='' BEFORE=''
 
 	selected "$name" || return 0
 	for need in $needs; do
@@ -130,6 +132,7 @@ t() {
 		return 0
 	done
 
+	[ -z "$before" ] || $before
 	# KILL, so that a hang (137) never passes for kvmrun's own timeout status (124)
 	timeout -s KILL "$TIMEOUT" "$KVMRUN" "$@" >"$T/out" 2>"$T/err" </dev/null
 	status=$?
@@ -969,6 +972,151 @@ t snapshot-refuses-other-version $VMM_ERROR '' 'version 2, but this kvmrun reads
 t snapshot-refuses-empty $VMM_ERROR '' 'is empty' -- restore "$T/empty.snap"
 t snapshot-refuses-missing $VMM_ERROR '' 'No such file' -- restore "$T/none.snap"
 t snapshot-restore-needs-a-file $VMM_ERROR '' 'kvmrun restore: expected one snapshot FILE' -- restore
+
+
+# ---- gdb (kvmrun run --gdb) ---------------------------------------------------
+# gdb in batch mode attaches to kvmrun, which waits for it before the first
+# instruction; the guest's status and output must come through intact. In the
+# QEMU test bed, gdb is the one tests/run-all.sh copies in (KVMRUN_GDB).
+GDB=${KVMRUN_GDB:-gdb}
+GDB_SOCK=$T/gdb.sock
+GDB_CMDS= GDB_TARGET= GDB_FILE=
+# gdb_attach: (BEFORE) gdb with $GDB_CMDS (one command per line) in the
+# background, once kvmrun's socket is there; its output in $T/gdb.out.
+gdb_attach() {
+	rm -f "$T/gdb.out" "$T/gdb.pid" "$GDB_SOCK"
+	(
+		i=0
+		case $GDB_TARGET in
+		/*) while [ ! -S "$GDB_TARGET" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done ;;
+		esac
+		set --
+		while IFS= read -r line; do
+			set -- "$@" -ex "$line"
+		done <<EOF
+$GDB_CMDS
+EOF
+		# No timeout wrapper: $! must be gdb itself, for the SIGINT of a Ctrl-C (coreutils'
+		# timeout would pass it on twice, and gdb gives up at the second). gdb ends when
+		# kvmrun does, which t bounds.
+		exec "$GDB" -nx -batch -ex "target remote $GDB_TARGET" "$@" $GDB_FILE >"$T/gdb.out" 2>&1
+	) &
+	echo $! >"$T/gdb.pid"
+}
+# gdb_attach_then_interrupt: (BEFORE) gdb_attach, and once the guest (printspin)
+# has printed all it prints before it spins, SIGINT to gdb: its Ctrl-C, which
+# it sends to kvmrun as 0x03.
+gdb_attach_then_interrupt() {
+	gdb_attach
+	(
+		i=0
+		while ! grep -q 'no newline' "$T/out" 2>/dev/null && [ $i -lt 600 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -INT "$(cat "$T/gdb.pid")"
+	) &
+}
+# gdb_saw PATTERN...: (in a CHECK) gdb ended and printed each fixed string.
+gdb_saw() {
+	wait "$(cat "$T/gdb.pid")" 2>/dev/null
+	for want in "$@"; do
+		grep -qF -e "$want" "$T/gdb.out" || {
+			echo "gdb did not print '$want'; it printed:"
+			sed 's/^/    /' "$T/gdb.out"
+			return
+		}
+	done
+}
+check_gdb_session() {
+	gdb_saw 'Breakpoint 1, sum_to (n=5) at' '$1 = 5' '$2 = 0' 'exited with code 067]'
+}
+check_gdb_memory() {
+	gdb_saw 'rip            0x' 'cr0            0x80' '$1 = 5' 'exited with code 034]'
+}
+check_gdb_32bit() {
+	gdb_saw 'eip            0x100000' '(currently "i386")' \
+		'exited with code 04]'
+}
+check_gdb_watch() {
+	gdb_saw 'atchpoint 2: total' 'New value = 1' 'exited with code 017]'
+}
+check_gdb_interrupt() {
+	gdb_saw 'Program received signal SIGINT, Interrupt.' 'printspin.c:' 'rip            0x'
+}
+check_gdb_detach() {
+	gdb_saw '[Inferior 1 (Remote target) detached]'
+}
+
+TIMEOUT_WAS=$TIMEOUT
+TIMEOUT=150
+# Break at a function, read an argument, step, read a local, change the
+# argument: the sum of 1..10 (55) instead of 1..5 comes back as the status.
+GDB_TARGET=$GDB_SOCK GDB_FILE=$G/gdbdemo.elf
+GDB_CMDS='break sum_to
+continue
+print n
+next
+next
+print total
+set var n = 10
+continue'
+NEEDS='gdb gdb-singlestep' BEFORE=gdb_attach CHECK=check_gdb_session
+t gdb-break-step-set 55 'sum 55\n' -- run --gdb "unix:$GDB_SOCK" "$G/gdbdemo.elf"
+
+# Over TCP: registers incl. the control registers, memory read and written by
+# virtual address (a global), and continue without breakpoints.
+GDB_PORT=$((20000 + $$ % 20000))
+GDB_TARGET=127.0.0.1:$GDB_PORT
+GDB_CMDS='info registers rip cr0
+print limit
+set var limit = 7
+continue'
+NEEDS=gdb BEFORE=gdb_attach CHECK=check_gdb_memory
+t gdb-tcp-memory 28 'sum 28\n' -- run --gdb "$GDB_PORT" "$G/gdbdemo.elf"
+
+# A 32-bit guest gets the i386 register set.
+GDB_TARGET=$GDB_SOCK GDB_FILE=
+GDB_CMDS='info registers eip
+show architecture
+continue'
+NEEDS=gdb BEFORE=gdb_attach CHECK=check_gdb_32bit
+t gdb-32bit-registers 4 'protected mode\n' -- run --mode protected --gdb "unix:$GDB_SOCK" \
+	"$G/protected.bin"
+
+# Detached, the guest runs on to its end.
+GDB_FILE=$G/gdbdemo.elf
+GDB_CMDS='detach'
+NEEDS=gdb BEFORE=gdb_attach CHECK=check_gdb_detach
+t gdb-detach-runs-on 15 'sum 15\n' -- run --gdb "unix:$GDB_SOCK" "$G/gdbdemo.elf"
+
+# Ctrl-C stops a guest that spins; kill ends it (gdb's kill: status 0).
+GDB_FILE=$G/printspin.elf
+GDB_CMDS='continue
+info registers rip
+kill'
+NEEDS=gdb BEFORE=gdb_attach_then_interrupt CHECK=check_gdb_interrupt
+t gdb-ctrl-c-interrupts 0 'port line\nwrite, no newline' -- run --gdb "unix:$GDB_SOCK" \
+	"$G/printspin.elf"
+
+# A watchpoint: neither kvm_pvm nor the test bed's nested SVM honour data
+# breakpoints in the debug registers (gdb-watchpoints), so the stub declines
+# Z2 and gdb, told so, watches by single-stepping: a software watchpoint.
+GDB_FILE=$G/gdbdemo.elf
+GDB_CMDS='set can-use-hw-watchpoints 0
+break sum_to
+continue
+watch total
+continue
+delete
+continue'
+NEEDS='gdb gdb-singlestep' BEFORE=gdb_attach CHECK=check_gdb_watch
+t gdb-watchpoint 15 'sum 15\n' -- run --gdb "unix:$GDB_SOCK" "$G/gdbdemo.elf"
+TIMEOUT=$TIMEOUT_WAS
+
+t gdb-bad-address $VMM_ERROR '' \
+	"kvmrun run: --gdb 'host:port': expected a TCP port (1..65535) or unix:PATH" \
+	-- run --gdb host:port "$G/gdbdemo.elf"
 
 
 [ -n "$LIST" ] && exit 0
