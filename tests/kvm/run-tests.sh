@@ -72,6 +72,41 @@ lacks() {
 	return 1
 }
 
+# needs_met NAME FEATURE...: whether this back end has them all. If not, test
+# NAME is deferred (to the test bed, with KVMRUN_DEFER_FILE) or failed.
+needs_met() {
+	nm_name=$1
+	shift
+	for need in "$@"; do
+		lacks "$need" || continue
+		if [ -n "$KVMRUN_DEFER_FILE" ]; then
+			deferred=$((deferred + 1))
+			echo "$nm_name" >>"$KVMRUN_DEFER_FILE"
+			echo "defer kvm/$nm_name: needs $need, which this KVM back end lacks"
+		else
+			failed=$((failed + 1))
+			echo "FAIL kvm/$nm_name: needs $need, which this KVM back end lacks, and there is no other KVM to run it on"
+		fi
+		return 1
+	done
+	return 0
+}
+
+# report NAME WHY: test NAME passed (WHY empty) or failed, showing what
+# $T/out and $T/err captured (NUL bytes as '.').
+report() {
+	if [ -z "$2" ]; then
+		passed=$((passed + 1))
+		echo "ok   kvm/$1"
+		return 0
+	fi
+	failed=$((failed + 1))
+	echo "FAIL kvm/$1: $2"
+	[ -f "$T/out" ] && tail -c 4000 "$T/out" | tr '\000' . | sed 's/^/    stdout| /'
+	[ -f "$T/err" ] && tr '\000' . <"$T/err" | sed 's/^/    stderr| /'
+	return 0
+}
+
 # Options for the next call of t, reset by it:
 #   NORM   a sed expression applied to stdout before comparing it
 #   CHECK  a function called with no arguments after the run ($T/out and
@@ -119,18 +154,8 @@ t() {
 	NORM='' CHECK='' NEEDS='' BEFORE=''
 
 	selected "$name" || return 0
-	for need in $needs; do
-		lacks "$need" || continue
-		if [ -n "$KVMRUN_DEFER_FILE" ]; then
-			deferred=$((deferred + 1))
-			echo "$name" >>"$KVMRUN_DEFER_FILE"
-			echo "defer kvm/$name: needs $need, which this KVM back end lacks"
-		else
-			failed=$((failed + 1))
-			echo "FAIL kvm/$name: needs $need, which this KVM back end lacks, and there is no other KVM to run it on"
-		fi
-		return 0
-	done
+	# shellcheck disable=SC2086 # a list of words
+	needs_met "$name" $needs || return 0
 
 	[ -z "$before" ] || $before
 	# KILL, so that a hang (137) never passes for kvmrun's own timeout status (124)
@@ -569,16 +594,7 @@ live() {
 	if [ -z "$why" ] && ! grep -qF "kvmrun: guest stopped: kvmrun received SIG$sig" "$T/err"; then
 		why="stderr lacks \"kvmrun: guest stopped: kvmrun received SIG$sig\""
 	fi
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok   kvm/$name"
-		return 0
-	fi
-	failed=$((failed + 1))
-	echo "FAIL kvm/$name: $why"
-	sed 's/^/    stdout| /' "$T/out"
-	echo
-	sed 's/^/    stderr| /' "$T/err"
+	report "$name" "$why"
 }
 live output-live-sigint INT 130
 live output-live-sigterm TERM 143
@@ -610,15 +626,13 @@ if selected sigpipe; then
 	{ timeout -s KILL "$TIMEOUT" "$KVMRUN" run --timeout 20s --max-output 0 "$G/flood.elf" \
 		2>"$T/err" </dev/null; echo $? >"$T/status"; } | head -c 10 >/dev/null
 	status=$(cat "$T/status")
-	if [ "$status" -eq "$VMM_ERROR" ] &&
-		grep -qF 'console: write of ' "$T/err" && grep -qF 'Broken pipe' "$T/err"; then
-		passed=$((passed + 1))
-		echo "ok   kvm/sigpipe"
-	else
-		failed=$((failed + 1))
-		echo "FAIL kvm/sigpipe: exit status $status, expected $VMM_ERROR with \"console: write of\" and \"Broken pipe\""
-		sed 's/^/    stderr| /' "$T/err"
+	why=
+	if [ "$status" -ne "$VMM_ERROR" ] ||
+		! grep -qF 'console: write of ' "$T/err" || ! grep -qF 'Broken pipe' "$T/err"; then
+		why="exit status $status, expected $VMM_ERROR with \"console: write of\" and \"Broken pipe\""
 	fi
+	rm -f "$T/out"
+	report sigpipe "$why"
 fi
 
 # Raw images: the entry must lie inside the image, as ELF's must lie in a segment.
@@ -703,15 +717,7 @@ if selected installed-library-runs-a-guest; then
 			done
 		fi
 	fi
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok   kvm/installed-library-runs-a-guest"
-	else
-		failed=$((failed + 1))
-		echo "FAIL kvm/installed-library-runs-a-guest: $why"
-		sed 's/^/    stdout| /' "$T/out" 2>/dev/null
-		sed 's/^/    stderr| /' "$T/err" 2>/dev/null
-	fi
+	report installed-library-runs-a-guest "$why"
 fi
 
 # ---- kvmrun info ------------------------------------------------------------------
@@ -819,17 +825,7 @@ INIT
 linux_boot() {
 	name=$1
 	selected "$name" || return 0
-	if lacks fast-guest-code; then
-		if [ -n "$KVMRUN_DEFER_FILE" ]; then
-			deferred=$((deferred + 1))
-			echo "$name" >>"$KVMRUN_DEFER_FILE"
-			echo "defer kvm/$name: needs fast-guest-code, which this KVM back end lacks"
-		else
-			failed=$((failed + 1))
-			echo "FAIL kvm/$name: needs fast-guest-code, which this KVM back end lacks, and there is no other KVM to run it on"
-		fi
-		return 0
-	fi
+	needs_met "$name" fast-guest-code || return 0
 	why=
 	if [ ! -f "$LINUX_KERNEL" ]; then
 		why="no kernel at $LINUX_KERNEL (make copies the test bed's; scripts/kvm-testbed setup)"
@@ -859,15 +855,7 @@ linux_boot() {
 			why="kvmrun did not report a reboot"
 		fi
 	fi
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok   kvm/$name"
-	else
-		failed=$((failed + 1))
-		echo "FAIL kvm/$name: $why"
-		[ -f "$T/out" ] && tail -c 3000 "$T/out" | sed 's/^/    out: /'
-		[ -f "$T/err" ] && sed 's/^/    err: /' "$T/err"
-	fi
+	report "$name" "$why"
 }
 linux_boot linux-boot-marker-echo-reboot
 
@@ -915,15 +903,7 @@ bench_smoke() {
 			grep -q '^hypercall  *[0-9.]* ' "$T/out" || why="the table lacks the hypercall row"
 		fi
 	fi
-	if [ -z "$why" ]; then
-		passed=$((passed + 1))
-		echo "ok   kvm/$name"
-		return 0
-	fi
-	failed=$((failed + 1))
-	echo "FAIL kvm/$name: $why"
-	sed 's/^/    stdout| /' "$T/out"
-	sed 's/^/    stderr| /' "$T/err"
+	report "$name" "$why"
 }
 bench_smoke
 
