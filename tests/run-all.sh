@@ -118,7 +118,7 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 			note "KVM smoke tests through the QEMU test bed"
 			testbed_ready
 			kvm_run kvm-run/smoke --emulated --timeout 900 "${payload[@]}" -- \
-				sh tests/kvm/suite.sh build
+				sh tests/kvm/suite.sh --smoke build
 		fi
 	else
 		echo "(in the QEMU test bed: no usable /dev/kvm here)"

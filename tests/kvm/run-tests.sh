@@ -857,7 +857,9 @@ linux_boot() {
 	fi
 	report "$name" "$why"
 }
-linux_boot linux-boot-marker-echo-reboot
+# Declared only where KVMRUN_LINUX_BOOT is not 0 (tests/kvm/suite.sh: once per
+# make test): each Linux boot in the nested QEMU test bed risks its rare hang.
+[ "${KVMRUN_LINUX_BOOT:-1}" = 0 ] || linux_boot linux-boot-marker-echo-reboot
 
 
 # ---- the guest SDK (issue 14): printf, heap, assert, two C files, port widths --

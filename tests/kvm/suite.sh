@@ -2,12 +2,18 @@
 # suite.sh - every test that needs /dev/kvm, for one or more builds.
 # Runs natively or inside the QEMU test bed (busybox sh), from the project root.
 #
-#   sh tests/kvm/suite.sh [--defer DIR | --only DIR] BUILD_DIR...   (e.g. build build-san)
+#   sh tests/kvm/suite.sh [--smoke] [--defer DIR | --only DIR] BUILD_DIR...   (e.g. build build-san)
 #
 #   --defer DIR  a test that needs what this KVM back end lacks is not failed
 #                but listed in DIR/BUILD.PART, for a run in the QEMU test bed
 #   --only DIR   run exactly the tests listed in DIR/BUILD.PART (that run);
 #                a part with no list there is not run
+#   --smoke      the test bed's smoke part, after a run that booted Linux already
+#
+# The Linux boot test is declared for the first build only, and not in the
+# smoke part: once per make test. Booting Linux in the nested QEMU test bed
+# hangs that machine now and then (about 1 boot in 25 seen on 2026-11-30: the
+# emulated CPU idles in HLT and its timer never fires); a hang fails the run.
 #
 # Each part (kvm-lib: the library tests, kvm: the command-line tests) is
 # accounted for by run_part (tests/lib/part.sh): a part that dies, exits
@@ -16,7 +22,11 @@
 
 . "$(dirname "$0")/../lib/part.sh"
 
-mode= dir=
+mode= dir= linux_boot=1
+if [ "${1-}" = --smoke ]; then
+	linux_boot=0
+	shift
+fi
 case ${1-} in
 --defer | --only)
 	mode=$1 dir=$2
@@ -63,6 +73,7 @@ for build in "$@"; do
 	# LeakSanitizer starts a thread at exit, which the seccomp filter (rightly)
 	# kills; leaks are checked by the unit tests and valgrind instead.
 	part kvm "$build" env ASAN_OPTIONS=detect_leaks=0 KVMRUN="$build/kvmrun" \
-		GUESTS=build/guests sh tests/kvm/run-tests.sh
+		GUESTS=build/guests KVMRUN_LINUX_BOOT=$linux_boot sh tests/kvm/run-tests.sh
+	linux_boot=0
 done
 [ "$failures" -eq 0 ]
