@@ -68,9 +68,11 @@ fail=0
 # one VMM, one round: updates best_X, rss_X, runs_X
 round() {
 	vmm=$1
+	# Printed before the run: should the test bed hang, the log says in which.
+	printf '  %s: ' "$vmm"
 	res=$(run_"$vmm" 2>"$T/err")
 	rc=$?
-	echo "  $vmm: $res"
+	echo "$res"
 	marker_ns= maxrss_kib= status=
 	for kv in $res; do
 		case $kv in
