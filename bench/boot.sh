@@ -21,7 +21,9 @@
 # RTC (the Debian kernel's timer calibration wants the RTC), qboot as BIOS
 # (/usr/share/qemu/bios-microvm.bin, the default), -cpu host as kvmrun passes
 # KVM's supported CPUID, -no-reboot so that the guest's reboot ends it.
-# Environment: ROUNDS, QEMU (default qemu-system-x86_64), KVMRUN_LINUX_KERNEL.
+# Environment: ROUNDS, QEMU (default qemu-system-x86_64), KVMRUN_LINUX_KERNEL;
+# BENCH_BOOT_APPEND (added to both command lines, e.g. "loglevel=7" to see where
+# the time goes), BENCH_BOOT_SHOW=1 (print each console).
 set -u
 B=${1:-build}
 ROUNDS=${ROUNDS:-5}
@@ -30,7 +32,7 @@ K=${KVMRUN_LINUX_KERNEL:-$B/linux/vmlinuz}
 W=$B/bootwatch
 T=$(mktemp -d /tmp/bench-boot.XXXXXX) || exit 2
 trap 'rm -rf "$T"' EXIT
-APPEND="console=ttyS0 reboot=t quiet"
+APPEND="console=ttyS0 reboot=t quiet${BENCH_BOOT_APPEND:+ $BENCH_BOOT_APPEND}"
 
 for f in "$K" "$W" "$B/kvmrun"; do
 	[ -e "$f" ] || { echo "bench-boot: no $f (run make)" >&2; exit 2; }
@@ -73,6 +75,7 @@ round() {
 	res=$(run_"$vmm" 2>"$T/err")
 	rc=$?
 	echo "$res"
+	[ "${BENCH_BOOT_SHOW:-0}" = 1 ] && sed "s/^/    $vmm console| /" "$T/console"
 	marker_ns= maxrss_kib= status=
 	for kv in $res; do
 		case $kv in
