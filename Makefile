@@ -139,6 +139,7 @@ include mk/fuzz.mk
 include mk/mutants.mk
 include mk/deps.mk
 include mk/install.mk
+include mk/bench-boot.mk
 -include $(LIB_OBJS:.o=.d) $(CLI_OBJS:.o=.d) $(UNIT_OBJS:.o=.d) $(KVMTEST_OBJS:.o=.d)
 
 # ---- the benchmark (bench/): built with everything, run by `make bench` -----
