@@ -152,6 +152,10 @@ $(BUILD)/bench: bench/bench.c bench/bare.h $(BUILD)/libkvmrun.a
 	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/bench.c $(BUILD)/libkvmrun.a $(LDLIBS_KVMRUN)
 $(BUILD)/bench-bare: bench/bare.c bench/bare.h
 	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/bare.c
+# The call pool (bench/callpool.c): requests served by kr_vm_call from a pool of VMs.
+all tests: $(BUILD)/callpool
+$(BUILD)/callpool: bench/callpool.c $(BUILD)/libkvmrun.a
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ bench/callpool.c $(BUILD)/libkvmrun.a $(LDLIBS_KVMRUN) -lpthread
 .PHONY: bench
 bench: $(BUILD)/bench $(BUILD)/bench-bare $(BUILD)/kvmrun
 	$(BUILD)/bench --kvmrun $(BUILD)/kvmrun --bare $(BUILD)/bench-bare --json $(BUILD)/bench.json $(BENCH_FLAGS)

@@ -99,6 +99,8 @@ enum kr_error {
 	KR_E_GUEST_MEMORY, /* a guest address is not mapped, outside guest memory, or read-only */
 	KR_E_BAD_SNAPSHOT, /* a snapshot file is malformed, corrupt, truncated, of another
 			      version, or from another host (the message says which) */
+	KR_E_GUEST_STOPPED, /* kr_vm_call: the guest function did not return (the stop
+			       says how: a crash, the timeout...) */
 };
 
 /* The message of the last failure in this thread ("" if none). */
@@ -821,6 +823,82 @@ int kr_vm_reset_full(struct kr_vm *vm, const struct kr_snapshot *s);
  * many there are (bits without a name are left out; 0 for an unknown reg).
  */
 size_t kr_x86_bit_names(const char *reg, uint64_t value, const char **names, size_t max);
+
+/* ---- Calling guest functions ---------------------------------------------- */
+
+/*
+ * kr_vm_call runs one function of a 64-bit guest (long mode) by its name in
+ * the ELF's symbol table (kept by kr_load_file/kr_load_buffer; a stripped
+ * file has none) and gives back its 64-bit result (RAX), by the System V
+ * x86-64 calling convention: up to six integer arguments in RDI, RSI, RDX,
+ * RCX, R8, R9. A buffer argument is copied into a scratch area in the guest
+ * and its guest virtual address passed in its register; OUT and INOUT
+ * buffers are copied back when the function returns.
+ *
+ * The guest provides, through the SDK (guest/sdk, KR_EXPORT in
+ * kvmrun_guest.h): the symbol kr_call_return, a HLT instruction the call
+ * returns to, and kr_call_area, the scratch area (buffers from its bottom,
+ * the call's stack from its top, at least KR_CALL_MIN_STACK bytes of it).
+ * The function runs on the vCPU as the guest left it at the last stop (its
+ * init done: CR3, GDT, IDT), with RIP = the function, RSP = the top of the
+ * area minus the return address, RFLAGS = 0x2 (interrupts off), RAX = 0,
+ * and cfg.timeout_ns as its time limit. It has returned when the vCPU stops
+ * at that HLT with RSP back at the top of the area; anything else (an
+ * exception, a triple fault, the timeout, an EXIT hypercall, another HLT)
+ * is a call that did not return: -1 with KR_E_GUEST_STOPPED, *stop says how,
+ * and the VM refuses every later run and call until kr_vm_reset (or a call
+ * with opt->reset) puts it back.
+ *
+ * The bytes kvmrun wrote into the area (buffers, the return address) are
+ * zeroed again after each call, so nothing of one call's arguments is left
+ * for the next (KVM's dirty log, which kr_vm_reset reads, does not see the
+ * host's writes). With opt->reset the VM is first reset to that snapshot
+ * (take it once after the guest's init): every call then starts from the
+ * same guest state, as a fresh VM would.
+ */
+#define KR_CALL_MAX_ARGS 6
+#define KR_CALL_MIN_STACK (16u << 10)
+#define KR_CALL_RETURN_SYMBOL "kr_call_return"
+#define KR_CALL_AREA_SYMBOL "kr_call_area"
+
+enum kr_call_arg_kind {
+	KR_CALL_ARG_INT,   /* value goes in the register as is */
+	KR_CALL_ARG_IN,    /* buf[0..len) copied into the guest, its address passed */
+	KR_CALL_ARG_OUT,   /* len zero bytes in the guest, copied back into buf after */
+	KR_CALL_ARG_INOUT, /* copied in, and back after */
+};
+
+struct kr_call_arg {
+	enum kr_call_arg_kind kind;
+	uint64_t value; /* KR_CALL_ARG_INT */
+	void *buf;      /* the buffers: host memory of len bytes (IN only reads it) */
+	size_t len;
+};
+
+#define KR_CALL_INT(v) ((struct kr_call_arg){.kind = KR_CALL_ARG_INT, .value = (uint64_t)(v)})
+#define KR_CALL_IN(p, n)                                                                   \
+	((struct kr_call_arg){.kind = KR_CALL_ARG_IN, .buf = (void *)(uintptr_t)(p), .len = (n)})
+#define KR_CALL_OUT(p, n) ((struct kr_call_arg){.kind = KR_CALL_ARG_OUT, .buf = (p), .len = (n)})
+#define KR_CALL_INOUT(p, n)                                                                \
+	((struct kr_call_arg){.kind = KR_CALL_ARG_INOUT, .buf = (p), .len = (n)})
+
+struct kr_call_options {
+	const struct kr_snapshot *reset; /* non-NULL: kr_vm_reset(vm, reset) before the call */
+};
+
+/*
+ * Call guest function `name` with args[0..nargs) (nargs <= KR_CALL_MAX_ARGS;
+ * opt may be NULL). 0: it returned, *result = RAX. -1: refused before it ran
+ * (an unknown name, too many arguments, buffers larger than the area, a VM
+ * not in long mode, not prepared or not resumable; stop->reason is then
+ * KR_STOP_REQUESTED with an empty message), or it did not return
+ * (KR_E_GUEST_STOPPED; *stop as from kr_vm_run). stop may be NULL.
+ */
+int kr_vm_call(struct kr_vm *vm, const char *name, const struct kr_call_arg *args, size_t nargs,
+	       const struct kr_call_options *opt, uint64_t *result, struct kr_stop *stop);
+
+/* The guest virtual address (and ELF st_size) of defined global symbol `name`. */
+int kr_vm_symbol(struct kr_vm *vm, const char *name, uint64_t *addr, uint64_t *size);
 
 #pragma GCC visibility pop
 

@@ -5,7 +5,7 @@
 # 64-bit C guests -> NAME.elf
 EXAMPLE_C_GUESTS = hello long pagecross higherhalf hlt \
 	repouts triple badport mmio badptr hugelen noncanon badhc hcsize \
-	spin flood badcr3 ud jumpunmapped badstack printspin \
+	spin flood badcr3 ud jumpunmapped badstack printspin calc \
 	wrrodata execdata execstack nullptr sdkdemo sdkports snapcount gdbdemo
 # ... also as raw images -> NAME.bin
 EXAMPLE_C_RAW_GUESTS = hello long

@@ -59,4 +59,17 @@ _start:
 	jmp	1b
 	.size _start, . - _start
 
+/*
+ * kr_call_return: where a function the host calls (kr_vm_call) returns to.
+ * The host pushes its address as the return address; the HLT stops the
+ * vCPU there, which is how the host knows the function returned.
+ */
+	.section .text, "ax"
+	.globl kr_call_return
+	.type kr_call_return, @function
+kr_call_return:
+	hlt
+	jmp	kr_call_return
+	.size kr_call_return, . - kr_call_return
+
 	.section .note.GNU-stack, "", @progbits

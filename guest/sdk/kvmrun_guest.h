@@ -349,4 +349,29 @@ static inline void kr_hlt(void)
 	__asm__ volatile("hlt" : : : "memory");
 }
 
+/* ---- functions the host calls (kr_vm_call) ---------------------------------- */
+
+/*
+ * KR_EXPORT marks a function the host may call by name with kr_vm_call: it
+ * stays a global symbol in the ELF's symbol table (kvmrun keeps the table
+ * when it loads the file; do not strip the guest). A call runs the function
+ * in long mode with the guest's init done: main() ran (and returned, or
+ * halted), so globals, the heap and the page tables are as main left them.
+ * It gets System V x86-64 arguments (up to six integers or pointers) and
+ * returns a 64-bit integer; interrupts are off; it must not make the EXIT
+ * hypercall. Pointers it gets point into kr_call_area.
+ *
+ * KR_CALL_AREA(bytes) reserves that area, once per guest, in the bss: the
+ * host puts the buffers it passes at its bottom and the call's stack at its
+ * top (at least 16 KiB of it, KR_CALL_MIN_STACK in kvmrun.h), e.g.
+ *
+ *     KR_CALL_AREA(64 * 1024);
+ *     KR_EXPORT long add(long a, long b) { return a + b; }
+ *
+ * The SDK's crt0.S provides kr_call_return, the HLT a call returns to.
+ */
+#define KR_EXPORT __attribute__((used, noinline, visibility("default")))
+#define KR_CALL_AREA(bytes)                                                                \
+	unsigned char kr_call_area[(bytes)] __attribute__((aligned(16), used))
+
 #endif

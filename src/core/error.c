@@ -53,6 +53,7 @@ const char *kr_error_name(int code)
 		[KR_E_BAD_IMAGE] = "KR_E_BAD_IMAGE",
 		[KR_E_GUEST_MEMORY] = "KR_E_GUEST_MEMORY",
 		[KR_E_BAD_SNAPSHOT] = "KR_E_BAD_SNAPSHOT",
+		[KR_E_GUEST_STOPPED] = "KR_E_GUEST_STOPPED",
 	};
 	if (code >= 0 && (size_t)code < sizeof(names) / sizeof(names[0]) && names[code])
 		return names[code];

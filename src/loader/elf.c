@@ -25,6 +25,7 @@
 #include "core/error.h"
 #include "core/vm.h"
 #include "loader/loader.h"
+#include "loader/symbols.h"
 #include "x86/memmap.h"
 #include "x86/x86.h"
 
@@ -605,6 +606,9 @@ int kr_load_elf_above(struct kr_vm *vm, const uint8_t *data, size_t size,
 	if (ret == 0) {
 		image_span(segs, n, &out);
 		*img = out;
+		/* For kr_vm_call: the names of a 64-bit guest's functions. */
+		if (cls == ELFCLASS64)
+			kr_symbols_load(vm, data, size);
 	}
 	free(segs);
 	return ret;

@@ -909,6 +909,31 @@ bench_smoke() {
 }
 bench_smoke
 
+# ---- calls into the guest (bench/callpool.c, issue 14): a smoke run -------------
+# Two VMs serve 200 requests by kr_vm_call, reset before each; every result is
+# checked by callpool itself. Its calls per second are printed, not checked.
+callpool_smoke() {
+	name=callpool-smoke
+	selected "$name" || return 0
+	bdir=$(dirname "$KVMRUN")
+	why=
+	if [ ! -x "$bdir/callpool" ]; then
+		why="no $bdir/callpool (run make)"
+	else
+		timeout -s KILL 120 "$bdir/callpool" --guest "$G/calc.elf" --threads 2 \
+			--requests 200 >"$T/out" 2>"$T/err" </dev/null
+		status=$?
+		if [ "$status" -ne 0 ]; then
+			why="exit status $status: $(head -c 300 "$T/err")"
+		elif ! grep -q '^callpool: 200 of 200 requests' "$T/out" ||
+			! grep -q 'calls/s' "$T/out"; then
+			why="unexpected output: $(head -c 300 "$T/out")"
+		fi
+	fi
+	report "$name" "$why"
+}
+callpool_smoke
+
 # ---- snapshots: run --snapshot, restore (snapshot section) ----------------------
 check_snapshot_written() {
 	[ "$(head -c 8 "$T/run.snap" 2>/dev/null)" = KVMRSNAP ] || echo "no snapshot in $T/run.snap"
