@@ -801,7 +801,7 @@ t cli-info-no-arguments $VMM_ERROR '' 'kvmrun info: takes no arguments (try kvmr
 	-- info extra
 t cli-version-no-arguments $VMM_ERROR '' 'kvmrun version: takes no arguments' -- version extra
 
-# ---- kvmrun boot: Linux on the PC platform (issue 13) -----------------------------------
+# ---- kvmrun boot: Linux on the PC platform -----------------------------------
 # The test bed's Debian kernel (copied to build/linux/vmlinuz by make) with an
 # initramfs made here from the static busybox: /init prints a marker, reads a
 # line from the serial console, echoes it and reboots (reboot=t: a triple
@@ -862,7 +862,7 @@ linux_boot() {
 [ "${KVMRUN_LINUX_BOOT:-1}" = 0 ] || linux_boot linux-boot-marker-echo-reboot
 
 
-# ---- the guest SDK (issue 14): printf, heap, assert, two C files, port widths --
+# ---- the guest SDK printf, heap, assert, two C files, port widths --
 t sdk-printf-heap-assert 99 '-5 42 3000000000 beef BEEF k str % [  -12] [7   ] [-0003]
 -9000000000 18446744073709551615 123456789ab 0x1000
 -5
@@ -874,7 +874,7 @@ panic at guest/examples/sdkdemo.c:36: assertion failed: list_sum(0) == 1\n' \
 t sdk-outw-is-16-bit $GUEST_CRASH '16-bit write next\n' \
 	'unhandled port I/O: write of 2 bytes to port 0x600' -- run "$G/sdkports.elf"
 
-# ---- the benchmark (bench/, issue 14): a smoke run ----------------------------
+# ---- the benchmark (bench/): a smoke run ----------------------------
 # build/bench with tiny round counts: it runs every case on this KVM, both
 # kvmrun and the bare-ioctl baseline, and writes valid JSON naming the back
 # end. Its numbers are not checked (timing).
@@ -909,7 +909,7 @@ bench_smoke() {
 }
 bench_smoke
 
-# ---- calls into the guest (bench/callpool.c, issue 14): a smoke run -------------
+# ---- calls into the guest (bench/callpool.c): a smoke run -------------
 # Two VMs serve 200 requests by kr_vm_call, reset before each; every result is
 # checked by callpool itself. Its calls per second are printed, not checked.
 callpool_smoke() {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * test_fastpath.c - the exit path of issue 14: with KVM_CAP_SYNC_REGS a
+ * test_fastpath.c - the fast exit path: with KVM_CAP_SYNC_REGS a
  * handler reads the registers of the exit from kvm_run (no ioctl), a set in
  * a handler is not undone by that copy, and outside a run the ioctls answer;
  * /dev/kvm is opened once per process, each VM with its own fd.
