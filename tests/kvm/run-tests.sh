@@ -862,7 +862,7 @@ linux_boot() {
 [ "${KVMRUN_LINUX_BOOT:-1}" = 0 ] || linux_boot linux-boot-marker-echo-reboot
 
 
-# ---- the guest SDK printf, heap, assert, two C files, port widths --
+# ---- the guest SDK: printf, heap, assert, two C files, port widths --
 t sdk-printf-heap-assert 99 '-5 42 3000000000 beef BEEF k str % [  -12] [7   ] [-0003]
 -9000000000 18446744073709551615 123456789ab 0x1000
 -5
