@@ -97,7 +97,7 @@ static bool large_page_level(const struct walker *k, int level)
 	case KR_PAGING_PAE:
 		return level == 2;
 	default:
-		return level == 2 || (level == 3 && k->gbpages); /* 2 MiB and 1 GiB */
+		return level == 2 || level == 3; /* 2 MiB and 1 GiB (reserved_bits says where none) */
 	}
 }
 
