@@ -614,3 +614,17 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 	vm->sync_fresh = false; /* outside a run, the caller may change the vCPU */
 	return rc;
 }
+
+int kr_vcpu_complete_exit(struct kr_vm *vm, const char *what)
+{
+	__atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+	int e = errno;
+	__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	if (r == 0 || e != EINTR) {
+		errno = r == 0 ? EPROTO : e;
+		return kr_err_sys("%s: ioctl KVM_RUN(immediate_exit=1) to complete the last exit",
+				  what);
+	}
+	return 0;
+}

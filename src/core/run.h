@@ -17,6 +17,14 @@ int kr_kick_signal(void);
 int kr_handle_exit(struct kr_vm *vm);
 
 /*
+ * Let KVM finish the exit it reported last (on hardware the OUT of a
+ * hypercall is completed at the next KVM_RUN, over whatever registers were
+ * set since): one KVM_RUN with immediate_exit, which enters no guest code.
+ * `what` names the caller in the error.
+ */
+int kr_vcpu_complete_exit(struct kr_vm *vm, const char *what);
+
+/*
  * kr_vm_stop with a whole description: `stop` gives the reason, exit code,
  * message and, if it has them, the vCPU state and the exception (a module
  * that knows the state at the fault, such as x86/exceptions.c, reports it

@@ -214,6 +214,23 @@ void *kr_vm_module(const struct kr_vm *vm, const struct kr_hooks *hooks)
 	return NULL;
 }
 
+void *kr_vm_module_state(struct kr_vm *vm, const struct kr_hooks *hooks, size_t size)
+{
+	void *state = kr_vm_module(vm, hooks);
+	if (state)
+		return state;
+	state = calloc(1, size);
+	if (!state) {
+		kr_err_sys("%s: calloc(%zu)", hooks->name, size);
+		return NULL;
+	}
+	if (kr_vm_add_module(vm, hooks, state) < 0) {
+		free(state);
+		return NULL;
+	}
+	return state;
+}
+
 void kr_vm_destroy_modules(struct kr_vm *vm)
 {
 	while (vm->nmodules > 0) {

@@ -84,6 +84,8 @@ struct kr_module {
 int kr_vm_add_module(struct kr_vm *vm, const struct kr_hooks *hooks, void *opaque);
 /* The state of the module registered with `hooks`, or NULL if there is none. */
 void *kr_vm_module(const struct kr_vm *vm, const struct kr_hooks *hooks);
+/* The module's state, `size` zeroed bytes added with `hooks` on first use (freed by its on_destroy). */
+void *kr_vm_module_state(struct kr_vm *vm, const struct kr_hooks *hooks, size_t size);
 /* Run every module's on_destroy (newest first) and forget the modules. */
 void kr_vm_destroy_modules(struct kr_vm *vm);
 

@@ -25,6 +25,7 @@
 #include <sys/ioctl.h>
 
 #include "core/error.h"
+#include "core/run.h"
 #include "core/vm.h"
 #include "loader/symbols.h"
 #include "x86/x86.h"
@@ -56,19 +57,7 @@ static const struct kr_hooks call_hooks = {
 
 static struct call_state *call_state(struct kr_vm *vm)
 {
-	struct call_state *cs = kr_vm_module(vm, &call_hooks);
-	if (cs)
-		return cs;
-	cs = calloc(1, sizeof(*cs));
-	if (!cs) {
-		kr_err_sys("call: calloc(%zu)", sizeof(*cs));
-		return NULL;
-	}
-	if (kr_vm_add_module(vm, &call_hooks, cs) < 0) {
-		free(cs);
-		return NULL;
-	}
-	return cs;
+	return kr_vm_module_state(vm, &call_hooks, sizeof(struct call_state));
 }
 
 static const uint8_t zeros[4096];
@@ -233,14 +222,8 @@ static int complete_pending_exit(struct kr_vm *vm)
 	uint32_t why = vm->run->exit_reason;
 	if (why != KVM_EXIT_IO && why != KVM_EXIT_MMIO)
 		return 0;
-	__atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
-	int e = errno;
-	__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-	if (r == 0 || e != EINTR) {
-		errno = r == 0 ? EPROTO : e;
-		return kr_err_sys("call: ioctl KVM_RUN(immediate_exit=1) to complete the last exit");
-	}
+	if (kr_vcpu_complete_exit(vm, "call") < 0)
+		return -1;
 	/* So that the next call does not do it again (KVM leaves the field as it was). */
 	vm->run->exit_reason = KVM_EXIT_INTR;
 	return 0;

@@ -30,6 +30,7 @@
 #include "core/bounds.h"
 #include "core/dirtylog.h"
 #include "core/error.h"
+#include "core/run.h"
 #include "core/snapfile.h"
 #include "core/vm.h"
 #include "x86/snapshot.h"
@@ -100,16 +101,9 @@ static struct snap_module *module_get(struct kr_vm *vm)
 	struct snap_module *m = kr_vm_module(vm, &snap_hooks);
 	if (m)
 		return m;
-	m = calloc(1, sizeof(*m));
-	if (!m) {
-		kr_err_sys("snapshot: calloc(%zu)", sizeof(*m));
-		return NULL;
-	}
-	if (kr_vm_add_module(vm, &snap_hooks, m) < 0) {
-		free(m);
-		return NULL;
-	}
-	m->sync_regs = sync_regs_usable(vm);
+	m = kr_vm_module_state(vm, &snap_hooks, sizeof(*m));
+	if (m)
+		m->sync_regs = sync_regs_usable(vm);
 	return m;
 }
 
@@ -240,16 +234,7 @@ static uint32_t xsave_size(struct kr_vm *vm)
 /* Finish an exit KVM has not completed (the OUT of a hypercall on hardware) before reading. */
 static int complete_pending_exit(struct kr_vm *vm)
 {
-	__atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
-	int e = errno;
-	__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-	if (r == 0 || e != EINTR) {
-		errno = r == 0 ? EPROTO : e;
-		return kr_err_sys("snapshot: ioctl KVM_RUN(immediate_exit=1) to complete the "
-				  "last exit");
-	}
-	return 0;
+	return kr_vcpu_complete_exit(vm, "snapshot");
 }
 
 static int get_cpuid(struct kr_vm *vm, struct kr_snapshot *s)
