@@ -170,6 +170,20 @@ static int build_filter(scmp_filter_ctx ctx, struct kr_vm *vm, const int *write_
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (allow(ctx, plain[i], 0, NULL) < 0)
 			return -1;
+#ifdef __SANITIZE_THREAD__
+	/*
+	 * The ThreadSanitizer build only (make TSAN=1): the filter binds every
+	 * thread, and the sanitizer's runtime has a thread of its own that
+	 * sleeps, reads the clock and maps its shadow memory.
+	 */
+	static const int tsan_runtime[] = {
+		SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(gettimeofday),
+		SCMP_SYS(mmap),      SCMP_SYS(mprotect),        SCMP_SYS(sched_yield),
+	};
+	for (size_t i = 0; i < sizeof(tsan_runtime) / sizeof(tsan_runtime[0]); i++)
+		if (allow(ctx, tsan_runtime[i], 0, NULL) < 0)
+			return -1;
+#endif
 	/*
 	 * The UART's input thread exists before the sandbox, and the filter
 	 * binds every thread (TSYNC): its poll and reads of cfg.serial_in_fd.
