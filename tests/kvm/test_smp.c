@@ -524,3 +524,45 @@ UNIT_TEST(smp_features_of_one_vcpu_refuse_several)
 	kr_snapshot_free(snap);
 	kvmtest_end(&one);
 }
+
+/* ---- the PC platform: the APs wait in KVM for INIT/SIPI ------------------------------ */
+
+/*
+ * With the in-kernel LAPIC (cfg.pc) every AP thread enters KVM_RUN at once,
+ * where KVM holds the AP (it waits for the guest's INIT and SIPI, which this
+ * guest never sends). vCPU 0 spins a while, then exits: the stop must reach
+ * the APs blocked in the kernel, or the run never returns.
+ *	mov ecx, 100000
+ * 1:	dec ecx; jnz 1b
+ *	mov edi, 5; mov eax, 2; mov edx, 0x500; out dx, eax; hlt
+ */
+static const uint8_t pc_exit5_code[] = {
+	0xb9, 0xa0, 0x86, 0x01, 0x00, 0xff, 0xc9, 0x75, 0xfc, 0xbf, 0x05, 0x00, 0x00,
+	0x00, 0xb8, 0x02, 0x00, 0x00, 0x00, 0xba, 0x00, 0x05, 0x00, 0x00, 0xef, 0xf4,
+};
+
+static bool pc_aps_wait_in_kvm(void)
+{
+	struct kr_vm_config cfg;
+	struct kr_vm *vm;
+	struct kr_image img;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	cfg.cpus = 3;
+	cfg.pc = true;
+	cfg.console_fd = devnull();
+	if (kr_vm_create(&vm, &cfg) < 0)
+		return fail("kr_vm_create(pc, 3 vCPUs): %s", kr_last_error());
+	struct kr_stop s;
+	bool ok = EXPECT(kr_load_buffer(vm, pc_exit5_code, sizeof(pc_exit5_code), NULL, &img) == 0 &&
+				 kr_vcpu_prepare(vm, &img) == 0,
+			 "prepare: %s", kr_last_error()) &&
+		  run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status 5");
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_pc_aps_blocked_in_kvm_stop_with_the_run)
+{
+	RUN_BOUNDED(pc_aps_wait_in_kvm);
+}
