@@ -612,12 +612,14 @@ void kr_vm_observe_exits(struct kr_vm *vm, kr_exit_observer fn, void *opaque, bo
  * once; the VM must stay alive until the call returns.
  *
  * How it reaches a vCPU inside KVM_RUN: it sets kvm_run->immediate_exit and
- * sends the signal SIGRTMIN+3 to the running thread (tgkill); KVM_RUN returns
- * EINTR. The same signal carries cfg.timeout_ns, from a timer each run
- * creates for its own thread. kr_vm_create installs its handler (SA_RESTART:
- * other system calls it interrupts go on) and fails if the application has
- * a handler of its own for SIGRTMIN+3; kr_vm_run unblocks it on the running
- * thread for the duration of the run. A stray SIGRTMIN+3 does no harm.
+ * sends the signal SIGRTMIN+3 to the thread running it (tgkill), for every
+ * vCPU; KVM_RUN returns EINTR. The same signal carries cfg.timeout_ns, from a
+ * timer each run creates for its own thread. kr_vm_create installs its
+ * handler (SA_RESTART: other system calls it interrupts go on) and fails if
+ * the application has a handler of its own for SIGRTMIN+3; kr_vm_run
+ * unblocks it on the running thread for the duration of the run (the vCPU
+ * threads of the APs block every other signal). A stray SIGRTMIN+3 does no
+ * harm.
  */
 void kr_vm_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code, const char *message);
 
