@@ -585,7 +585,8 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop);
  * observer the run loop does no extra work (no clock reads, no ioctls).
  */
 struct kr_exit_record {
-	uint64_t seq;      /* 0, 1, 2... since the VM was created */
+	uint64_t seq;      /* 0, 1, 2... since the VM was created (several vCPUs: one
+			      count, its calls possibly out of order) */
 	uint32_t vcpu;     /* the vCPU that exited (0..cfg.cpus-1) */
 	uint32_t kvm_exit; /* KVM_EXIT_* */
 	bool has_access;   /* port I/O or MMIO: the fields below are set */

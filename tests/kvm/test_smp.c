@@ -626,3 +626,129 @@ UNIT_TEST(smp_start_cpu_in_protected_mode)
 {
 	RUN_BOUNDED(protected_mode_start);
 }
+
+/* ---- the exit observer, called from every vCPU's thread -------------------------------- */
+
+struct seen {
+	uint64_t exits[4]; /* by vCPU: plain counters, the library calls one at a time */
+	uint64_t last_seq;
+	bool seq_unique;
+};
+
+static void observe(struct kr_vm *vm, void *opaque, const struct kr_exit_record *rec)
+{
+	(void)vm;
+	struct seen *s = opaque;
+	if (rec->vcpu < 4)
+		s->exits[rec->vcpu]++;
+	if (s->exits[0] + s->exits[1] + s->exits[2] + s->exits[3] > 1 && rec->seq == s->last_seq)
+		s->seq_unique = false;
+	s->last_seq = rec->seq;
+}
+
+static bool observer_on_four(void)
+{
+	struct kr_vm *vm = smp_vm(4, count_code, sizeof(count_code));
+	if (!vm)
+		return false;
+	struct seen seen = {.seq_unique = true};
+	kr_vm_observe_exits(vm, observe, &seen, true);
+	struct kr_stop s;
+	/* vCPU 0: 3 starts and the EXIT; each AP: its HLT. */
+	bool ok = run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status 4") &&
+		  EXPECT(seen.exits[0] == 4 && seen.exits[1] == 1 && seen.exits[2] == 1 &&
+				 seen.exits[3] == 1,
+			 "exits by vCPU: %llu %llu %llu %llu", (unsigned long long)seen.exits[0],
+			 (unsigned long long)seen.exits[1], (unsigned long long)seen.exits[2],
+			 (unsigned long long)seen.exits[3]) &&
+		  EXPECT(seen.seq_unique, "two exits with one sequence number");
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_observer_sees_each_vcpu_one_call_at_a_time)
+{
+	RUN_BOUNDED(observer_on_four);
+}
+
+/* ---- console output: lines stay whole -------------------------------------------------- */
+
+/*
+ * lines: vCPU 0 starts vCPUs 1 and 2 with the letters 'B' and 'C'; every
+ * vCPU prints 20 lines of 30 times its letter ('A' for vCPU 0), byte by
+ * byte on port 0xE9; vCPU 0 waits for the others and exits with 0.
+ *	mov edi, 1; lea rsi, [rip+ap]; mov ecx, 0x201000; mov ebx, 'B'
+ *	mov eax, 4; mov edx, 0x500; out dx, eax
+ *	mov edi, 2; mov ecx, 0x202000; mov ebx, 'C'; mov eax, 4; out dx, eax
+ *	mov edi, 'A'; call lines
+ * 1:	cmp qword ptr [rip+done], 2; jne 1b
+ *	xor edi, edi; mov eax, 2; mov edx, 0x500; out dx, eax; hlt
+ * ap:	call lines; lock inc qword ptr [rip+done]; hlt
+ * lines: mov r9d, 20
+ * 2:	mov ecx, 30
+ * 3:	mov eax, edi; out 0xe9, al; dec ecx; jnz 3b
+ *	mov al, 10; out 0xe9, al; dec r9d; jnz 2b; ret
+ * done (offset 0x88): .quad 0
+ */
+static const uint8_t lines_code[] = {
+	0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x4c, 0x00, 0x00, 0x00, 0xb9,
+	0x00, 0x10, 0x20, 0x00, 0xbb, 0x42, 0x00, 0x00, 0x00, 0xb8, 0x04, 0x00, 0x00,
+	0x00, 0xba, 0x00, 0x05, 0x00, 0x00, 0xef, 0xbf, 0x02, 0x00, 0x00, 0x00, 0xb9,
+	0x00, 0x20, 0x20, 0x00, 0xbb, 0x43, 0x00, 0x00, 0x00, 0xb8, 0x04, 0x00, 0x00,
+	0x00, 0xef, 0xbf, 0x41, 0x00, 0x00, 0x00, 0xe8, 0x26, 0x00, 0x00, 0x00, 0x48,
+	0x83, 0x3d, 0x40, 0x00, 0x00, 0x00, 0x02, 0x75, 0xf6, 0x31, 0xff, 0xb8, 0x02,
+	0x00, 0x00, 0x00, 0xba, 0x00, 0x05, 0x00, 0x00, 0xef, 0xf4, 0xe8, 0x09, 0x00,
+	0x00, 0x00, 0xf0, 0x48, 0xff, 0x05, 0x23, 0x00, 0x00, 0x00, 0xf4, 0x41, 0xb9,
+	0x14, 0x00, 0x00, 0x00, 0xb9, 0x1e, 0x00, 0x00, 0x00, 0x89, 0xf8, 0xe6, 0xe9,
+	0xff, 0xc9, 0x75, 0xf8, 0xb0, 0x0a, 0xe6, 0xe9, 0x41, 0xff, 0xc9, 0x75, 0xea,
+	0xc3, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00,
+};
+
+static bool whole_lines(void)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return fail("pipe2");
+	struct kr_vm_config cfg;
+	struct kr_vm *vm;
+	struct kr_image img;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	cfg.cpus = 3;
+	cfg.console_fd = p[1];
+	if (kr_vm_create(&vm, &cfg) < 0)
+		return fail("kr_vm_create: %s", kr_last_error());
+	struct kr_stop s;
+	bool ok = EXPECT(kr_load_buffer(vm, lines_code, sizeof(lines_code), NULL, &img) == 0 &&
+				 kr_vcpu_prepare(vm, &img) == 0,
+			 "prepare: %s", kr_last_error()) &&
+		  run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status 0");
+	kr_vm_destroy(vm);
+	close(p[1]);
+	/* 60 lines of 31 bytes fit in the pipe's 64 KiB: read them all now. */
+	static char out[4096];
+	size_t used = 0;
+	ssize_t n;
+	while ((n = read(p[0], out + used, sizeof(out) - 1 - used)) > 0)
+		used += (size_t)n;
+	close(p[0]);
+	out[used] = '\0';
+	int counts[3] = {0};
+	for (char *line = out; ok && *line;) {
+		char *nl = strchr(line, '\n');
+		ok = EXPECT(nl && nl - line == 30 && line[0] >= 'A' && line[0] <= 'C' &&
+				    strspn(line, (char[]){line[0], 0}) == 30,
+			    "a mixed line: \"%.40s\"", line);
+		if (ok)
+			counts[line[0] - 'A']++;
+		line = nl ? nl + 1 : line + strlen(line);
+	}
+	return ok && EXPECT(counts[0] == 20 && counts[1] == 20 && counts[2] == 20,
+			    "lines by vCPU: %d %d %d", counts[0], counts[1], counts[2]);
+}
+
+UNIT_TEST(smp_console_lines_of_two_vcpus_do_not_mix)
+{
+	RUN_BOUNDED(whole_lines);
+}
