@@ -752,3 +752,37 @@ UNIT_TEST(smp_console_lines_of_two_vcpus_do_not_mix)
 {
 	RUN_BOUNDED(whole_lines);
 }
+
+/* ---- the timeout: its signal goes to vCPU 0's thread, the stop to every vCPU ------------ */
+
+static bool timeout_two_spinning(void)
+{
+	struct kr_vm_config cfg;
+	struct kr_vm *vm;
+	struct kr_image img;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	cfg.cpus = 2;
+	cfg.timeout_ns = 1000 * 1000000ull; /* generous: vCPU 1 must have run by then */
+	cfg.console_fd = devnull();
+	if (kr_vm_create(&vm, &cfg) < 0)
+		return fail("kr_vm_create: %s", kr_last_error());
+	struct kr_stop s;
+	bool ok = EXPECT(kr_load_buffer(vm, spin2_code, sizeof(spin2_code), NULL, &img) == 0 &&
+				 kr_vcpu_prepare(vm, &img) == 0,
+			 "prepare: %s", kr_last_error()) &&
+		  run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout of 1000 ms");
+	if (ok) {
+		uint8_t *flag = kr_gpa_ptr(vm, SPIN2_FLAG, 1);
+		ok = EXPECT(flag && *flag == 1, "vCPU 1 never ran");
+	}
+	/* Resumable: a second run times out the same way, both vCPUs running again. */
+	ok = ok && run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout of 1000 ms");
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_timeout_ends_two_spinning_vcpus)
+{
+	RUN_BOUNDED(timeout_two_spinning);
+}
