@@ -67,7 +67,12 @@ int kr_x86_start_cpu(struct kr_vm *vm, uint64_t cpu, uint64_t entry)
 			      (unsigned long long)stack, (unsigned long long)cpu);
 	struct kr_vcpu *ap = &vm->vcpus[cpu];
 
-	/* Its own TSS (IST1 stack) while the caller uses kvmrun's; the guest's own TSS is its business. */
+	/*
+	 * Its own TSS (IST1 stack) while the caller uses kvmrun's; the guest's
+	 * own TSS is its business. TR keeps the selector of the GDT's one TSS
+	 * descriptor (which describes vCPU 0's): in long mode the CPU finds
+	 * the TSS through TR's base, and reads the descriptor only for LTR.
+	 */
 	if (wide && s.tr.base == KR_TSS_GPA)
 		s.tr.base = KR_AP_TSS_GPA(cpu);
 	s.apic_base &= ~APIC_BASE_BSP;
