@@ -43,8 +43,10 @@ static int refuse(struct kr_vm *vm, const char *fmt, ...)
 int kr_x86_start_cpu(struct kr_vm *vm, uint64_t cpu, uint64_t entry)
 {
 	if (vm->cfg.pc)
-		return refuse(vm, "the VM has the PC platform: the guest starts vCPU %llu with "
-			      "INIT and SIPI through its local APIC", (unsigned long long)cpu);
+		return refuse(vm,
+			      "the VM has the PC platform: the guest starts vCPU %llu with "
+			      "INIT and SIPI through its local APIC",
+			      (unsigned long long)cpu);
 	/* The index first: it needs no register, and a VM with one vCPU has no AP. */
 	if (kr_smp_check_start(vm, cpu) < 0)
 		return refuse(vm, "%s", kr_last_error());
