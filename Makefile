@@ -21,7 +21,10 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -I$(BUILD)/gen -fPIC -MMD -MP \
 	-fvisibility=hidden
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
-LDLIBS_KVMRUN = -lseccomp
+# No run-time dependency beyond libc: the seccomp filter is compiled when
+# kvmrun is built (libseccomp is a build dependency only, see below).
+LDLIBS_KVMRUN =
+LDLIBS_SECCOMP_GEN = -lseccomp
 
 LIB_SRCS := $(sort $(wildcard src/core/*.c src/x86/*.c src/loader/*.c src/devices/*.c src/debug/*.c \
 	src/x86/*.S))
@@ -66,6 +69,18 @@ $(BUILD)/gen/syscall_names.h: scripts/gen-syscall-names.sh
 	@mkdir -p $(dir $@)
 	$(Q)sh $< "$(CC)" > $@.tmp && mv $@.tmp $@
 $(BUILD)/src/core/sandbox.o: $(BUILD)/gen/syscall_names.h
+
+# The seccomp filter, compiled to BPF at build time by a generator linked
+# with libseccomp (src/core/sandbox_filter.h); sandbox.c alone includes it.
+# A host tool: built without the sanitizers of SAN=1.
+$(BUILD)/gen/gen-seccomp-filter: scripts/gen-seccomp-filter.c src/core/sandbox_filter.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -Isrc -o $@ $< $(LDLIBS_SECCOMP_GEN)
+$(BUILD)/gen/seccomp_filter.h: $(BUILD)/gen/gen-seccomp-filter
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$< $@.tmp && mv $@.tmp $@
+$(BUILD)/src/core/sandbox.o: $(BUILD)/gen/seccomp_filter.h
 
 $(BUILD)/libkvmrun.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^

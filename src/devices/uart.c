@@ -29,9 +29,10 @@
  * KVM_IRQ_LINE, from either thread (KVM serialises it); without one, the
  * guest polls LSR.
  *
- * The input thread exists from kr_vm_create on, so the seccomp filter that
- * kr_sandbox_enter installs later on the calling thread does not bind it; it
- * only polls, reads its one fd and makes KVM_IRQ_LINE calls.
+ * The input thread exists from kr_vm_create on; the seccomp filter that
+ * kr_sandbox_enter installs binds it too (every thread of the process): it
+ * only polls, reads its one fd (the read_fds hook names it to the filter),
+ * takes the lock (futex) and makes KVM_IRQ_LINE calls.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
@@ -437,11 +438,22 @@ static size_t write_fds(struct kr_vm *vm, void *opaque, int *fds, size_t max)
 	return 1;
 }
 
+static size_t read_fds(struct kr_vm *vm, void *opaque, int *fds, size_t max)
+{
+	(void)vm;
+	const struct kr_uart *u = opaque;
+	if (max < 1 || !u->thread_started)
+		return 0;
+	fds[0] = u->in_fd;
+	return 1;
+}
+
 static const struct kr_hooks uart_hooks = {
 	.name = "uart",
 	.on_stop = on_stop,
 	.on_destroy = on_destroy,
 	.write_fds = write_fds,
+	.read_fds = read_fds,
 };
 
 int kr_uart_check_config(const struct kr_vm_config *cfg)
