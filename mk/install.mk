@@ -4,8 +4,8 @@
 #
 # installs the command, libkvmrun.a, libkvmrun.so.$(VERSION) with its links
 # libkvmrun.so.$(SO_MAJOR) (the soname) and libkvmrun.so, the headers, a
-# pkg-config file (`pkg-config --cflags --libs kvmrun`; libseccomp is a
-# private dependency, for static linking), the man page and the guest SDK
+# pkg-config file (`pkg-config --cflags --libs kvmrun`; nothing beyond libc,
+# static or not: libseccomp is needed only to build), the man page and the guest SDK
 # (SDKDIR: `make -f $(SDKDIR)/guest.mk GUEST_SRC=DIR GUEST_OUT=OUT OUT/NAME.elf`
 # builds a guest outside this tree). `make uninstall` with the same PREFIX
 # and DESTDIR removes exactly these files. tests/install/check.sh tests both.

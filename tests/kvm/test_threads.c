@@ -377,22 +377,29 @@ UNIT_TEST(threads_timeout_inside_the_sandbox)
 
 struct sandboxed_run {
 	struct kr_vm *vm;
-	_Atomic bool done;
+	_Atomic bool started, done;
 	bool ok;
 };
 
 static void *run_until_stopped(void *arg)
 {
 	struct sandboxed_run *r = arg;
+	atomic_store(&r->started, true);
 	r->ok = run_expect(r->vm, KR_STOP_REQUESTED, "stopped from the sandbox");
 	atomic_store(&r->done, true);
+	/*
+	 * Filtered too (TSYNC), this thread does not end: the sanitizers'
+	 * thread exit calls sigaltstack. The process ends with exit_group.
+	 */
+	for (;;)
+		;
 	return NULL;
 }
 
 /*
- * The filter binds the thread that enters the sandbox: its kr_vm_stop must
- * be allowed to signal the vCPU thread (tgkill). It may not even sleep, so
- * it busy-waits, and leaves with exit_group.
+ * The filter binds the thread that enters the sandbox (and every other):
+ * its kr_vm_stop must be allowed to signal the vCPU thread (tgkill). It may
+ * not even sleep, so it busy-waits, and leaves with exit_group.
  */
 static bool sandboxed_stop_of_another_thread(void)
 {
@@ -403,6 +410,12 @@ static bool sandboxed_stop_of_another_thread(void)
 	pthread_t t;
 	if (pthread_create(&t, NULL, run_until_stopped, &r) != 0)
 		return fail("pthread_create");
+	/*
+	 * The filter binds the thread too (TSYNC): let it finish starting
+	 * first (with the sanitizers, a starting thread makes calls of theirs).
+	 */
+	while (!atomic_load(&r.started))
+		;
 	if (kr_sandbox_enter(r.vm, NULL, 0) < 0)
 		return fail("kr_sandbox_enter: %s", kr_last_error());
 	spin_for(200 * 1000000ull);
