@@ -9,12 +9,16 @@
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -336,4 +340,72 @@ UNIT_TEST(sandbox_lets_the_uart_input_thread_read_and_end)
 	CHECK_EQ(wrote, 1);
 	if (err[0])
 		unit_fail(__FILE__, __LINE__, "child said: %s", err);
+}
+
+/* ---- a thread that cannot take the filter -------------------------------------- */
+
+static _Atomic long own_filter_tid; /* > 0: installed; < 0: failed */
+
+/* A thread with a seccomp filter of its own (allow everything), then idle. */
+static void *thread_with_own_filter(void *arg)
+{
+	(void)arg;
+	struct sock_filter allow_all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+	struct sock_fprog prog = {.len = 1, .filter = allow_all};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+	    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0) {
+		atomic_store(&own_filter_tid, -1);
+		return NULL;
+	}
+	atomic_store(&own_filter_tid, (long)syscall(SYS_gettid));
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/*
+ * TSYNC fails with the id of a thread whose filters are not an ancestor of
+ * the new one: kr_sandbox_enter says which, and filtered no thread.
+ */
+UNIT_TEST(sandbox_names_a_thread_that_cannot_take_the_filter)
+{
+	int errp[2];
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		unit_fail(__FILE__, __LINE__, "pipe2: %s", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(errp[0]);
+		dup2(errp[1], STDERR_FILENO);
+		struct kvmtest_vm g;
+		if (!kvmtest_start(&g, KR_MODE_REAL) || !kvmtest_load(g.vm, poke + 2, 1, NULL, 0))
+			child_exit(2);
+		pthread_t t;
+		if (pthread_create(&t, NULL, thread_with_own_filter, NULL) != 0)
+			child_exit(3);
+		long tid;
+		while ((tid = atomic_load(&own_filter_tid)) == 0)
+			;
+		if (tid < 0)
+			child_exit(4);
+		char want[64];
+		snprintf(want, sizeof(want), "thread %ld of this process cannot take the filter", tid);
+		if (kr_sandbox_enter(g.vm, NULL, 0) == 0)
+			child_exit(5);
+		const char *e = kr_last_error();
+		ssize_t ignored = write(STDERR_FILENO, e, strlen(e));
+		(void)ignored;
+		if (!strstr(e, want))
+			child_exit(6);
+		/* No thread is filtered: this one may still open files. */
+		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		child_exit(fd >= 0 ? 0 : 7);
+	}
+	close(errp[1]);
+	char err[512];
+	int status = collect(pid, errp[0], err, sizeof(err));
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		unit_fail(__FILE__, __LINE__, "child status 0x%x; it said: %s", status, err);
 }
