@@ -97,7 +97,18 @@ $(BUILD)/libkvmrun.so: $(BUILD)/$(SONAME)
 
 # The command links the static library: one self-contained binary.
 $(BUILD)/kvmrun: $(CLI_OBJS) $(BUILD)/libkvmrun.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
+	$(CC) $(ALL_LDFLAGS) $(KVMRUN_STATIC) -o $@ $^ $(LDLIBS_KVMRUN)
+
+# ---- the command as a static PIE (start-up cost, see README "Benchmarks") ----
+# Linked with libc too (still position-independent, so still randomised):
+# no dynamic loader, no libc.so to map and relocate, no symbol lookups at
+# start; about 0.1 ms less CPU and 640 KiB less peak RSS per `kvmrun run`
+# here (the file pages of libc.so that fault-around maps count in RSS).
+# STATIC=0 links it dynamically; the sanitizers need the dynamic runtime.
+STATIC ?= 1
+ifeq ($(SAN)$(STATIC),01)
+KVMRUN_STATIC = -static-pie
+endif
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libkvmrun.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
