@@ -157,6 +157,11 @@ static void *input_thread(void *arg)
 	uint8_t buf[KR_UART_RX_SIZE];
 	size_t have = 0, off = 0;
 	bool eof = false;
+	/* Started: kr_uart_register waits for this (see there). */
+	pthread_mutex_lock(&u->lock);
+	u->thread_running = true;
+	pthread_cond_broadcast(&u->rx_space);
+	pthread_mutex_unlock(&u->lock);
 	for (;;) {
 		if (off < have) {
 			off += kr_uart_receive(u, buf + off, have - off);
@@ -500,5 +505,14 @@ int kr_uart_register(struct kr_vm *vm)
 		return kr_err_sys("uart: pthread_create (input thread for fd %d)", u->in_fd);
 	}
 	u->thread_started = true;
+	/*
+	 * Wait until the thread runs its own code: a sandbox entered right
+	 * after this binds it too (TSYNC), and a thread still in its C
+	 * library's (or a sanitizer's) start-up makes calls the filter refuses.
+	 */
+	pthread_mutex_lock(&u->lock);
+	while (!u->thread_running)
+		pthread_cond_wait(&u->rx_space, &u->lock);
+	pthread_mutex_unlock(&u->lock);
 	return 0;
 }
