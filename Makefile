@@ -138,7 +138,7 @@ $(BUILD)/linux/vmlinuz:
 # A program and a guest built from the installed library and SDK alone, as
 # outside this tree (tests/install/build-outside.sh); the KVM tests run them.
 $(BUILD)/outside/outside: tests/install/build-outside.sh tests/install/outside.c \
-		guest/examples/hello.c $(BUILD)/libkvmrun.a $(SO_FILES) $(BUILD)/kvmrun $(wildcard guest/sdk/*) \
+		guest/examples/hello.c guest/examples/hello32.c $(BUILD)/libkvmrun.a $(SO_FILES) $(BUILD)/kvmrun $(wildcard guest/sdk/*) \
 		include/kvmrun.h include/kvmrun_abi.h mk/install.mk mk/kvmrun.pc.in
 	@$(if $(Q),echo "  OUTSIDE $@")
 	$(Q)CC="$(CC) $(SANFLAGS)" MAKE="$(MAKE)" sh tests/install/build-outside.sh $(BUILD)

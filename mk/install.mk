@@ -21,7 +21,7 @@ INSTALL ?= install
 # The SDK is guest/sdk as it is, plus the ABI header its sources include
 # (in the tree, guest.mk finds that in include/).
 SDK_FILES = $(addprefix guest/sdk/,guest.mk kvmrun_guest.h crt0.S string.c printf.c heap.c abi-defs.c \
-	guest.ld guest-higherhalf.ld guest-raw.ld) include/kvmrun_abi.h
+	guest.ld guest-higherhalf.ld guest-raw.ld crt0-32.S guest32.ld) include/kvmrun_abi.h
 HEADERS = include/kvmrun.h include/kvmrun_abi.h
 
 .PHONY: install uninstall

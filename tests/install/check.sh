@@ -109,11 +109,13 @@ $p/lib/libkvmrun.so.$major -> libkvmrun.so.$version
 $p/lib/libkvmrun.so.$version
 $p/lib/pkgconfig/kvmrun.pc
 $p/share/kvmrun/sdk/abi-defs.c
+$p/share/kvmrun/sdk/crt0-32.S
 $p/share/kvmrun/sdk/crt0.S
 $p/share/kvmrun/sdk/guest-higherhalf.ld
 $p/share/kvmrun/sdk/guest-raw.ld
 $p/share/kvmrun/sdk/guest.ld
 $p/share/kvmrun/sdk/guest.mk
+$p/share/kvmrun/sdk/guest32.ld
 $p/share/kvmrun/sdk/heap.c
 $p/share/kvmrun/sdk/kvmrun_abi.h
 $p/share/kvmrun/sdk/kvmrun_guest.h
