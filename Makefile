@@ -27,7 +27,10 @@ WARN = -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SANFLAGS) -Iinclude -Isrc -I$(BUILD)/gen -fPIC -MMD -MP \
 	-fvisibility=hidden
 ALL_LDFLAGS = $(LDFLAGS) $(SANFLAGS)
-LDLIBS_KVMRUN = -lseccomp
+# No run-time dependency beyond libc: the seccomp filter is compiled when
+# kvmrun is built (libseccomp is a build dependency only, see below).
+LDLIBS_KVMRUN =
+LDLIBS_SECCOMP_GEN = -lseccomp
 
 LIB_SRCS := $(sort $(wildcard src/core/*.c src/x86/*.c src/loader/*.c src/devices/*.c src/debug/*.c \
 	src/x86/*.S))
@@ -73,6 +76,18 @@ $(BUILD)/gen/syscall_names.h: scripts/gen-syscall-names.sh
 	$(Q)sh $< "$(CC)" > $@.tmp && mv $@.tmp $@
 $(BUILD)/src/core/sandbox.o: $(BUILD)/gen/syscall_names.h
 
+# The seccomp filter, compiled to BPF at build time by a generator linked
+# with libseccomp (src/core/sandbox_filter.h); sandbox.c alone includes it.
+# A host tool: built without the sanitizers of SAN=1.
+$(BUILD)/gen/gen-seccomp-filter: scripts/gen-seccomp-filter.c src/core/sandbox_filter.h
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  HOSTCC  $@")
+	$(Q)$(CC) -std=gnu11 $(WARN) $(CFLAGS) -Isrc -o $@ $< $(LDLIBS_SECCOMP_GEN)
+$(BUILD)/gen/seccomp_filter.h: $(BUILD)/gen/gen-seccomp-filter
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$< $(if $(SANFLAGS),--sanitizer) $@.tmp && mv $@.tmp $@
+$(BUILD)/src/core/sandbox.o: $(BUILD)/gen/seccomp_filter.h
+
 $(BUILD)/libkvmrun.a: $(LIB_OBJS)
 	rm -f $@ && ar rcs $@ $^
 
@@ -88,7 +103,18 @@ $(BUILD)/libkvmrun.so: $(BUILD)/$(SONAME)
 
 # The command links the static library: one self-contained binary.
 $(BUILD)/kvmrun: $(CLI_OBJS) $(BUILD)/libkvmrun.a
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
+	$(CC) $(ALL_LDFLAGS) $(KVMRUN_STATIC) -o $@ $^ $(LDLIBS_KVMRUN)
+
+# ---- the command as a static PIE (start-up cost, see README "Benchmarks") ----
+# Linked with libc too (still position-independent, so still randomised):
+# no dynamic loader, no libc.so to map and relocate, no symbol lookups at
+# start; about 0.1 ms less CPU and 640 KiB less peak RSS per `kvmrun run`
+# here (the file pages of libc.so that fault-around maps count in RSS).
+# STATIC=0 links it dynamically; the sanitizers need the dynamic runtime.
+STATIC ?= 1
+ifeq ($(SAN)$(STATIC),01)
+KVMRUN_STATIC = -static-pie
+endif
 
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libkvmrun.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS_KVMRUN)
@@ -118,7 +144,7 @@ $(BUILD)/linux/vmlinuz:
 # A program and a guest built from the installed library and SDK alone, as
 # outside this tree (tests/install/build-outside.sh); the KVM tests run them.
 $(BUILD)/outside/outside: tests/install/build-outside.sh tests/install/outside.c \
-		guest/examples/hello.c $(BUILD)/libkvmrun.a $(SO_FILES) $(BUILD)/kvmrun $(wildcard guest/sdk/*) \
+		guest/examples/hello.c guest/examples/hello32.c $(BUILD)/libkvmrun.a $(SO_FILES) $(BUILD)/kvmrun $(wildcard guest/sdk/*) \
 		include/kvmrun.h include/kvmrun_abi.h mk/install.mk mk/kvmrun.pc.in
 	@$(if $(Q),echo "  OUTSIDE $@")
 	$(Q)CC="$(CC) $(SANFLAGS)" MAKE="$(MAKE)" sh tests/install/build-outside.sh $(BUILD)

@@ -743,23 +743,32 @@ int kr_crosscheck_all(struct kr_vm *vm, uint64_t max_pages, struct kr_crosscheck
 /*
  * Confine this process to what running the guest needs: close /dev/kvm (the
  * VM and vCPU fds stay), set PR_SET_NO_NEW_PRIVS and install a seccomp
- * filter (libseccomp) that allows only the calls of the run loop, the
+ * filter (compiled to BPF when the library was built; this fills in the fds,
+ * the pid and the signal) that allows only the calls of the run loop, the
  * console and the final report: KVM_RUN and the register, translation and
- * memory-slot ioctls, write to the console and stderr, each run's timeout
- * timer (timer_create on CLOCK_MONOTONIC, gettid, rt_sigprocmask for the stop
- * signal), SIGRTMIN+3 to this process's threads (tgkill, for kr_vm_stop),
- * munmap/close/exit, and write() to the `write_fds` the caller still needs
- * (report or trace files). Any other system call kills the process after a line on
- * stderr naming it. Call after kr_vcpu_prepare, before kr_vm_run; it cannot
- * be undone. kr_vm_create and the loaders are not allowed afterwards.
- * The filter binds every thread of the process (seccomp's TSYNC): the
- * caller's, the vCPU threads kr_vcpu_prepare created, and the library's
- * own (the UART's input); it fails if a thread has a filter that is not
- * an ancestor of this one.
+ * memory-slot ioctls on the VM's own fds, write to the console and stderr,
+ * each run's timeout timer (timer_create on CLOCK_MONOTONIC, gettid,
+ * rt_sigprocmask for the stop signal), SIGRTMIN+3 to this process's threads
+ * (tgkill, for kr_vm_stop), munmap/close/exit, a device thread's poll and
+ * read of its input fd, and write() to the `write_fds` the caller still
+ * needs (report or trace files; at most 16 fds written in all). Any other
+ * system call kills the process after a line on stderr naming it. Call
+ * after kr_vcpu_prepare, before kr_vm_run; it cannot be undone.
+ * kr_vm_create and the loaders are not allowed afterwards.
+ * The filter binds every thread of the process (SECCOMP_FILTER_FLAG_TSYNC),
+ * those that exist already too (the vCPU threads kr_vcpu_prepare created, the
+ * UART's input thread): let a thread you start finish starting (say,
+ * wait until it runs your function) before calling this, since a thread
+ * still inside its C library's start-up may make calls the filter refuses.
+ * Fails, and filters no thread, if one has seccomp filters of its own that
+ * this one cannot be synchronised with.
  */
 int kr_sandbox_enter(struct kr_vm *vm, const int *write_fds, size_t nwrite_fds);
 
-/* Whether this kernel and libseccomp can filter; a line saying so in `detail`. */
+/*
+ * Whether this kernel can take the filter (seccomp filters, the SIGSYS trap,
+ * thread synchronisation); a line saying so in `detail`.
+ */
 bool kr_sandbox_available(char *detail, size_t size);
 
 /* ---- Debugging with gdb ---------------------------------------------------------- */

@@ -19,4 +19,5 @@ check-build-deps:
 				echo "make: <$$h> is missing: apt-get install $$pkg (or run scripts/setup)" >&2; \
 		done; exit 1; }
 
-$(LIB_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(KVMTEST_OBJS) $(BUILD)/gen/syscall_names.h: | check-build-deps
+$(LIB_OBJS) $(CLI_OBJS) $(UNIT_OBJS) $(KVMTEST_OBJS) $(BUILD)/gen/syscall_names.h \
+		$(BUILD)/gen/gen-seccomp-filter: | check-build-deps

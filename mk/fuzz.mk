@@ -68,6 +68,13 @@ FUZZ_GEN := $(if $(wildcard scripts/gen-syscall-names.sh),$(FUZZ_BUILD)/gen/sysc
 $(FUZZ_BUILD)/gen/syscall_names.h: scripts/gen-syscall-names.sh
 	@mkdir -p $(dir $@)
 	$(Q)sh $< "$(FUZZ_CC)" > $@.tmp && mv $@.tmp $@
+# The seccomp filter (Makefile: the same generator, built here for this tree).
+FUZZ_GEN += $(if $(wildcard scripts/gen-seccomp-filter.c),$(FUZZ_BUILD)/gen/seccomp_filter.h)
+$(FUZZ_BUILD)/gen/gen-seccomp-filter: scripts/gen-seccomp-filter.c src/core/sandbox_filter.h
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=gnu11 $(WARN) -O2 -Isrc -o $@ $< $(LDLIBS_SECCOMP_GEN)
+$(FUZZ_BUILD)/gen/seccomp_filter.h: $(FUZZ_BUILD)/gen/gen-seccomp-filter
+	$(Q)$< $@.tmp && mv $@.tmp $@
 $(FUZZ_LIB_OBJS) $(FUZZ_CLI_OBJS): | $(FUZZ_GEN)
 
 $(FUZZ_BUILD)/libkvmrun.a: $(FUZZ_LIB_OBJS)

@@ -4,8 +4,8 @@
 #
 # installs the command, libkvmrun.a, libkvmrun.so.$(VERSION) with its links
 # libkvmrun.so.$(SO_MAJOR) (the soname) and libkvmrun.so, the headers, a
-# pkg-config file (`pkg-config --cflags --libs kvmrun`; libseccomp is a
-# private dependency, for static linking), the man page and the guest SDK
+# pkg-config file (`pkg-config --cflags --libs kvmrun`; nothing beyond libc,
+# static or not: libseccomp is needed only to build), the man page and the guest SDK
 # (SDKDIR: `make -f $(SDKDIR)/guest.mk GUEST_SRC=DIR GUEST_OUT=OUT OUT/NAME.elf`
 # builds a guest outside this tree). `make uninstall` with the same PREFIX
 # and DESTDIR removes exactly these files. tests/install/check.sh tests both.
@@ -21,7 +21,7 @@ INSTALL ?= install
 # The SDK is guest/sdk as it is, plus the ABI header its sources include
 # (in the tree, guest.mk finds that in include/).
 SDK_FILES = $(addprefix guest/sdk/,guest.mk kvmrun_guest.h crt0.S string.c printf.c heap.c abi-defs.c \
-	guest.ld guest-higherhalf.ld guest-raw.ld) include/kvmrun_abi.h
+	guest.ld guest-higherhalf.ld guest-raw.ld crt0-32.S guest32.ld) include/kvmrun_abi.h
 HEADERS = include/kvmrun.h include/kvmrun_abi.h
 
 .PHONY: install uninstall

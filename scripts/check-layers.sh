@@ -32,7 +32,7 @@ check() {
 }
 
 for f in src/core/*.c src/core/*.h; do
-	check "$f" 'kvmrun\.h|kvmrun_abi\.h|syscall_names\.h|core/[a-z0-9_]+\.h'
+	check "$f" 'kvmrun\.h|kvmrun_abi\.h|syscall_names\.h|seccomp_filter\.h|core/[a-z0-9_]+\.h'
 	# Devices, the board, x86 or loader code by name (comments aside).
 	if sed 's://.*$::; s:/\*.*\*/::g' "$f" | grep -v '^[[:space:]]*\*' |
 		grep -Eq '\bkr_(console|hypercall|exception|board|x86|cpuid|gdt|pt(32|64)?|page_tables|memmap|sregs|load)_?[a-z0-9_]*\b|KR_EFER_|KR_PTE_'; then

@@ -13,19 +13,23 @@ EXAMPLE_C_RAW_GUESTS = hello long
 # 16/32-bit assembly guests -> NAME.bin
 EXAMPLE_ASM_GUESTS = real protected paged32 triple-real triple32 ud32 mbaout
 
+# 32-bit C guests -> 32/NAME.elf, 32/NAME.bin (guest.mk; --mode protected or paged32)
+EXAMPLE_C32_GUESTS = hello32
+
 # The multiboot kernel in C and its module (rules at the end).
 MB_GUEST_FILES = $(GUEST_OUT)/mbguest.elf $(GUEST_OUT)/mbguest.cfg
 
 EXAMPLE_GUEST_FILES = $(EXAMPLE_C_GUESTS:%=$(GUEST_OUT)/%.elf) \
 	$(EXAMPLE_C_RAW_GUESTS:%=$(GUEST_OUT)/%.bin) \
 	$(EXAMPLE_ASM_GUESTS:%=$(GUEST_OUT)/%.bin) \
-	$(GUEST_OUT)/protected-elf32.elf $(MB_GUEST_FILES)
+	$(GUEST_OUT)/protected-elf32.elf $(MB_GUEST_FILES) \
+	$(EXAMPLE_C32_GUESTS:%=$(GUEST_OUT)/32/%.elf) $(EXAMPLE_C32_GUESTS:%=$(GUEST_OUT)/32/%.bin)
 
 .PHONY: guests
 guests: $(EXAMPLE_GUEST_FILES)
 
 # Keep the objects and intermediate ELF files (for objdump, and no rebuilds).
-.SECONDARY: $(EXAMPLE_C_GUESTS:%=$(GUEST_OUT)/obj/%.o) \
+.SECONDARY: $(EXAMPLE_C_GUESTS:%=$(GUEST_OUT)/obj/%.o) $(EXAMPLE_C32_GUESTS:%=$(GUEST_OUT)/32/obj/%.o) \
 	$(EXAMPLE_ASM_GUESTS:%=$(GUEST_OUT)/obj/%.S.o) \
 	$(EXAMPLE_ASM_GUESTS:%=$(GUEST_OUT)/obj/%.S.elf)
 

@@ -12,6 +12,11 @@
 #                      int main(unsigned long ram_size, unsigned long heap_start)
 #            foo.bin   the same as a raw image (objcopy -O binary): kvmrun loads
 #                      raw images at 1 MiB and starts them at their first byte
+#   foo.c -> 32/foo.elf  32-bit C guest (ELF32) for --mode protected, or
+#            32/foo.bin  --mode paged32 where the KVM back end has it (kvmrun
+#                      info): crt0-32.S + the same SDK (string, printf, heap)
+#                      built with -m32, linked with guest32.ld at 1 MiB; the
+#                      same main(); hypercalls take EDI/ESI (kvmrun_guest.h)
 #   foo.S -> foo.bin   16- or 32-bit assembly guest as a raw image, linked with
 #                      guest-raw.ld at the address the source names in
 #                      `.set kr_load_addr, ...` (0x7C00 for real mode)
@@ -130,4 +135,39 @@ $(GUEST_OUT)/%.elf: $(GUEST_OUT)/obj/%.o $(GUEST_SDK_OBJS) $(GUEST_GENERATED) \
 $(GUEST_OUT)/%.bin: $(GUEST_OUT)/%.elf
 	$(GUEST_OBJCOPY) -O binary $< $@
 
+# ---- 32-bit C guests: foo.c -> 32/foo.elf, 32/foo.bin --------------------------
+# The SDK's objects again, 32-bit, in 32/sdk; absolute addresses (linked at
+# 1 MiB only). No -lgcc: without gcc-multilib there is no 32-bit libgcc, so
+# the SDK avoids its helpers (printf divides 64-bit numbers itself).
+# (The shorter stem makes these rules win over the ones above for 32/...)
+GUEST32_SDK_CFLAGS = $(filter-out -m64,$(GUEST_SDK_CFLAGS)) -m32 -march=i686
+GUEST32_LDSCRIPT = $(GUEST_SDK)/guest32.ld
+GUEST32_SDK_OBJS = $(GUEST_OUT)/32/sdk/crt0-32.o $(GUEST_OUT)/32/sdk/string.o \
+	$(GUEST_OUT)/32/sdk/printf.o $(GUEST_OUT)/32/sdk/heap.o
+
+$(GUEST_OUT)/32/sdk/crt0-32.o: $(GUEST_SDK)/crt0-32.S $(GUEST_GEN)/kvmrun_abi_asm.h
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST32_SDK_CFLAGS) $(GUEST_CFLAGS) -c -o $@ $<
+
+$(GUEST_OUT)/32/sdk/string.o: $(GUEST_SDK)/string.c
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST32_SDK_CFLAGS) $(GUEST_CFLAGS) -fno-tree-loop-distribute-patterns -MMD -MP -c -o $@ $<
+
+$(GUEST_OUT)/32/sdk/%.o: $(GUEST_SDK)/%.c $(GUEST_SDK)/kvmrun_guest.h
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST32_SDK_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(GUEST_OUT)/32/obj/%.o: $(GUEST_SRC)/%.c
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(GUEST32_SDK_CFLAGS) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(GUEST_OUT)/32/%.elf: $(GUEST_OUT)/32/obj/%.o $(GUEST32_SDK_OBJS) $(GUEST_GENERATED) \
+		$(GUEST32_LDSCRIPT)
+	$(GUEST_CC) $(GUEST32_SDK_CFLAGS) $(GUEST_CFLAGS) $(GUEST_LDFLAGS) -T $(GUEST32_LDSCRIPT) -o $@ \
+		$(GUEST32_SDK_OBJS) $(filter-out $(GUEST32_SDK_OBJS),$(filter %.o,$^))
+
+$(GUEST_OUT)/32/%.bin: $(GUEST_OUT)/32/%.elf
+	$(GUEST_OBJCOPY) -O binary $< $@
+
 -include $(wildcard $(GUEST_OUT)/obj/*.d $(GUEST_OUT)/sdk/*.d)
+-include $(wildcard $(GUEST_OUT)/32/obj/*.d $(GUEST_OUT)/32/sdk/*.d)

@@ -38,16 +38,42 @@ static void put_padded(struct out *o, const char *s, unsigned long n, int width,
 		put(o, ' ');
 }
 
+/*
+ * *v /= base, returning the remainder. In a 32-bit guest a 64-bit division
+ * would call libgcc's __udivmoddi4, which the SDK does not link (no 32-bit
+ * libgcc without gcc-multilib): divide 16 bits at a time instead, which
+ * 32-bit arithmetic holds since base <= 16.
+ */
+static unsigned int divmod_small(unsigned long long *v, unsigned int base)
+{
+#if __SIZEOF_LONG__ == 4
+	unsigned int hi = (unsigned int)(*v >> 32), lo = (unsigned int)*v, r;
+	unsigned int q3 = (hi >> 16) / base;
+	r = (hi >> 16) % base;
+	unsigned int q2 = ((r << 16) | (hi & 0xffff)) / base;
+	r = ((r << 16) | (hi & 0xffff)) % base;
+	unsigned int q1 = ((r << 16) | (lo >> 16)) / base;
+	r = ((r << 16) | (lo >> 16)) % base;
+	unsigned int q0 = ((r << 16) | (lo & 0xffff)) / base;
+	r = ((r << 16) | (lo & 0xffff)) % base;
+	*v = ((unsigned long long)((q3 << 16) | q2) << 32) | ((q1 << 16) | q0);
+	return r;
+#else
+	unsigned int r = (unsigned int)(*v % base);
+	*v /= base;
+	return r;
+#endif
+}
+
 static unsigned int fmt_unsigned(char *buf, unsigned long long v, unsigned int base, int upper)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
 	unsigned int n = 0, i;
 
-	do {
-		tmp[n++] = digits[v % base];
-		v /= base;
-	} while (v);
+	do
+		tmp[n++] = digits[divmod_small(&v, base)];
+	while (v);
 	for (i = 0; i < n; i++)
 		buf[i] = tmp[n - 1 - i];
 	return n;

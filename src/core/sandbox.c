@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sandbox.c - after set-up, kvmrun needs only a handful of system calls to
- * run a guest. A seccomp filter (built with libseccomp) allows exactly those,
- * so a bug the guest might trigger in the run loop cannot open files, map
- * memory or start processes.
+ * run a guest. A seccomp filter allows exactly those, so a bug the guest
+ * might trigger in the run loop cannot open files, map memory or start
+ * processes. The filter was compiled to BPF when kvmrun was built
+ * (core/sandbox_filter.h, scripts/gen-seccomp-filter.c): here its slots get
+ * this process's fds, pid and signal, and the kernel gets the program, for
+ * every thread of the process (SECCOMP_FILTER_FLAG_TSYNC).
  *
  * A denied call raises SIGSYS (SCMP_ACT_TRAP). The handler names the call,
  * from a table generated from <asm/unistd_64.h> (no allocation, nothing that
@@ -15,9 +18,10 @@
  * the message names the call.
  */
 #include <errno.h>
-#include <seccomp.h>
+#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -26,8 +30,12 @@
 
 #include "core/error.h"
 #include "core/run.h"
+#include "core/sandbox_filter.h"
 #include "core/vm.h"
+#include "seccomp_filter.h"
 #include "syscall_names.h"
+
+_Static_assert(KR_SANDBOX_MAX_VCPUS >= KR_MAX_CPUS, "the filter has a slot for every vCPU fd");
 
 static void put(char **p, const char *end, const char *s)
 {
@@ -71,189 +79,193 @@ static void on_denied_syscall(int sig, siginfo_t *info, void *uctx)
 	_exit(159); /* not reached */
 }
 
-/* Argument conditions, spelled out (libseccomp's SCMP_A0 leaves fields to zero-fill). */
-static struct scmp_arg_cmp arg_eq(unsigned arg, scmp_datum_t value)
+size_t kr_sandbox_filter_max_len(void)
 {
-	return (struct scmp_arg_cmp){.arg = arg, .op = SCMP_CMP_EQ, .datum_a = value, .datum_b = 0};
+	return KR_FILTER_MAX_LEN;
 }
 
-static struct scmp_arg_cmp arg_low32_eq(unsigned arg, scmp_datum_t value)
+/* The value of one slot; false if an fd in `v` is out of range. */
+static bool slot_value(const struct kr_sandbox_values *v, const struct kr_filter_slot *s,
+		       uint32_t *value)
 {
-	return (struct scmp_arg_cmp){
-		.arg = arg, .op = SCMP_CMP_MASKED_EQ, .datum_a = 0xffffffffu, .datum_b = value};
-}
-
-static int allow(scmp_filter_ctx ctx, int nr, unsigned n, const struct scmp_arg_cmp *args)
-{
-	int rc = seccomp_rule_add_array(ctx, SCMP_ACT_ALLOW, nr, n, args);
-	if (rc < 0) {
-		errno = -rc;
-		return kr_err_sys("sandbox: seccomp_rule_add_array(syscall %d, %u conditions)", nr, n);
+	const int *fds = NULL;
+	size_t n = 0;
+	switch (s->kind) {
+	case KR_SLOT_VCPU_FD: fds = v->vcpu_fds, n = v->nvcpus; break;
+	case KR_SLOT_VM_FD: fds = &v->vm_fd, n = 1; break;
+	case KR_SLOT_WRITE_FD: fds = v->write_fds, n = v->nwrite; break;
+	case KR_SLOT_READ_FD: fds = v->read_fds, n = v->nread; break;
+	case KR_SLOT_PID: *value = (uint32_t)v->pid; return v->pid > 0;
+	case KR_SLOT_KICK: *value = (uint32_t)v->kick_signal; return v->kick_signal > 0;
+	default: return false;
 	}
+	if (s->index >= n) {
+		*value = KR_FILTER_NO_FD;
+		return true;
+	}
+	*value = (uint32_t)fds[s->index];
+	return fds[s->index] >= 0;
+}
+
+long kr_sandbox_filter_build(struct sock_filter *prog, size_t max, const struct kr_sandbox_values *v)
+{
+	if (v->nvcpus < 1 || v->nvcpus > KR_SANDBOX_MAX_VCPUS)
+		return kr_err("sandbox: %zu vCPUs, the filter has room for 1 to %d", v->nvcpus,
+			      KR_SANDBOX_MAX_VCPUS);
+	if (v->nwrite > KR_SANDBOX_MAX_WRITE_FDS)
+		return kr_err("sandbox: %zu fds to write to, the filter has room for %d", v->nwrite,
+			      KR_SANDBOX_MAX_WRITE_FDS);
+	if (v->nread > KR_SANDBOX_MAX_READ_FDS)
+		return kr_err("sandbox: %zu fds to read from, the filter has room for %d", v->nread,
+			      KR_SANDBOX_MAX_READ_FDS);
+	const struct kr_filter_variant *f = &kr_filter_variants[0];
+	while (f->nvcpus < v->nvcpus)
+		f++; /* the last has KR_SANDBOX_MAX_VCPUS */
+	if (max < f->len)
+		return kr_err("sandbox: the filter has %zu instructions, room for %zu given", f->len,
+			      max);
+	memcpy(prog, f->prog, f->len * sizeof(*prog));
+	for (size_t i = 0; i < f->nslots; i++) {
+		const struct kr_filter_slot *s = &f->slots[i];
+		uint32_t value = 0;
+		/* The slot must hold its placeholder: a program and slot table that disagree is a build bug. */
+		if (s->insn >= f->len || prog[s->insn].k != KR_FILTER_MAGIC(s->kind, s->index))
+			return kr_err("sandbox: filter slot %zu (kind %u, index %u) does not point at its "
+				      "placeholder (instruction %u)",
+				      i, s->kind, s->index, s->insn);
+		if (!slot_value(v, s, &value))
+			return kr_err("sandbox: filter slot kind %u, index %u: value %d is out of range",
+				      s->kind, s->index, (int)value);
+		prog[s->insn].k = value;
+	}
+	return (long)f->len;
+}
+
+/* Add fd to fds[0..*n) unless it is there; at most `max`. */
+static int add_fd(int *fds, size_t *n, size_t max, int fd, const char *what, const char *whose)
+{
+	if (fd < 0)
+		return kr_err("sandbox: %s fd %d of %s is not an fd", what, fd, whose);
+	for (size_t i = 0; i < *n; i++)
+		if (fds[i] == fd)
+			return 0;
+	if (*n == max)
+		return kr_err("sandbox: more than %zu fds to %s: the filter has no slot for fd %d of %s",
+			      max, what, fd, whose);
+	fds[(*n)++] = fd;
 	return 0;
 }
 
-/* The ioctls the run loop and the final report make, on the fd they use. */
-static int allow_ioctls(scmp_filter_ctx ctx, const struct kr_vm *vm)
+/*
+ * The slots' values: the vCPU and VM fds; the fds the modules write to
+ * (console output), stderr (kvmrun's own messages, the SIGSYS handler's
+ * among them) and the caller's report files; the fds module threads read
+ * (the UART's input); the pid and the kick signal for kr_vm_stop's tgkill.
+ */
+static int collect_values(struct kr_vm *vm, const int *write_fds, size_t nwrite_fds,
+			  struct kr_sandbox_values *v)
 {
-	static const unsigned long vcpu_ioctls[] = {
-		KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_TRANSLATE,
-	};
-	/* On every vCPU's fd: each vCPU thread runs its own; an AP's start sets its registers. */
-	for (unsigned id = 0; id < vm->ncpus; id++)
-		for (size_t i = 0; i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]); i++) {
-			/* The kernel reads the request as 32 bits; compare only those. */
-			struct scmp_arg_cmp a[] = {arg_eq(0, (scmp_datum_t)vm->vcpus[id].fd),
-						   arg_low32_eq(1, vcpu_ioctls[i])};
-			if (allow(ctx, SCMP_SYS(ioctl), 2, a) < 0)
-				return -1;
-		}
-	/*
-	 * Memory slots may still change (kr_mem_add/kr_mem_remove from a
-	 * device); devices raise and lower interrupt lines.
-	 */
-	static const unsigned long vm_ioctls[] = {KVM_SET_USER_MEMORY_REGION, KVM_IRQ_LINE};
-	for (size_t i = 0; i < sizeof(vm_ioctls) / sizeof(vm_ioctls[0]); i++) {
-		struct scmp_arg_cmp a[] = {arg_eq(0, (scmp_datum_t)vm->vm_fd),
-					   arg_low32_eq(1, vm_ioctls[i])};
-		if (allow(ctx, SCMP_SYS(ioctl), 2, a) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-static int allow_write(scmp_filter_ctx ctx, int fd)
-{
-	struct scmp_arg_cmp a[] = {arg_eq(0, (scmp_datum_t)fd)};
-	return allow(ctx, SCMP_SYS(write), 1, a);
-}
-
-static int build_filter(scmp_filter_ctx ctx, struct kr_vm *vm, const int *write_fds,
-			size_t nwrite_fds)
-{
-	/* What the modules write to (console output), kvmrun's own messages, the caller's report files. */
-	bool stderr_allowed = false;
+	memset(v, 0, sizeof(*v));
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		v->vcpu_fds[i] = vm->vcpus[i].fd;
+	v->nvcpus = vm->ncpus;
+	v->vm_fd = vm->vm_fd;
+	v->pid = vm->pid;
+	v->kick_signal = kr_kick_signal();
 	for (size_t m = 0; m < vm->nmodules; m++) {
 		const struct kr_module *mod = &vm->modules[m];
 		int fds[8];
-		size_t n = mod->hooks->write_fds ?
-				   mod->hooks->write_fds(vm, mod->opaque, fds, 8) : 0;
-		for (size_t i = 0; i < n && i < 8; i++) {
-			if (allow_write(ctx, fds[i]) < 0)
+		size_t n = mod->hooks->write_fds ? mod->hooks->write_fds(vm, mod->opaque, fds, 8) : 0;
+		for (size_t i = 0; i < n && i < 8; i++)
+			if (add_fd(v->write_fds, &v->nwrite, KR_SANDBOX_MAX_WRITE_FDS, fds[i],
+				   "write to", mod->hooks->name) < 0)
 				return -1;
-			stderr_allowed = stderr_allowed || fds[i] == STDERR_FILENO;
-		}
+		n = mod->hooks->read_fds ? mod->hooks->read_fds(vm, mod->opaque, fds, 8) : 0;
+		for (size_t i = 0; i < n && i < 8; i++)
+			if (add_fd(v->read_fds, &v->nread, KR_SANDBOX_MAX_READ_FDS, fds[i], "read from",
+				   mod->hooks->name) < 0)
+				return -1;
 	}
-	if (!stderr_allowed && allow_write(ctx, STDERR_FILENO) < 0)
+	if (add_fd(v->write_fds, &v->nwrite, KR_SANDBOX_MAX_WRITE_FDS, STDERR_FILENO, "write to",
+		   "kvmrun's messages") < 0)
 		return -1;
 	for (size_t i = 0; i < nwrite_fds; i++)
-		if (allow_write(ctx, write_fds[i]) < 0)
+		if (add_fd(v->write_fds, &v->nwrite, KR_SANDBOX_MAX_WRITE_FDS, write_fds[i],
+			   "write to", "the caller's write_fds") < 0)
 			return -1;
-	/*
-	 * The run's signal and timeout timer (each run creates its timer for the
-	 * thread that runs: gettid, timer_create; it lets the signal through with
-	 * rt_sigprocmask), tear-down, and libc's heap trimming.
-	 */
-	static const int plain[] = {
-		SCMP_SYS(rt_sigreturn), SCMP_SYS(rt_sigprocmask), SCMP_SYS(gettid),
-		SCMP_SYS(timer_settime), SCMP_SYS(timer_delete),  SCMP_SYS(clock_gettime),
-		SCMP_SYS(munmap),        SCMP_SYS(close),         SCMP_SYS(madvise),
-		SCMP_SYS(brk),           SCMP_SYS(exit),          SCMP_SYS(exit_group),
-		/* Locks a device shares with a thread of its own (the UART's input). */
-		SCMP_SYS(futex),
-		/*
-		 * The filter binds all threads (TSYNC), a thread still starting
-		 * or ending too (the vCPU threads end in kr_vm_destroy): glibc's
-		 * thread start, and the sanitizers' alternate signal stack.
-		 */
-		SCMP_SYS(rseq), SCMP_SYS(set_robust_list), SCMP_SYS(sigaltstack),
-	};
-	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
-		if (allow(ctx, plain[i], 0, NULL) < 0)
-			return -1;
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-	/*
-	 * The sanitizer builds only (make SAN=1, make TSAN=1): the filter binds
-	 * every thread, and the sanitizers' runtimes map memory when a thread
-	 * ends (ASan) and have a thread of their own that sleeps and reads the
-	 * clock (TSan).
-	 */
-	static const int tsan_runtime[] = {
-		SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(gettimeofday),
-		SCMP_SYS(mmap),      SCMP_SYS(mprotect),        SCMP_SYS(sched_yield),
-	};
-	for (size_t i = 0; i < sizeof(tsan_runtime) / sizeof(tsan_runtime[0]); i++)
-		if (allow(ctx, tsan_runtime[i], 0, NULL) < 0)
-			return -1;
-#endif
-	/*
-	 * The UART's input thread exists before the sandbox, and the filter
-	 * binds every thread (TSYNC): its poll and reads of cfg.serial_in_fd.
-	 */
-	if (vm->cfg.serial_in_fd >= 0) {
-		struct scmp_arg_cmp in[] = {arg_eq(0, (scmp_datum_t)vm->cfg.serial_in_fd)};
-		if (allow(ctx, SCMP_SYS(read), 1, in) < 0 || allow(ctx, SCMP_SYS(poll), 0, NULL) < 0 ||
-		    allow(ctx, SCMP_SYS(ppoll), 0, NULL) < 0)
-			return -1;
-	}
-	struct scmp_arg_cmp monotonic[] = {arg_eq(0, CLOCK_MONOTONIC)};
-	if (allow(ctx, SCMP_SYS(timer_create), 1, monotonic) < 0)
-		return -1;
-	/* kr_vm_stop for a VM running on another thread: the kick signal, this process only. */
-	struct scmp_arg_cmp kick[] = {arg_eq(0, (scmp_datum_t)vm->pid),
-				      arg_eq(2, (scmp_datum_t)kr_kick_signal())};
-	if (allow(ctx, SCMP_SYS(tgkill), 2, kick) < 0)
-		return -1;
-	return allow_ioctls(ctx, vm);
+	return 0;
 }
 
 int kr_sandbox_enter(struct kr_vm *vm, const int *write_fds, size_t nwrite_fds)
 {
+	struct kr_sandbox_values v;
+	if (collect_values(vm, write_fds, nwrite_fds, &v) < 0)
+		return -1;
+	struct sock_filter *prog = malloc(KR_FILTER_MAX_LEN * sizeof(*prog));
+	if (!prog)
+		return kr_err_sys("sandbox: malloc(%zu) for the filter",
+				  KR_FILTER_MAX_LEN * sizeof(*prog));
+	long len = kr_sandbox_filter_build(prog, KR_FILTER_MAX_LEN, &v);
+	if (len < 0) {
+		free(prog);
+		return -1;
+	}
+
 	/* /dev/kvm itself is needed only to create things; close it. */
 	if (vm->kvm_fd >= 0) {
 		close(vm->kvm_fd);
 		vm->kvm_fd = -1;
 	}
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return kr_err_sys("sandbox: prctl(PR_SET_NO_NEW_PRIVS, 1)");
-
+	int rc = -1;
 	struct sigaction sa = {.sa_sigaction = on_denied_syscall, .sa_flags = SA_SIGINFO};
 	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGSYS, &sa, NULL) < 0)
-		return kr_err_sys("sandbox: sigaction(SIGSYS)");
-
-	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
-	if (!ctx)
-		return kr_err("sandbox: seccomp_init(SCMP_ACT_TRAP) failed");
-	/*
-	 * Every thread of the process, not only this one: the vCPU threads of
-	 * the APs (and the UART's input thread) were created before, in
-	 * kr_vcpu_prepare, so that no thread is created under the filter.
-	 */
-	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
-	if (rc < 0) {
-		errno = -rc;
-		rc = kr_err_sys("sandbox: seccomp_attr_set(SCMP_FLTATR_CTL_TSYNC, 1)");
-	} else
-		rc = build_filter(ctx, vm, write_fds, nwrite_fds);
-	if (rc == 0) {
-		int e = seccomp_load(ctx);
-		if (e < 0) {
-			errno = -e;
-			rc = kr_err_sys("sandbox: seccomp_load");
-		}
+	struct sock_fprog fprog = {.len = (unsigned short)len, .filter = prog};
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		kr_err_sys("sandbox: prctl(PR_SET_NO_NEW_PRIVS, 1)");
+	} else if (sigaction(SIGSYS, &sa, NULL) < 0) {
+		kr_err_sys("sandbox: sigaction(SIGSYS)");
+	} else {
+		/*
+		 * TSYNC: every thread of the process gets the filter (vCPU threads,
+		 * a device's input thread, the caller's), or none does. It fails
+		 * with the id of a thread that cannot take it (one whose own
+		 * seccomp filters this one does not descend from).
+		 */
+		long r = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC,
+				 &fprog);
+		if (r < 0)
+			kr_err_sys("sandbox: seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, "
+				   "%ld instructions)",
+				   len);
+		else if (r > 0)
+			kr_err("sandbox: seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC): "
+			       "thread %ld of this process cannot take the filter (it has seccomp "
+			       "filters of its own); no thread is filtered",
+			       r);
+		else
+			rc = 0;
 	}
-	seccomp_release(ctx);
+	free(prog);
 	return rc;
 }
 
 bool kr_sandbox_available(char *detail, size_t size)
 {
-	const struct scmp_version *v = seccomp_version();
 	/* PR_GET_SECCOMP fails with EINVAL on kernels built without seccomp. */
 	bool kernel = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) >= 0;
-	int api = seccomp_api_get();
-	snprintf(detail, size, "libseccomp %u.%u.%u, kernel seccomp %s, API level %d", v->major,
-		 v->minor, v->micro, kernel ? "yes" : "no", api);
-	return kernel && api >= 1;
+	/* The action a denied call gets: SIGSYS, which the handler turns into a message. */
+	uint32_t trap = SECCOMP_RET_TRAP;
+	bool traps = kernel && syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &trap) == 0;
+	/*
+	 * A flag the kernel knows passes the flag check, and then the NULL
+	 * program fails with EFAULT; an unknown one fails with EINVAL.
+	 */
+	bool tsync = kernel &&
+		     syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, NULL) < 0 &&
+		     errno == EFAULT;
+	snprintf(detail, size,
+		 "kernel filters %s, trap %s, thread sync %s; filter compiled at build time, "
+		 "libseccomp " KR_FILTER_LIBSECCOMP,
+		 kernel ? "yes" : "no", traps ? "yes" : "no", tsync ? "yes" : "no");
+	return kernel && traps && tsync;
 }

@@ -74,6 +74,12 @@ struct kr_hooks {
 	 * stops the run as an unhandled one.
 	 */
 	int (*on_debug_exit)(struct kr_vm *vm, void *opaque);
+
+	/*
+	 * The fds a thread of the module reads while sandboxed (the filter
+	 * binds every thread): fills fds[0..max), returns the count.
+	 */
+	size_t (*read_fds)(struct kr_vm *vm, void *opaque, int *fds, size_t max);
 };
 
 #define KR_MAX_MODULES 16

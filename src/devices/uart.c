@@ -29,9 +29,10 @@
  * KVM_IRQ_LINE, from either thread (KVM serialises it); without one, the
  * guest polls LSR.
  *
- * The input thread exists from kr_vm_create on, so the seccomp filter that
- * kr_sandbox_enter installs later on the calling thread does not bind it; it
- * only polls, reads its one fd and makes KVM_IRQ_LINE calls.
+ * The input thread exists from kr_vm_create on; the seccomp filter that
+ * kr_sandbox_enter installs binds it too (every thread of the process): it
+ * only polls, reads its one fd (the read_fds hook names it to the filter),
+ * takes the lock (futex) and makes KVM_IRQ_LINE calls.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
@@ -156,6 +157,11 @@ static void *input_thread(void *arg)
 	uint8_t buf[KR_UART_RX_SIZE];
 	size_t have = 0, off = 0;
 	bool eof = false;
+	/* Started: kr_uart_register waits for this (see there). */
+	pthread_mutex_lock(&u->lock);
+	u->thread_running = true;
+	pthread_cond_broadcast(&u->rx_space);
+	pthread_mutex_unlock(&u->lock);
 	for (;;) {
 		if (off < have) {
 			off += kr_uart_receive(u, buf + off, have - off);
@@ -437,11 +443,22 @@ static size_t write_fds(struct kr_vm *vm, void *opaque, int *fds, size_t max)
 	return 1;
 }
 
+static size_t read_fds(struct kr_vm *vm, void *opaque, int *fds, size_t max)
+{
+	(void)vm;
+	const struct kr_uart *u = opaque;
+	if (max < 1 || !u->thread_started)
+		return 0;
+	fds[0] = u->in_fd;
+	return 1;
+}
+
 static const struct kr_hooks uart_hooks = {
 	.name = "uart",
 	.on_stop = on_stop,
 	.on_destroy = on_destroy,
 	.write_fds = write_fds,
+	.read_fds = read_fds,
 };
 
 int kr_uart_check_config(const struct kr_vm_config *cfg)
@@ -488,5 +505,14 @@ int kr_uart_register(struct kr_vm *vm)
 		return kr_err_sys("uart: pthread_create (input thread for fd %d)", u->in_fd);
 	}
 	u->thread_started = true;
+	/*
+	 * Wait until the thread runs its own code: a sandbox entered right
+	 * after this binds it too (TSYNC), and a thread still in its C
+	 * library's (or a sanitizer's) start-up makes calls the filter refuses.
+	 */
+	pthread_mutex_lock(&u->lock);
+	while (!u->thread_running)
+		pthread_cond_wait(&u->rx_space, &u->lock);
+	pthread_mutex_unlock(&u->lock);
 	return 0;
 }

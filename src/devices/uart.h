@@ -33,6 +33,7 @@ struct kr_uart {
 	int in_fd;
 	int wake[2]; /* a pipe that ends the input thread's poll at teardown */
 	bool thread_started, stopping, ctrl_a;
+	bool thread_running; /* the input thread is past its C library's start-up (under lock) */
 
 	/* cfg.pc: Linux's panic lines in what is sent (see watch_panic). */
 	size_t panic_match, end_match;

@@ -8,7 +8,8 @@
 #      installed SDK (make -f $sdkdir/guest.mk), and tests/install/outside.c
 #      compiled with `pkg-config --cflags --libs kvmrun`, PKG_CONFIG_PATH
 #      pointing at the installed .pc file and nothing else of the tree;
-#   3. both land in BUILD/outside/ (outside, hello.elf), which the KVM tests
+#   3. both land in BUILD/outside/ (outside, hello.elf; and hello32.elf, a
+#      32-bit guest from the same SDK), which the KVM tests
 #      run (tests/kvm/run-tests.sh: installed-library-runs-a-guest); the
 #      program finds libkvmrun.so.0 through its rpath, the installed libdir.
 # `make` runs this (target BUILD/outside/outside). CC may carry flags.
@@ -30,7 +31,7 @@ ${MAKE:-make} -s BUILD="$build" PREFIX="$prefix" install >/dev/null
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 mkdir "$tmp/guests"
-cp guest/examples/hello.c "$tmp/guests/"
+cp guest/examples/hello.c guest/examples/hello32.c "$tmp/guests/"
 cp tests/install/outside.c "$tmp/"
 cd "$tmp"
 
@@ -38,9 +39,10 @@ export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 sdkdir=$(pkg-config --variable=sdkdir kvmrun)
 libdir=$(pkg-config --variable=libdir kvmrun)
 # Not the tree's make either: -f the installed guest.mk, from the temp folder.
-${MAKE:-make} -s -f "$sdkdir/guest.mk" GUEST_SRC=guests GUEST_OUT=gout gout/hello.elf
+${MAKE:-make} -s -f "$sdkdir/guest.mk" GUEST_SRC=guests GUEST_OUT=gout gout/hello.elf gout/32/hello32.elf
 # shellcheck disable=SC2046 # pkg-config's flags are words
 $CC -std=gnu11 -Wall -Wextra -Werror $(pkg-config --cflags kvmrun) -o outside outside.c \
 	$(pkg-config --libs kvmrun) -Wl,-rpath,"$libdir"
 cp outside "$out/outside"
 cp gout/hello.elf "$out/hello.elf"
+cp gout/32/hello32.elf "$out/hello32.elf"

@@ -8,8 +8,11 @@
 #                    libkvmrun.so.MAJOR and libkvmrun.so to libkvmrun.so.VERSION
 #   install-files    make install DESTDIR=... PREFIX=/usr/local installs exactly the
 #                    expected files
-#   pkg-config       the installed kvmrun.pc gives the installed paths; libseccomp
-#                    only for static linking
+#   pkg-config       the installed kvmrun.pc gives the installed paths, and no
+#                    other library, static or not (libseccomp is a build
+#                    dependency only: the seccomp filter is compiled at build time)
+#   runtime-deps     libkvmrun.so and kvmrun need libc (and its loader) alone
+#                    (readelf -d NEEDED)
 #   uninstall        make uninstall with the same DESTDIR and PREFIX leaves no file
 #   outside-built    BUILD/outside (tests/install/build-outside.sh, run by make)
 #                    holds a program linked against the installed libkvmrun.so.0
@@ -18,7 +21,7 @@
 # "install: N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
-names="exports soname install-files pkg-config uninstall outside-built"
+names="exports soname runtime-deps install-files pkg-config uninstall outside-built"
 if [ "${1-}" = --list ]; then
 	for n in $names; do echo "$n"; done
 	exit 0
@@ -83,6 +86,16 @@ else
 fi
 result soname "$why"
 
+# ---- run-time dependencies ---------------------------------------------------------
+why=
+for f in "$so" "$build/kvmrun"; do
+	needed=$(readelf -d "$f" 2>/dev/null | sed -n 's/.*(NEEDED).*Shared library: \[\(.*\)\]/\1/p' |
+		grep -v '^libc\.so\.\|^ld-linux' | tr '\n' ' ')
+	[ -n "$needed" ] && why="$f needs $needed(libc and its loader alone expected)"
+	readelf -d "$f" >/dev/null 2>&1 || why="readelf -d $f failed"
+done
+result runtime-deps "$why"
+
 # ---- install, pkg-config, uninstall ----------------------------------------------------
 dest=$tmp/dest
 p=/usr/local
@@ -96,11 +109,13 @@ $p/lib/libkvmrun.so.$major -> libkvmrun.so.$version
 $p/lib/libkvmrun.so.$version
 $p/lib/pkgconfig/kvmrun.pc
 $p/share/kvmrun/sdk/abi-defs.c
+$p/share/kvmrun/sdk/crt0-32.S
 $p/share/kvmrun/sdk/crt0.S
 $p/share/kvmrun/sdk/guest-higherhalf.ld
 $p/share/kvmrun/sdk/guest-raw.ld
 $p/share/kvmrun/sdk/guest.ld
 $p/share/kvmrun/sdk/guest.mk
+$p/share/kvmrun/sdk/guest32.ld
 $p/share/kvmrun/sdk/heap.c
 $p/share/kvmrun/sdk/kvmrun_abi.h
 $p/share/kvmrun/sdk/kvmrun_guest.h
@@ -142,12 +157,9 @@ if [ -n "$why" ]; then
 elif [ "$cflags" != "-I$q/include" ]; then
 	why="--cflags is '$cflags', expected -I$q/include"
 elif [ "$libs" != "-L$q/lib -lkvmrun" ]; then
-	why="--libs is '$libs', expected -L$q/lib -lkvmrun (libseccomp is private)"
-else
-	case $static in
-	*-lkvmrun*-lseccomp*) ;;
-	*) why="--static --libs is '$static': it lacks -lkvmrun ... -lseccomp" ;;
-	esac
+	why="--libs is '$libs', expected -L$q/lib -lkvmrun"
+elif [ "$static" != "-L$q/lib -lkvmrun" ]; then
+	why="--static --libs is '$static', expected -L$q/lib -lkvmrun (no libseccomp at run time)"
 fi
 [ -z "$why" ] && [ "$sdkdir" != "$q/share/kvmrun/sdk" ] && why="sdkdir is '$sdkdir'"
 [ -z "$why" ] && [ "$modversion" != "$version" ] && why="--modversion is '$modversion', expected $version"

@@ -1169,6 +1169,19 @@ check_smp_help() {
 CHECK=check_smp_help
 t smp-help-lists-cpus 0 '*' -- run --help
 
+# ---- 32-bit C guests from guest.mk (32/NAME.elf, 32/NAME.bin) ------------------
+# The SDK's crt0-32, printf (64-bit numbers without libgcc), heap and WRITE
+# hypercall in protected mode, as an ELF32 and as a raw image; 32-bit paging
+# where the back end has it; long mode refuses an ELF32.
+SDK32_OUT='hello from a 32-bit C guest\nlong 32 bits, pointer 32 bits\n-9000000000 18446744073709551615 123456789abcdef -5\nram 32 MiB, heap above the image: yes\nheap sum 85344\n'
+t sdk32-protected-elf 32 "$SDK32_OUT" -- run --mode protected "$G/32/hello32.elf"
+t sdk32-protected-bin 32 "$SDK32_OUT" -- run --mode protected "$G/32/hello32.bin"
+NEEDS=paged32
+t sdk32-paged32-elf 32 "$SDK32_OUT" -- run --mode paged32 "$G/32/hello32.elf"
+# ... and built outside the tree with the installed SDK (tests/install/build-outside.sh)
+t sdk32-installed-sdk 32 "$SDK32_OUT" -- run --mode protected "${OUTSIDE:-$ROOT/build/outside}/hello32.elf"
+t sdk32-long-mode-refuses-elf32 $VMM_ERROR '' 'a 32-bit ELF (ELFCLASS32) needs protected or paged32 mode' \
+	-- run --mode long "$G/32/hello32.elf"
 
 [ -n "$LIST" ] && exit 0
 # A name in the KVMRUN_TEST_ONLY list that is no test: a failure, or a typo would pass.

@@ -387,15 +387,19 @@ static void *run_until_stopped(void *arg)
 	atomic_store(&r->started, true);
 	r->ok = run_expect(r->vm, KR_STOP_REQUESTED, "stopped from the sandbox");
 	atomic_store(&r->done, true);
+	/*
+	 * Filtered too (TSYNC), this thread does not end: the sanitizers'
+	 * thread exit calls sigaltstack. The process ends with exit_group.
+	 */
+	for (;;)
+		;
 	return NULL;
 }
 
 /*
- * The filter binds the thread that enters the sandbox: its kr_vm_stop must
- * be allowed to signal the vCPU thread (tgkill). It may not even sleep, so
- * it busy-waits, and leaves with exit_group. The filter binds the running
- * thread too (TSYNC), which is let start first: a thread's start-up (the
- * sanitizers' hooks in it) is no run loop.
+ * The filter binds the thread that enters the sandbox (and every other):
+ * its kr_vm_stop must be allowed to signal the vCPU thread (tgkill). It may
+ * not even sleep, so it busy-waits, and leaves with exit_group.
  */
 static bool sandboxed_stop_of_another_thread(void)
 {
@@ -406,6 +410,10 @@ static bool sandboxed_stop_of_another_thread(void)
 	pthread_t t;
 	if (pthread_create(&t, NULL, run_until_stopped, &r) != 0)
 		return fail("pthread_create");
+	/*
+	 * The filter binds the thread too (TSYNC): let it finish starting
+	 * first (with the sanitizers, a starting thread makes calls of theirs).
+	 */
 	while (!atomic_load(&r.started))
 		;
 	if (kr_sandbox_enter(r.vm, NULL, 0) < 0)
