@@ -12,8 +12,11 @@
  *
  *   build/bench [--rounds N] [--exits N] [--ops N] [--proc-rounds N] [--json FILE]
  *               [--kvmrun PATH] [--bare PATH] [--guests DIR] [--old-kvmrun PATH]
- *               [--cpu N]
+ *               [--cpu N] [--case NAME]
  *   build/bench --validate-json FILE
+ *
+ * --case runs one in-process case alone (no processes): for measuring one
+ * change; its JSON has that case only.
  *
  * --old-kvmrun adds `kvmrun run` of another build (say main's, built beside)
  * to the process-level rounds, interleaved with the others.
@@ -185,6 +188,7 @@ struct bcase {
 struct bench {
 	unsigned rounds, exits, ops, proc_rounds, cpu;
 	const char *json_path, *kvmrun, *bare, *old_kvmrun, *image, *guests;
+	const char *only; /* --case: this in-process case alone, no processes */
 	int devnull;
 	struct bare_proc proc;
 	/* the VMs of the per-exit cases, made before their rounds */
@@ -969,7 +973,8 @@ int main(int argc, char **argv)
 		if (!v) {
 			fprintf(stderr, "usage: %s [--rounds N] [--exits N] [--ops N] "
 					"[--proc-rounds N] [--json FILE] [--kvmrun PATH] [--bare PATH] "
-					"[--guests DIR] [--old-kvmrun PATH] [--cpu N]\n", argv[0]);
+					"[--guests DIR] [--old-kvmrun PATH] [--cpu N] [--case NAME]\n",
+				argv[0]);
 			return 2;
 		}
 		i++;
@@ -979,6 +984,8 @@ int main(int argc, char **argv)
 			b.exits = parse_uint(v, a);
 		else if (!strcmp(a, "--ops"))
 			b.ops = parse_uint(v, a);
+		else if (!strcmp(a, "--case"))
+			b.only = v;
 		else if (!strcmp(a, "--guests"))
 			b.guests = v;
 		else if (!strcmp(a, "--proc-rounds"))
@@ -1026,6 +1033,8 @@ int main(int argc, char **argv)
 	uname(&u);
 
 	for (size_t i = 0; i < NCASES; i++) {
+		if (b.only && strcmp(b.only, cases[i].name) != 0)
+			continue;
 		if (run_case(&b, i) < 0) {
 			fprintf(stderr, "bench: case %s failed: %s\n", cases[i].name, kr_last_error());
 			return 1;
@@ -1048,7 +1057,7 @@ int main(int argc, char **argv)
 	};
 	size_t npc = b.old_kvmrun ? 4 : 3;
 	int rc = 0;
-	for (unsigned r = 0; r <= b.proc_rounds && rc == 0; r++) {
+	for (unsigned r = 0; r <= b.proc_rounds && rc == 0 && !b.only; r++) {
 		for (size_t k = 0; k < npc && rc == 0; k++) {
 			struct pcase *p = &pc[(k + r) % npc];
 			struct sample s;
@@ -1072,6 +1081,8 @@ int main(int argc, char **argv)
 	       "bare", "min", "cpu", "wall");
 	for (size_t i = 0; i < NCASES; i++) {
 		struct bcase *c = &cases[i];
+		if (!c->res[0][0].n)
+			continue; /* not run (--case) */
 		if (!c->bare_round) {
 			struct stats lc = stats_of(&c->res[0][0], 1);
 			printf("%-22s %9.2f %9.2f %6.1f%% | %9s %9s | %6s %6s  us (no baseline)\n",
@@ -1084,8 +1095,11 @@ int main(int argc, char **argv)
 		if (c->second)
 			print_row(c->second, "us", 1000, &c->res[1][0], &c->res[1][1]);
 	}
-	printf("processes: %u rounds, exec to exit of a one-exit guest (16 MiB), CPU from wait4\n",
-	       b.proc_rounds);
+	if (b.only)
+		npc = 0;
+	else
+		printf("processes: %u rounds, exec to exit of a one-exit guest (16 MiB), CPU from "
+		       "wait4\n", b.proc_rounds);
 	for (size_t k = 0; k < npc; k++)
 		if (k != 1)
 			print_row(pc[k].name, "us", 1000, &pc[k].res, &pc[1].res);
@@ -1118,7 +1132,7 @@ int main(int argc, char **argv)
 	bool first = true;
 	for (size_t i = 0; i < NCASES; i++) {
 		struct bcase *c = &cases[i];
-		for (int m = 0; m < (c->second ? 2 : 1); m++) {
+		for (int m = 0; m < (c->second ? 2 : 1) && c->res[0][0].n; m++) {
 			fprintf(f, "%s\n  {\"name\": ", first ? "" : ",");
 			first = false;
 			json_str(f, m ? c->second : c->name);

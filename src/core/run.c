@@ -516,7 +516,8 @@ static int run_loop(struct kr_vm *vm, const struct run_timer *timer)
 	while (!atomic_load(&vm->stop_requested)) {
 		uint64_t t0 = vm->observer ? now_ns() : 0;
 		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
-			vm->sync_fresh = false; /* only an exit surely refreshed run->s.regs */
+			/* only an exit surely refreshed run->s.regs */
+			vm->sync_fresh = vm->regs_mirror = false;
 			/*
 			 * A signal (or immediate_exit) interrupted the run: not an exit.
 			 * Clear immediate_exit before looking at why, so a request that
@@ -535,7 +536,7 @@ static int run_loop(struct kr_vm *vm, const struct run_timer *timer)
 			}
 			return kr_err_sys("run: ioctl KVM_RUN(vcpu fd %d)", vm->vcpu_fd);
 		}
-		vm->sync_fresh = vm->sync_regs;
+		vm->sync_fresh = vm->regs_mirror = vm->sync_regs;
 		if (kr_handle_exit(vm) < 0)
 			return kr_err_context("run: handling %s", kr_exit_name(vm->run->exit_reason));
 		if (vm->observer)
@@ -621,6 +622,7 @@ int kr_vcpu_complete_exit(struct kr_vm *vm, const char *what)
 	int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
 	int e = errno;
 	__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	vm->regs_mirror = false; /* completing may move RIP or write RAX */
 	if (r == 0 || e != EINTR) {
 		errno = r == 0 ? EPROTO : e;
 		return kr_err_sys("%s: ioctl KVM_RUN(immediate_exit=1) to complete the last exit",

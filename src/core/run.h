@@ -34,5 +34,12 @@ void kr_vm_stop_with(struct kr_vm *vm, const struct kr_stop *stop);
 
 /* The exit fast path (core/vcpu.c): ask KVM for KVM_CAP_SYNC_REGS if it has it. */
 void kr_vcpu_sync_init(struct kr_vm *vm);
+/*
+ * Set the registers as the next KVM_RUN starts (see vm->regs_mirror):
+ * kr_vcpu_get_regs reads them back at once, a KVM ioctl that reads them
+ * does not until that run (a KVM_RUN with immediate_exit applies them).
+ * Without the mirror, kr_vcpu_set_regs.
+ */
+int kr_vcpu_set_regs_at_run(struct kr_vm *vm, const struct kvm_regs *regs);
 
 #endif

@@ -28,7 +28,7 @@ void kr_vcpu_sync_init(struct kr_vm *vm)
 
 int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs)
 {
-	if (vm->sync_fresh) { /* the exit path: no system call */
+	if (vm->sync_fresh || vm->regs_mirror) { /* the exit path, or as it left them: no system call */
 		*regs = vm->run->s.regs.regs;
 		return 0;
 	}
@@ -39,10 +39,29 @@ int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs)
 
 int kr_vcpu_set_regs(struct kr_vm *vm, const struct kvm_regs *regs)
 {
-	vm->sync_fresh = false; /* KVM does not update run->s.regs for a set */
+	/* KVM does not update run->s.regs for a set; a set still waiting in the area is
+	 * overtaken by this one (it sets every field) */
+	vm->sync_fresh = vm->regs_mirror = false;
+	vm->run->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_REGS;
 	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, regs) < 0)
 		return kr_err_sys("vCPU: ioctl KVM_SET_REGS(rip=0x%llx, rsp=0x%llx)",
 				  (unsigned long long)regs->rip, (unsigned long long)regs->rsp);
+	return 0;
+}
+
+/*
+ * The registers for the next KVM_RUN, which applies them before it does
+ * anything else (KVM_CAP_SYNC_REGS' kvm_dirty_regs), as KVM_SET_REGS would
+ * have: one ioctl less. Only while the area mirrors the vCPU, so that what
+ * kr_vcpu_get_regs reads until that run is what the vCPU will hold; the
+ * vCPU's first run never takes registers from the area (see snapshot.c).
+ */
+int kr_vcpu_set_regs_at_run(struct kr_vm *vm, const struct kvm_regs *regs)
+{
+	if (!vm->regs_mirror)
+		return kr_vcpu_set_regs(vm, regs);
+	vm->run->s.regs.regs = *regs;
+	vm->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
 	return 0;
 }
 

@@ -146,6 +146,7 @@ struct kr_vm {
 	 * the page tables in software (kr_walk) under these registers instead.
 	 */
 	const struct kvm_sregs *soft_sregs;
+	uint64_t translations; /* guest virtual pages translated so far (x86/translate.c), for tests */
 
 	/* kr_vm_observe_exits: NULL costs the run loop nothing */
 	kr_exit_observer observer;
@@ -174,6 +175,15 @@ struct kr_vm {
 	 * and when kr_vm_run returns, so that outside a run the ioctls answer).
 	 */
 	bool sync_regs, sync_fresh;
+	/*
+	 * regs_mirror: run->s.regs.regs holds the vCPU's registers between runs
+	 * too (set after a KVM_RUN that exited or that applied registers from
+	 * the area; cleared by KVM_SET_REGS and by a KVM_RUN that may have
+	 * changed them without storing them, such as one completing an exit).
+	 * Then kr_vcpu_get_regs reads them there and kr_vcpu_set_regs_at_run
+	 * hands its registers to the next KVM_RUN through the area.
+	 */
+	bool regs_mirror;
 
 	/* Lifecycle: what kr_vcpu_prepare and earlier runs left (see kr_vm_run). */
 	bool prepare_started, prepared;

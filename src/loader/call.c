@@ -250,7 +250,7 @@ static int set_call_regs(struct kr_vm *vm, const struct call_target *t,
 	r.rip = t->fn;
 	r.rsp = t->top - 8; /* = 8 mod 16 at entry, as after a call instruction */
 	r.rflags = RFLAGS_FIXED;
-	return kr_vcpu_set_regs(vm, &r);
+	return kr_vcpu_set_regs_at_run(vm, &r); /* applied by the call's KVM_RUN */
 }
 
 static int check_callable(struct kr_vm *vm, const char *name, const struct kr_call_arg *args,

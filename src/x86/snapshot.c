@@ -961,6 +961,7 @@ static int set_regs_synced(struct kr_vm *vm, const struct kr_snapshot *s)
 	__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 	bool applied = run->kvm_dirty_regs == 0; /* KVM clears each bit it took */
 	run->kvm_dirty_regs = 0;
+	vm->regs_mirror = applied; /* the area holds what the vCPU took */
 	if (r == 0 || e != EINTR || !applied) {
 		errno = r == 0 ? EPROTO : e != EINTR ? e : EINVAL;
 		return kr_err_sys("restore: ioctl KVM_RUN(immediate_exit=1, kvm_dirty_regs=0x%x) "
@@ -973,6 +974,7 @@ static int set_regs_synced(struct kr_vm *vm, const struct kr_snapshot *s)
 static int set_regs_plain(struct kr_vm *vm, const struct kr_snapshot *s)
 {
 	int fd = vm->vcpu_fd;
+	vm->regs_mirror = false;
 	if (ioctl(fd, KVM_SET_SREGS, &s->sregs) < 0)
 		return kr_err_sys("restore: ioctl KVM_SET_SREGS(cr0=0x%llx, cr4=0x%llx, efer=0x%llx)",
 				  (unsigned long long)s->sregs.cr0, (unsigned long long)s->sregs.cr4,

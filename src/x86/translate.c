@@ -51,6 +51,7 @@ static bool address_exists(enum kr_paging paging, uint64_t gva)
 /* Translate `gva`, which exists in the vCPU's current mode. */
 static int translate_existing(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
 {
+	vm->translations++;
 	/*
 	 * KVM_TRANSLATE, also for a hypercall's buffer on the exit path: the
 	 * guest's tables as KVM itself reads them (one ioctl per page). Only a VM
