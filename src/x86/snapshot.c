@@ -563,6 +563,22 @@ int kr_snapshot_take(struct kr_vm *vm, struct kr_snapshot **out)
 	return 0;
 }
 
+uint64_t kr_snapshot_id(const struct kr_snapshot *s)
+{
+	return s->id;
+}
+
+const uint8_t *kr_snapshot_ram(const struct kr_snapshot *s, uint64_t *size)
+{
+	*size = s->config.mem_size;
+	return s->ram;
+}
+
+const struct kvm_sregs *kr_snapshot_sregs(const struct kr_snapshot *s)
+{
+	return &s->sregs;
+}
+
 void kr_snapshot_info(const struct kr_snapshot *s, struct kr_snapshot_info *info)
 {
 	memset(info, 0, sizeof(*info));
