@@ -628,5 +628,7 @@ int kr_vcpu_complete_exit(struct kr_vm *vm, const char *what)
 		return kr_err_sys("%s: ioctl KVM_RUN(immediate_exit=1) to complete the last exit",
 				  what);
 	}
+	/* Done: no one completes it again (KVM leaves the field as it was). */
+	vm->run->exit_reason = KVM_EXIT_INTR;
 	return 0;
 }

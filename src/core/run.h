@@ -41,5 +41,12 @@ void kr_vcpu_sync_init(struct kr_vm *vm);
  * Without the mirror, kr_vcpu_set_regs.
  */
 int kr_vcpu_set_regs_at_run(struct kr_vm *vm, const struct kvm_regs *regs);
+/*
+ * Apply what waits in the sync area for the next KVM_RUN now (one KVM_RUN
+ * with immediate_exit; none if nothing waits). Every vCPU ioctl other than
+ * KVM_RUN that reads or depends on the registers, special registers or
+ * events calls it first (the getters here do). `what` names the caller.
+ */
+int kr_vcpu_flush(struct kr_vm *vm, const char *what);
 
 #endif

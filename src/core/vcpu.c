@@ -7,6 +7,7 @@
  * read the copy KVM_CAP_SYNC_REGS leaves in kvm_run (vm->sync_fresh): a
  * hypercall then costs no ioctl for its arguments and the vCPU's mode.
  */
+#include <errno.h>
 #include <sys/ioctl.h>
 
 #include "core/error.h"
@@ -26,12 +27,43 @@ void kr_vcpu_sync_init(struct kr_vm *vm)
 		vm->run->kvm_valid_regs = want;
 }
 
+/*
+ * Apply what waits in the sync area (kvm_dirty_regs: a deferred reset's
+ * registers, special registers and events, or registers for the next run)
+ * with a KVM_RUN that immediate_exit ends before the guest runs: for the
+ * ioctls that read or depend on them (KVM_GET_SREGS, KVM_TRANSLATE,
+ * KVM_SET_SREGS, KVM_SET_GUEST_DEBUG). Nothing waiting: no system call.
+ */
+int kr_vcpu_flush(struct kr_vm *vm, const char *what)
+{
+	struct kvm_run *run = vm->run;
+	if (!run || !run->kvm_dirty_regs)
+		return 0;
+	unsigned dirty = (unsigned)run->kvm_dirty_regs;
+	__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+	int e = errno;
+	__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	bool applied = run->kvm_dirty_regs == 0; /* KVM clears each bit it took */
+	run->kvm_dirty_regs = 0;
+	vm->regs_mirror = false; /* a KVM_RUN may also complete an exit */
+	if (r == 0 || e != EINTR || !applied) {
+		errno = r == 0 ? EPROTO : e != EINTR ? e : EINVAL;
+		return kr_err_sys("%s: ioctl KVM_RUN(immediate_exit=1, kvm_dirty_regs=0x%x) to "
+				  "apply the registers set for the next run",
+				  what, dirty);
+	}
+	return 0;
+}
+
 int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs)
 {
 	if (vm->sync_fresh || vm->regs_mirror) { /* the exit path, or as it left them: no system call */
 		*regs = vm->run->s.regs.regs;
 		return 0;
 	}
+	if (kr_vcpu_flush(vm, "vCPU") < 0)
+		return -1;
 	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, regs) < 0)
 		return kr_err_sys("vCPU: ioctl KVM_GET_REGS");
 	return 0;
@@ -71,6 +103,8 @@ int kr_vcpu_get_sregs(struct kr_vm *vm, struct kvm_sregs *sregs)
 		*sregs = vm->run->s.regs.sregs;
 		return 0;
 	}
+	if (kr_vcpu_flush(vm, "vCPU") < 0)
+		return -1;
 	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, sregs) < 0)
 		return kr_err_sys("vCPU: ioctl KVM_GET_SREGS");
 	return 0;

@@ -953,14 +953,27 @@ static int set_device_state(struct kr_vm *vm, const struct kr_snapshot *s)
  * through the shared struct kvm_run (KVM_CAP_SYNC_REGS), applied by a
  * KVM_RUN that immediate_exit ends before the guest runs. On kvm_pvm each
  * vCPU ioctl costs about 5 us, so this is most of a reset's time.
+ *
+ * A reset goes further (SET_AT_RUN): it leaves them in the area for the
+ * guest's next KVM_RUN, which applies them before anything else, so they
+ * cost no ioctl of their own. Until then run->s.regs mirrors the registers
+ * (kr_vcpu_get_regs reads them there), and whatever reads or depends on the
+ * rest through an ioctl (KVM_GET_SREGS, KVM_TRANSLATE, KVM_SET_SREGS,
+ * KVM_SET_GUEST_DEBUG, a snapshot) applies them first (kr_vcpu_flush, the
+ * KVM_RUN that completes an exit). They are then set after the FPU, XCRs,
+ * debug registers and MSRs instead of before: none of those depends on
+ * them. Not with an in-kernel LAPIC, whose state KVM_SET_SREGS' APIC base
+ * could change after KVM_SET_LAPIC: there they are set at once.
  */
+enum regs_way { SET_PLAIN, SET_SYNCED, SET_AT_RUN };
+
 static bool sync_regs_usable(struct kr_vm *vm)
 {
 	unsigned want = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS | KVM_SYNC_X86_EVENTS;
 	return ((unsigned)check_extension(vm, KVM_CAP_SYNC_REGS) & want) == want;
 }
 
-static int set_regs_synced(struct kr_vm *vm, const struct kr_snapshot *s)
+static int set_regs_synced(struct kr_vm *vm, const struct kr_snapshot *s, bool at_run)
 {
 	struct kvm_run *run = vm->run;
 	run->s.regs.regs = s->regs;
@@ -971,6 +984,11 @@ static int set_regs_synced(struct kr_vm *vm, const struct kr_snapshot *s)
 		dirty |= KVM_SYNC_X86_EVENTS;
 	}
 	run->kvm_dirty_regs = dirty;
+	if (at_run) {
+		vm->sync_fresh = false;
+		vm->regs_mirror = true; /* the area holds what the vCPU will */
+		return 0;
+	}
 	__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 	int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
 	int e = errno;
@@ -1001,7 +1019,7 @@ static int set_regs_plain(struct kr_vm *vm, const struct kr_snapshot *s)
 	return 0;
 }
 
-static int set_vcpu_state(struct kr_vm *vm, const struct kr_snapshot *s, bool synced)
+static int set_vcpu_state(struct kr_vm *vm, const struct kr_snapshot *s, enum regs_way way)
 {
 	int fd = vm->vcpu_fd;
 	/*
@@ -1014,7 +1032,10 @@ static int set_vcpu_state(struct kr_vm *vm, const struct kr_snapshot *s, bool sy
 		return -1;
 	if (s->have_lapic && ioctl(fd, KVM_SET_MP_STATE, &s->mp_state) < 0)
 		return kr_err_sys("restore: ioctl KVM_SET_MP_STATE(%u)", s->mp_state.mp_state);
-	if ((synced ? set_regs_synced(vm, s) : set_regs_plain(vm, s)) < 0)
+	if (way == SET_AT_RUN && s->have_lapic)
+		way = SET_SYNCED;
+	if ((way == SET_PLAIN ? set_regs_plain(vm, s) : set_regs_synced(vm, s, way == SET_AT_RUN)) <
+	    0)
 		return -1;
 	if (s->xsave_size) {
 		if (ioctl(fd, KVM_SET_XSAVE, s->xsave) < 0)
@@ -1030,7 +1051,7 @@ static int set_vcpu_state(struct kr_vm *vm, const struct kr_snapshot *s, bool sy
 		return kr_err_sys("restore: ioctl KVM_SET_LAPIC");
 	if (set_msrs(vm, s->msrs) < 0)
 		return -1;
-	if (!synced && s->have_events && ioctl(fd, KVM_SET_VCPU_EVENTS, &s->events) < 0)
+	if (way == SET_PLAIN && s->have_events && ioctl(fd, KVM_SET_VCPU_EVENTS, &s->events) < 0)
 		return kr_err_sys("restore: ioctl KVM_SET_VCPU_EVENTS");
 	return 0;
 }
@@ -1091,7 +1112,8 @@ static int reset(struct kr_vm *vm, const struct kr_snapshot *s, bool full)
 	} else {
 		memcpy(ram, s->ram, size);
 	}
-	if (set_vcpu_state(vm, s, m->sync_regs) < 0 || set_vm_state(vm, s) < 0 ||
+	if (set_vcpu_state(vm, s, m->sync_regs ? SET_AT_RUN : SET_PLAIN) < 0 ||
+	    set_vm_state(vm, s) < 0 ||
 	    set_device_state(vm, s) < 0)
 		return -1;
 	m->base_id = s->id;
@@ -1169,7 +1191,7 @@ int kr_vm_restore(struct kr_vm **out, const struct kr_snapshot *s, const struct 
 	for (uint64_t i = 0; i < s->npages; i++)
 		memcpy(vm->ram + s->pages[i] * PAGE, s->ram + s->pages[i] * PAGE, PAGE);
 	/* The plain ioctls on a fresh vCPU: KVM_RUN's sync must not be its first run. */
-	if (set_vcpu_state(vm, s, false) < 0 || set_vm_state(vm, s) < 0 ||
+	if (set_vcpu_state(vm, s, SET_PLAIN) < 0 || set_vm_state(vm, s) < 0 ||
 	    set_device_state(vm, s) < 0 || log_restart(vm, m) < 0) {
 		kr_vm_destroy(vm);
 		return -1;

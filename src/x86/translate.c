@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "core/error.h"
+#include "core/run.h"
 #include "core/vm.h"
 #include "x86/translate.h"
 #include "x86/x86.h"
@@ -66,6 +67,8 @@ static int translate_existing(struct kr_vm *vm, uint64_t gva, struct kr_translat
 		return 0;
 	}
 	struct kvm_translation tr = {.linear_address = gva};
+	if (kr_vcpu_flush(vm, "translate") < 0) /* CR3 and the mode may wait in the sync area */
+		return -1;
 	if (ioctl(vm->vcpu_fd, KVM_TRANSLATE, &tr) < 0)
 		return kr_err_sys("translate: ioctl KVM_TRANSLATE(gva=0x%llx)",
 				  (unsigned long long)gva);

@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 
 #include "core/error.h"
+#include "core/run.h"
 #include "core/vm.h"
 #include "x86/cpuid.h"
 #include "x86/exceptions.h"
@@ -24,7 +25,7 @@
 
 int kr_vcpu_set_sregs(struct kr_vm *vm, const struct kvm_sregs *sregs)
 {
-	if (kr_sregs_check(vm, sregs) < 0)
+	if (kr_sregs_check(vm, sregs) < 0 || kr_vcpu_flush(vm, "vCPU") < 0)
 		return -1;
 	vm->sync_fresh = false; /* run->s.regs no longer says what the vCPU holds */
 	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, sregs) < 0)
