@@ -449,11 +449,12 @@ static int get_devices(struct kr_vm *vm, struct kr_snapshot *s)
 	return 0;
 }
 
+/* Eight words per test: one branch per cache line, whatever the compiler makes of the loop. */
 static bool page_is_zero(const uint8_t *p)
 {
 	const uint64_t *w = (const uint64_t *)p;
-	for (unsigned i = 0; i < PAGE / 8; i++)
-		if (w[i])
+	for (unsigned i = 0; i < PAGE / 8; i += 8)
+		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7])
 			return false;
 	return true;
 }
