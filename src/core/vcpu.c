@@ -74,7 +74,8 @@ int kr_vcpu_set_regs(struct kr_vm *vm, const struct kvm_regs *regs)
 	/* KVM does not update run->s.regs for a set; a set still waiting in the area is
 	 * overtaken by this one (it sets every field) */
 	vm->sync_fresh = vm->regs_mirror = false;
-	vm->run->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_REGS;
+	if (vm->run)
+		vm->run->kvm_dirty_regs &= ~(uint64_t)KVM_SYNC_X86_REGS;
 	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, regs) < 0)
 		return kr_err_sys("vCPU: ioctl KVM_SET_REGS(rip=0x%llx, rsp=0x%llx)",
 				  (unsigned long long)regs->rip, (unsigned long long)regs->rsp);
@@ -84,9 +85,9 @@ int kr_vcpu_set_regs(struct kr_vm *vm, const struct kvm_regs *regs)
 /*
  * The registers for the next KVM_RUN, which applies them before it does
  * anything else (KVM_CAP_SYNC_REGS' kvm_dirty_regs), as KVM_SET_REGS would
- * have: one ioctl less. Only while the area mirrors the vCPU, so that what
- * kr_vcpu_get_regs reads until that run is what the vCPU will hold; the
- * vCPU's first run never takes registers from the area (see snapshot.c).
+ * have: one ioctl less. Only while the area mirrors the vCPU (so after a
+ * KVM_RUN), so that what kr_vcpu_get_regs reads until that run is what the
+ * vCPU will hold.
  */
 int kr_vcpu_set_regs_at_run(struct kr_vm *vm, const struct kvm_regs *regs)
 {
