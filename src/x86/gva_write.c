@@ -7,10 +7,11 @@
  * inside a slot, the slot writable), the second writes. So a buffer that
  * ends on an unmapped page leaves the guest's memory as it was, instead of
  * half written. Nothing runs the guest between the passes (a VM is used by
- * one thread at a time) and the first pass writes nothing, so both would
- * see the same page tables: the second pass writes where the first found
- * the pieces, without translating again (each translation is a vCPU ioctl),
- * for buffers of up to WRITE_PIECES pages; longer ones are translated twice.
+ * one thread at a time) and the first pass writes nothing, so the second
+ * pass writes where the first found the pieces, without translating again
+ * (each translation is a vCPU ioctl), for buffers of up to WRITE_PIECES
+ * pages: the pages written are the pages checked, even for a buffer that
+ * lies over the page tables mapping it. Longer ones are translated twice.
  */
 #include <string.h>
 
