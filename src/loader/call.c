@@ -14,9 +14,12 @@
  *
  * What kvmrun writes into the area is zeroed after the call: KVM's dirty
  * log does not see the host's writes, so kr_vm_reset would not undo them,
- * and one request's buffers must not be readable by the next. A zeroing
- * that fails (the guest broke its page tables before crashing) is kept and
- * done before the next call, after the reset that call needs anyway.
+ * and one request's buffers must not be readable by the next. The zeroing
+ * goes to the guest physical bytes the writes went to (noted as they were
+ * written), not to wherever the area is mapped after the run. Where those
+ * were not all noted it goes through the area's virtual addresses, and if
+ * that fails (the guest broke its page tables before crashing) it is kept
+ * and done before the next call, after the reset that call needs anyway.
  *
  * Calls with a reset (the pool's case) translate nothing after the first:
  * - kvmrun notes the guest physical pages it writes, and after the reset of
@@ -53,9 +56,21 @@
 #define RFLAGS_FIXED 0x2u /* bit 1 is always set; IF clear: no interrupts in a call */
 #define HLT_OPCODE 0xf4u
 
-/* A range of the call area kvmrun wrote and must zero again. */
+#define SCRUB_PIECES 17 /* a buffer of up to 16 pages, not page aligned */
+
+/*
+ * A range of the call area kvmrun wrote and must zero again, and where the
+ * write went (placed: all of it, in pieces of guest physical memory), so
+ * that the zeroing goes to the same bytes without translating again, even
+ * if the guest mapped the area elsewhere meanwhile.
+ */
 struct scrub {
 	uint64_t gva, len;
+	bool placed;
+	size_t npieces;
+	struct {
+		uint64_t gpa, n;
+	} pieces[SCRUB_PIECES];
 };
 
 #define CACHE_PAGES 32 /* translations kept per snapshot */
@@ -178,8 +193,9 @@ enum area_op { AREA_READ, AREA_WRITE, AREA_ZERO };
  * before it writes any, as kr_copy_to_gva does.
  */
 static int area_copy(struct kr_vm *vm, struct call_state *cs, uint64_t gva, void *buf,
-		     uint64_t len, enum area_op op)
+		     uint64_t len, enum area_op op, struct scrub *rec)
 {
+	bool lost = false;
 	if (gva + len < gva)
 		return kr_err_code(KR_E_GUEST_MEMORY, "guest buffer at 0x%llx, length 0x%llx wraps "
 				   "around the address space",
@@ -221,6 +237,11 @@ static int area_copy(struct kr_vm *vm, struct call_state *cs, uint64_t gva, void
 			} else {
 				host_writes(vm, cs, gpa);
 				memcpy(host, op == AREA_ZERO ? zeros : p, n);
+				if (rec && rec->npieces < SCRUB_PIECES)
+					rec->pieces[rec->npieces].gpa = gpa + off,
+					rec->pieces[rec->npieces++].n = n;
+				else
+					lost = true;
 			}
 			if (op != AREA_ZERO)
 				p += n;
@@ -228,6 +249,8 @@ static int area_copy(struct kr_vm *vm, struct call_state *cs, uint64_t gva, void
 			left -= n;
 		}
 	}
+	if (rec && op != AREA_READ)
+		rec->placed = !lost;
 	return 0;
 }
 
@@ -259,7 +282,22 @@ static void after_reset(struct kr_vm *vm, struct call_state *cs, const struct kr
 /* Write `len` zero bytes at gva. */
 static int write_zeros(struct kr_vm *vm, struct call_state *cs, uint64_t gva, uint64_t len)
 {
-	return area_copy(vm, cs, gva, NULL, len, AREA_ZERO);
+	return area_copy(vm, cs, gva, NULL, len, AREA_ZERO, NULL);
+}
+
+/* Zero the bytes an earlier write went to, where it noted them all. */
+static bool zero_where_written(struct kr_vm *vm, struct call_state *cs, const struct scrub *s)
+{
+	if (!s->placed)
+		return false;
+	for (size_t i = 0; i < s->npieces; i++)
+		if (!kr_gpa_ptr(vm, s->pieces[i].gpa, s->pieces[i].n))
+			return false;
+	for (size_t i = 0; i < s->npieces; i++) {
+		host_writes(vm, cs, s->pieces[i].gpa & ~(uint64_t)(KR_PAGE_4K - 1));
+		memset(kr_gpa_ptr(vm, s->pieces[i].gpa, s->pieces[i].n), 0, s->pieces[i].n);
+	}
+	return true;
 }
 
 /* Zero what earlier writes left; what fails stays listed for the next try. */
@@ -267,7 +305,7 @@ static int scrub(struct kr_vm *vm, struct call_state *cs)
 {
 	while (cs->nscrub > 0) {
 		const struct scrub *s = &cs->scrub[cs->nscrub - 1];
-		if (write_zeros(vm, cs, s->gva, s->len) < 0)
+		if (!zero_where_written(vm, cs, s) && write_zeros(vm, cs, s->gva, s->len) < 0)
 			return kr_err_context("call: zeroing the %llu bytes at 0x%llx the last call "
 					      "wrote into the call area (reset the VM first)",
 					      (unsigned long long)s->len, (unsigned long long)s->gva);
@@ -323,7 +361,7 @@ static int find_target(struct kr_vm *vm, struct call_state *cs, const char *name
 				  .top = (area->value + area->size) & ~(uint64_t)15};
 	/* It must really be a HLT: a call returns there and is recognised by it. */
 	uint8_t op = 0;
-	if (area_copy(vm, cs, t->ret, &op, 1, AREA_READ) < 0)
+	if (area_copy(vm, cs, t->ret, &op, 1, AREA_READ, NULL) < 0)
 		return kr_err_context("call %s: reading %s", fn->name, KR_CALL_RETURN_SYMBOL);
 	if (op != HLT_OPCODE)
 		return kr_err_code(KR_E_BAD_IMAGE, "call %s: %s at 0x%llx is byte 0x%02x, not HLT "
@@ -376,10 +414,10 @@ static int copy_in(struct kr_vm *vm, struct call_state *cs, const char *name,
 		const struct kr_call_arg *a = &args[i];
 		if (!is_buffer(a) || a->len == 0)
 			continue;
-		cs->scrub[cs->nscrub++] = (struct scrub){gva[i], a->len};
-		int rc = a->kind == KR_CALL_ARG_OUT ?
-				 write_zeros(vm, cs, gva[i], a->len) :
-				 area_copy(vm, cs, gva[i], a->buf, a->len, AREA_WRITE);
+		struct scrub *rec = &cs->scrub[cs->nscrub++];
+		*rec = (struct scrub){.gva = gva[i], .len = a->len};
+		int rc = area_copy(vm, cs, gva[i], a->kind == KR_CALL_ARG_OUT ? NULL : a->buf, a->len,
+				   a->kind == KR_CALL_ARG_OUT ? AREA_ZERO : AREA_WRITE, rec);
 		if (rc < 0)
 			return kr_err_context("call %s: copying argument %zu (%zu bytes) to 0x%llx",
 					      name, i, a->len, (unsigned long long)gva[i]);
@@ -394,7 +432,7 @@ static int copy_out(struct kr_vm *vm, struct call_state *cs, const char *name,
 		const struct kr_call_arg *a = &args[i];
 		if ((a->kind != KR_CALL_ARG_OUT && a->kind != KR_CALL_ARG_INOUT) || a->len == 0)
 			continue;
-		if (area_copy(vm, cs, gva[i], a->buf, a->len, AREA_READ) < 0)
+		if (area_copy(vm, cs, gva[i], a->buf, a->len, AREA_READ, NULL) < 0)
 			return kr_err_context("call %s: copying argument %zu (%zu bytes) back from "
 					      "0x%llx",
 					      name, i, a->len, (unsigned long long)gva[i]);
@@ -504,8 +542,9 @@ int kr_vm_call(struct kr_vm *vm, const char *name, const struct kr_call_arg *arg
 	int rc = copy_in(vm, cs, name, args, nargs, gva);
 	if (rc == 0) {
 		uint64_t ret = t.ret;
-		cs->scrub[cs->nscrub++] = (struct scrub){t.top - 8, 8};
-		if (area_copy(vm, cs, t.top - 8, &ret, sizeof(ret), AREA_WRITE) < 0)
+		struct scrub *rec = &cs->scrub[cs->nscrub++];
+		*rec = (struct scrub){.gva = t.top - 8, .len = 8};
+		if (area_copy(vm, cs, t.top - 8, &ret, sizeof(ret), AREA_WRITE, rec) < 0)
 			rc = kr_err_context("call %s: writing the return address", name);
 	}
 	if (rc == 0)
