@@ -465,7 +465,8 @@ static int bare_restore(struct bench *b, struct sample out[2])
 		sum_start(&t);
 		rc = bare_create(&b->proc, v, code.b, code.n, MEM_SIZE, b->devnull);
 		for (uint64_t k = 0; rc == 0 && k < b->nbpages; k++)
-			memcpy(v->mem + b->bpages[k] * 4096, b->bsnap.mem + b->bpages[k] * 4096, 4096);
+			memcpy(v->mem + b->bpages[k] * 4096, b->bsnap.mem + b->bpages[k] * 4096,
+			       4096);
 		sum_stop(&t);
 		bare_destroy(&b->proc, v);
 	}

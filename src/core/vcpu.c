@@ -58,7 +58,8 @@ int kr_vcpu_flush(struct kr_vm *vm, const char *what)
 
 int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs)
 {
-	if (vm->sync_fresh || vm->regs_mirror) { /* the exit path, or as it left them: no system call */
+	/* the exit path, or the vCPU as the last run left it: no system call */
+	if (vm->sync_fresh || vm->regs_mirror) {
 		*regs = vm->run->s.regs.regs;
 		return 0;
 	}

@@ -146,7 +146,7 @@ struct kr_vm {
 	 * the page tables in software (kr_walk) under these registers instead.
 	 */
 	const struct kvm_sregs *soft_sregs;
-	uint64_t translations; /* guest virtual pages translated so far (x86/translate.c), for tests */
+	uint64_t translations; /* pages translated so far (x86/translate.c), for tests */
 
 	/* kr_vm_observe_exits: NULL costs the run loop nothing */
 	kr_exit_observer observer;

@@ -180,7 +180,7 @@ static void host_writes(struct kr_vm *vm, struct call_state *cs, uint64_t gpa)
 	}
 	for (size_t i = 0; i < cs->ntables; i++)
 		if (cs->tables[i] == gpa) {
-			cache_drop(cs); /* a page table: the walks kept may read it differently now */
+			cache_drop(cs); /* a page table: the walks kept may differ now */
 			return;
 		}
 }
@@ -217,9 +217,9 @@ static int area_copy(struct kr_vm *vm, struct call_state *cs, uint64_t gva, void
 				found[k] = gpa;
 			uint8_t *host = kr_gpa_ptr(vm, gpa + off, n);
 			if (!host)
-				return kr_err_context("guest virtual address 0x%llx (physical 0x%llx)",
-						      (unsigned long long)at,
-						      (unsigned long long)(gpa + off));
+				return kr_err_context(
+					"guest virtual address 0x%llx (physical 0x%llx)",
+					(unsigned long long)at, (unsigned long long)(gpa + off));
 			if (op != AREA_READ && pass == 0) {
 				for (int i = 0; i < KR_MAX_SLOTS; i++) {
 					const struct kr_slot *sl = &vm->slots[i];
@@ -416,8 +416,9 @@ static int copy_in(struct kr_vm *vm, struct call_state *cs, const char *name,
 			continue;
 		struct scrub *rec = &cs->scrub[cs->nscrub++];
 		*rec = (struct scrub){.gva = gva[i], .len = a->len};
-		int rc = area_copy(vm, cs, gva[i], a->kind == KR_CALL_ARG_OUT ? NULL : a->buf, a->len,
-				   a->kind == KR_CALL_ARG_OUT ? AREA_ZERO : AREA_WRITE, rec);
+		bool out = a->kind == KR_CALL_ARG_OUT;
+		int rc = area_copy(vm, cs, gva[i], out ? NULL : a->buf, a->len,
+				   out ? AREA_ZERO : AREA_WRITE, rec);
 		if (rc < 0)
 			return kr_err_context("call %s: copying argument %zu (%zu bytes) to 0x%llx",
 					      name, i, a->len, (unsigned long long)gva[i]);
