@@ -189,5 +189,5 @@ all tests: $(BUILD)/callpool
 $(BUILD)/callpool: bench/callpool.c $(BUILD)/libkvmrun.a
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ bench/callpool.c $(BUILD)/libkvmrun.a $(LDLIBS_KVMRUN) -lpthread
 .PHONY: bench
-bench: $(BUILD)/bench $(BUILD)/bench-bare $(BUILD)/kvmrun
-	$(BUILD)/bench --kvmrun $(BUILD)/kvmrun --bare $(BUILD)/bench-bare --json $(BUILD)/bench.json $(BENCH_FLAGS)
+bench: $(BUILD)/bench $(BUILD)/bench-bare $(BUILD)/kvmrun $(BUILD)/guests/calc.elf
+	$(BUILD)/bench --kvmrun $(BUILD)/kvmrun --bare $(BUILD)/bench-bare --guests $(BUILD)/guests --json $(BUILD)/bench.json $(BENCH_FLAGS)

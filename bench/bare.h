@@ -252,4 +252,99 @@ static inline int bare_run(const struct bare_proc *p, struct bare_vm *v)
 	}
 }
 
+
+/* ---- reset and call at the floor (bench.c's reset and call rows) ------------------ */
+
+/*
+ * What a reset goes back to: all of RAM, the registers and special
+ * registers. Taking it turns on the dirty log of RAM and empties it.
+ */
+struct bare_snap {
+	uint8_t *mem;
+	size_t size;
+	uint64_t *bitmap;
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+};
+
+static inline int bare_dirty_log(struct bare_vm *v, uint64_t *bitmap)
+{
+	struct kvm_dirty_log log = {.slot = 0, .dirty_bitmap = bitmap};
+	if (ioctl(v->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+		return bare_fail("KVM_GET_DIRTY_LOG");
+	return 0;
+}
+
+static inline int bare_snap_take(struct bare_vm *v, struct bare_snap *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->size = v->mem_size;
+	/* mmap, not malloc: freed, it leaves the process (the process-level rows
+	 * fork children whose peak RSS counts the parent's pages) */
+	s->mem = mmap(NULL, s->size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (s->mem == MAP_FAILED) {
+		s->mem = NULL;
+		return bare_fail("mmap");
+	}
+	s->bitmap = calloc(v->mem_size / 4096 / 64 + 1, sizeof(uint64_t));
+	if (!s->bitmap)
+		return bare_fail("calloc");
+	struct kvm_userspace_memory_region r = {.slot = 0, .flags = KVM_MEM_LOG_DIRTY_PAGES,
+						.memory_size = v->mem_size,
+						.userspace_addr = (uintptr_t)v->mem};
+	if (ioctl(v->vm_fd, KVM_SET_USER_MEMORY_REGION, &r) < 0)
+		return bare_fail("KVM_SET_USER_MEMORY_REGION(KVM_MEM_LOG_DIRTY_PAGES)");
+	if (ioctl(v->vcpu_fd, KVM_GET_REGS, &s->regs) < 0)
+		return bare_fail("KVM_GET_REGS");
+	if (ioctl(v->vcpu_fd, KVM_GET_SREGS, &s->sregs) < 0)
+		return bare_fail("KVM_GET_SREGS");
+	memcpy(s->mem, v->mem, v->mem_size);
+	return bare_dirty_log(v, s->bitmap);
+}
+
+static inline void bare_snap_free(struct bare_snap *s)
+{
+	if (s->mem)
+		munmap(s->mem, s->size);
+	free(s->bitmap);
+}
+
+/* KVM_GET_DIRTY_LOG, the pages it names copied back, KVM_SET_SREGS, KVM_SET_REGS. */
+static inline int bare_reset(struct bare_vm *v, const struct bare_snap *s)
+{
+	if (bare_dirty_log(v, s->bitmap) < 0)
+		return -1;
+	for (size_t w = 0; w < v->mem_size / 4096 / 64; w++)
+		for (uint64_t bits = s->bitmap[w]; bits; bits &= bits - 1) {
+			size_t off = (w * 64 + (size_t)__builtin_ctzll(bits)) * 4096;
+			memcpy(v->mem + off, s->mem + off, 4096);
+		}
+	if (ioctl(v->vcpu_fd, KVM_SET_SREGS, &s->sregs) < 0)
+		return bare_fail("KVM_SET_SREGS");
+	if (ioctl(v->vcpu_fd, KVM_SET_REGS, &s->regs) < 0)
+		return bare_fail("KVM_SET_REGS");
+	return 0;
+}
+
+/*
+ * A call at the floor: KVM_SET_REGS with the function's address and two
+ * arguments, KVM_RUN until its HLT, the result from the sync area (or
+ * KVM_GET_REGS).
+ */
+static inline int bare_call(const struct bare_proc *p, struct bare_vm *v, uint64_t fn,
+			    uint64_t a0, uint64_t a1, uint64_t *result)
+{
+	struct kvm_regs r = {.rip = fn, .rdi = a0, .rsi = a1, .rsp = v->mem_size, .rflags = 2};
+	if (ioctl(v->vcpu_fd, KVM_SET_REGS, &r) < 0)
+		return bare_fail("KVM_SET_REGS");
+	if (bare_run(p, v) != BARE_HLT)
+		return -1;
+	if (p->sync_regs)
+		r = v->run->s.regs.regs;
+	else if (ioctl(v->vcpu_fd, KVM_GET_REGS, &r) < 0)
+		return bare_fail("KVM_GET_REGS");
+	*result = r.rax;
+	return 0;
+}
+
 #endif

@@ -10,16 +10,21 @@
  * min, median, spread ((p75 - p25) / median) and the ratio of the medians,
  * kvmrun over bare. A readable table on stdout, everything in a JSON file.
  *
- *   build/bench [--rounds N] [--exits N] [--proc-rounds N] [--json FILE]
- *               [--kvmrun PATH] [--bare PATH] [--old-kvmrun PATH] [--cpu N]
+ *   build/bench [--rounds N] [--exits N] [--ops N] [--proc-rounds N] [--json FILE]
+ *               [--kvmrun PATH] [--bare PATH] [--guests DIR] [--old-kvmrun PATH]
+ *               [--cpu N] [--case NAME]
  *   build/bench --validate-json FILE
+ *
+ * --case runs one in-process case alone (no processes): for measuring one
+ * change; its JSON has that case only.
  *
  * --old-kvmrun adds `kvmrun run` of another build (say main's, built beside)
  * to the process-level rounds, interleaved with the others.
  *
- * Cases still to come (reset, snapshot, restore, a call into the guest) have
- * their rows in the table below with no functions yet: fill in lib_round and
- * bare_round and they are measured like the rest.
+ * Reset, snapshot, restore and call rounds do --ops operations each (the
+ * guest runs between two resets are not counted). Where no bare sequence
+ * does the same work (taking a snapshot) the figure stands alone, without
+ * a ratio. The call rows call calc.elf's sum() from --guests.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -45,10 +50,13 @@
 #define MMIO_ADDR 0x2000000ull /* above the 16 MiB of RAM, inside bare's identity map */
 #define HC_BUF 0x200000u
 #define HC_LEN 64u
+#define DIRTY_A 0x300000u /* the two pages the reset guest writes */
+#define DIRTY_B 0x301000u
+#define SUM_N 16u         /* the call: sum() of 16 numbers, as bench/callpool.c does */
 
 /* ---- the guests ------------------------------------------------------------ */
 
-enum op { OP_NONE, OP_PIO, OP_MMIO, OP_HC, OP_HLT };
+enum op { OP_NONE, OP_PIO, OP_MMIO, OP_HC, OP_HLT, OP_DIRTY, OP_SUM };
 
 struct code {
 	uint8_t b[128];
@@ -79,6 +87,27 @@ static void emit32(struct code *c, uint8_t opcode, uint32_t imm)
 static struct code guest_code(enum op op, uint32_t k)
 {
 	struct code c = {.n = 0};
+	if (op == OP_DIRTY) { /* top: mov [A], eax; mov [B], eax; hlt; jmp top */
+		emit(&c, (const uint8_t[]){0x89, 0x04, 0x25}, 3);
+		emit(&c, &(uint32_t){DIRTY_A}, 4);
+		emit(&c, (const uint8_t[]){0x89, 0x04, 0x25}, 3);
+		emit(&c, &(uint32_t){DIRTY_B}, 4);
+		emit(&c, (const uint8_t[]){0xf4, 0xeb, (uint8_t)(0 - (c.n + 3))}, 3);
+		return c;
+	}
+	if (op == OP_SUM) {
+		/* RAX = the sum of RSI 64-bit numbers at RDI, then HLT (calc.c's sum) */
+		emit(&c, (const uint8_t[]){0x31, 0xc0,             /* xor eax, eax */
+					   0x48, 0x85, 0xf6,       /* test rsi, rsi */
+					   0x74, 0x0c,             /* jz done */
+					   0x48, 0x03, 0x07,       /* loop: add rax, [rdi] */
+					   0x48, 0x83, 0xc7, 0x08, /* add rdi, 8 */
+					   0x48, 0xff, 0xce,       /* dec rsi */
+					   0x75, 0xf4,             /* jnz loop */
+					   0xf4},                  /* done: hlt */
+		     20);
+		return c;
+	}
 	if (op == OP_HLT) {
 		emit(&c, (const uint8_t[]){0xf4, 0xeb, 0xfd}, 3);
 		return c;
@@ -148,16 +177,18 @@ struct bench;
 struct bcase {
 	const char *name, *what;
 	int (*lib_round)(struct bench *b, struct sample out[2]);
-	int (*bare_round)(struct bench *b, struct sample out[2]);
+	int (*bare_round)(struct bench *b, struct sample out[2]); /* NULL: no baseline */
 	const char *second;   /* name of the second measurement, or NULL */
-	const char *pending;  /* no functions yet: who brings them */
 	bool per_exit;
+	enum op op;           /* the guest of per-exit and reset cases */
+	int (*setup)(struct bench *b, struct bcase *c); /* NULL: the per-exit VMs */
 	struct series res[2][2]; /* [measurement][side] */
 };
 
 struct bench {
-	unsigned rounds, exits, proc_rounds, cpu;
-	const char *json_path, *kvmrun, *bare, *old_kvmrun, *image;
+	unsigned rounds, exits, ops, proc_rounds, cpu;
+	const char *json_path, *kvmrun, *bare, *old_kvmrun, *image, *guests;
+	const char *only; /* --case: this in-process case alone, no processes */
 	int devnull;
 	struct bare_proc proc;
 	/* the VMs of the per-exit cases, made before their rounds */
@@ -166,6 +197,12 @@ struct bench {
 	/* create/destroy: the VM the create round leaves for destroy */
 	struct kr_vm *made;
 	uint64_t dev_sum;
+	/* reset, snapshot, restore and call: the snapshot of b->vm, bare's of b->bvm */
+	struct kr_snapshot *snap;
+	struct bare_snap bsnap;
+	uint64_t *bpages, nbpages; /* bsnap's non-zero pages, for bare's restore */
+	int64_t nums[SUM_N];
+	int64_t want;
 };
 
 static int lib_io(struct kr_vm *vm, void *opaque, uint64_t addr, void *data, uint32_t size,
@@ -297,6 +334,235 @@ static int bare_hlt(struct bench *b, struct sample out[2])
 	return 0;
 }
 
+/* ---- reset, snapshot, restore, call ------------------------------------------------- */
+
+/* Time summed over the measured parts of a round only. */
+struct clock_sum {
+	uint64_t wall, cpu, w0, c0;
+};
+
+static void sum_start(struct clock_sum *t)
+{
+	stamp(&t->w0, &t->c0);
+}
+
+static void sum_stop(struct clock_sum *t)
+{
+	uint64_t w, c;
+	stamp(&w, &c);
+	t->wall += w - t->w0;
+	t->cpu += c - t->c0;
+}
+
+static struct sample sum_per(const struct clock_sum *t, unsigned n)
+{
+	return (struct sample){.wall = (double)t->wall / n, .cpu = (double)t->cpu / n};
+}
+
+/* reset: the guest runs (writes its pages, or nothing, and halts), then the measured reset */
+static int lib_reset(struct bench *b, struct sample out[2])
+{
+	struct clock_sum t = {0};
+	for (unsigned i = 0; i < b->ops; i++) {
+		if (lib_run_expect(b->vm, KR_STOP_HLT) < 0)
+			return -1;
+		sum_start(&t);
+		int rc = kr_vm_reset(b->vm, b->snap);
+		sum_stop(&t);
+		if (rc < 0)
+			return -1;
+	}
+	out[0] = sum_per(&t, b->ops);
+	return 0;
+}
+
+static int bare_reset_round(struct bench *b, struct sample out[2])
+{
+	struct clock_sum t = {0};
+	for (unsigned i = 0; i < b->ops; i++) {
+		if (bare_run(&b->proc, b->bvm) != BARE_HLT)
+			return -1;
+		sum_start(&t);
+		int rc = bare_reset(b->bvm, &b->bsnap);
+		sum_stop(&t);
+		if (rc < 0)
+			return -1;
+	}
+	out[0] = sum_per(&t, b->ops);
+	return 0;
+}
+
+/* Both sides' VM with the case's guest, run once to its HLT, and a snapshot of each. */
+static int setup_snap(struct bench *b, struct bcase *c)
+{
+	struct code code = guest_code(c->op, 0);
+	if (lib_make(b, &code, false, &b->vm) < 0 || lib_run_expect(b->vm, KR_STOP_HLT) < 0 ||
+	    kr_snapshot_take(b->vm, &b->snap) < 0)
+		return -1;
+	if (bare_create(&b->proc, b->bvm, code.b, code.n, MEM_SIZE, b->devnull) < 0 ||
+	    bare_run(&b->proc, b->bvm) != BARE_HLT || bare_snap_take(b->bvm, &b->bsnap) < 0)
+		return -1;
+	/* bare's restore copies the pages a snapshot file would hold: the non-zero ones */
+	b->bpages = malloc(MEM_SIZE / 4096 * sizeof(*b->bpages));
+	if (!b->bpages)
+		return -1;
+	b->nbpages = 0;
+	static const uint8_t zero[4096];
+	for (uint64_t pg = 0; pg < MEM_SIZE / 4096; pg++)
+		if (memcmp(b->bsnap.mem + pg * 4096, zero, 4096) != 0)
+			b->bpages[b->nbpages++] = pg;
+	return 0;
+}
+
+/* snapshot: kr_snapshot_take of the halted guest (no baseline: no bare sequence does that) */
+static int lib_snapshot(struct bench *b, struct sample out[2])
+{
+	struct clock_sum t = {0};
+	for (unsigned i = 0; i < b->ops; i++) {
+		struct kr_snapshot *s;
+		sum_start(&t);
+		int rc = kr_snapshot_take(b->vm, &s);
+		sum_stop(&t);
+		if (rc < 0)
+			return -1;
+		kr_snapshot_free(s);
+	}
+	out[0] = sum_per(&t, b->ops);
+	return 0;
+}
+
+/* restore: a new VM from the snapshot, ready to run (destroyed unmeasured) */
+static int lib_restore(struct bench *b, struct sample out[2])
+{
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	cfg.console_fd = b->devnull;
+	cfg.max_output = 0;
+	struct clock_sum t = {0};
+	for (unsigned i = 0; i < b->ops; i++) {
+		struct kr_vm *vm;
+		sum_start(&t);
+		int rc = kr_vm_restore(&vm, b->snap, &cfg);
+		sum_stop(&t);
+		if (rc < 0)
+			return -1;
+		kr_vm_destroy(vm);
+	}
+	out[0] = sum_per(&t, b->ops);
+	return 0;
+}
+
+/* bare's: a new VM set up as bare_create does, and the snapshot's non-zero pages copied in */
+static int bare_restore(struct bench *b, struct sample out[2])
+{
+	struct code code = guest_code(OP_DIRTY, 0);
+	struct bare_vm *v = malloc(sizeof(*v));
+	if (!v)
+		return -1;
+	struct clock_sum t = {0};
+	int rc = 0;
+	for (unsigned i = 0; i < b->ops && rc == 0; i++) {
+		sum_start(&t);
+		rc = bare_create(&b->proc, v, code.b, code.n, MEM_SIZE, b->devnull);
+		for (uint64_t k = 0; rc == 0 && k < b->nbpages; k++)
+			memcpy(v->mem + b->bpages[k] * 4096, b->bsnap.mem + b->bpages[k] * 4096,
+			       4096);
+		sum_stop(&t);
+		bare_destroy(&b->proc, v);
+	}
+	free(v);
+	out[0] = sum_per(&t, b->ops);
+	return rc;
+}
+
+/* call: calc.elf's sum() of 16 numbers by kr_vm_call, without and with a reset before */
+static int lib_call_n(struct bench *b, struct sample out[2], const struct kr_snapshot *reset)
+{
+	struct kr_call_arg args[] = {KR_CALL_IN(b->nums, sizeof(b->nums)), KR_CALL_INT(SUM_N)};
+	struct kr_call_options opt = {.reset = reset};
+	struct clock_sum t = {0};
+	sum_start(&t);
+	for (unsigned i = 0; i < b->ops; i++) {
+		uint64_t got = 0;
+		if (kr_vm_call(b->vm, "sum", args, 2, &opt, &got, NULL) < 0)
+			return -1;
+		if ((int64_t)got != b->want) {
+			fprintf(stderr, "bench: sum() gave %lld, not %lld\n", (long long)got,
+				(long long)b->want);
+			return -1;
+		}
+	}
+	sum_stop(&t);
+	out[0] = sum_per(&t, b->ops);
+	return 0;
+}
+
+static int lib_call(struct bench *b, struct sample out[2])
+{
+	return lib_call_n(b, out, NULL);
+}
+
+static int lib_call_reset(struct bench *b, struct sample out[2])
+{
+	return lib_call_n(b, out, b->snap);
+}
+
+/* bare's: the numbers copied to guest physical HC_BUF, KVM_SET_REGS, KVM_RUN to the HLT */
+static int bare_call_n(struct bench *b, struct sample out[2], bool reset)
+{
+	struct clock_sum t = {0};
+	sum_start(&t);
+	for (unsigned i = 0; i < b->ops; i++) {
+		uint64_t got = 0;
+		if (reset && bare_reset(b->bvm, &b->bsnap) < 0)
+			return -1;
+		memcpy(b->bvm->mem + HC_BUF, b->nums, sizeof(b->nums));
+		if (bare_call(&b->proc, b->bvm, KVMRUN_DEFAULT_LOAD_ADDR, HC_BUF, SUM_N, &got) < 0)
+			return -1;
+		if ((int64_t)got != b->want)
+			return fprintf(stderr, "bare: sum gave %lld\n", (long long)got), -1;
+	}
+	sum_stop(&t);
+	out[0] = sum_per(&t, b->ops);
+	return 0;
+}
+
+static int bare_call_plain(struct bench *b, struct sample out[2])
+{
+	return bare_call_n(b, out, false);
+}
+
+static int bare_call_reset(struct bench *b, struct sample out[2])
+{
+	return bare_call_n(b, out, true);
+}
+
+static int setup_call(struct bench *b, struct bcase *c)
+{
+	(void)c;
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/calc.elf", b->guests);
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = MEM_SIZE;
+	cfg.console_fd = b->devnull;
+	cfg.max_output = 0;
+	struct kr_image img;
+	struct kr_stop stop;
+	if (kr_vm_create(&b->vm, &cfg) < 0 || kr_load_file(b->vm, path, NULL, &img) < 0 ||
+	    kr_vcpu_prepare(b->vm, &img) < 0 || kr_vm_run(b->vm, &stop) < 0 ||
+	    kr_snapshot_take(b->vm, &b->snap) < 0)
+		return -1;
+	b->want = 0;
+	for (unsigned i = 0; i < SUM_N; i++)
+		b->want += b->nums[i] = 1000 + i;
+	struct code code = guest_code(OP_SUM, 0);
+	if (bare_create(&b->proc, b->bvm, code.b, code.n, MEM_SIZE, b->devnull) < 0 ||
+	    bare_snap_take(b->bvm, &b->bsnap) < 0)
+		return -1;
+	return 0;
+}
+
 enum {
 	C_CREATE,
 	C_PIO,
@@ -304,47 +570,56 @@ enum {
 	C_HC,
 	C_HLT,
 	C_RESET,
+	C_RESET_CLEAN,
 	C_SNAPSHOT,
 	C_RESTORE,
 	C_CALL,
+	C_CALL_RESET,
 	NCASES
-};
-
-static const enum op case_op[NCASES] = {
-	[C_CREATE] = OP_NONE, [C_PIO] = OP_PIO, [C_MMIO] = OP_MMIO, [C_HC] = OP_HC, [C_HLT] = OP_HLT,
 };
 
 static struct bcase cases[NCASES] = {
 	[C_CREATE] = {"create", "create, load, prepare, run to the first exit (16 MiB guest)",
-		      lib_create, bare_create_round, "destroy", NULL, false, {{{0}}}},
+		      lib_create, bare_create_round, "destroy", false, OP_NONE, NULL, {{{0}}}},
 	[C_PIO] = {"pio", "port-I/O write round trip (per exit)", lib_exits, bare_exits, NULL,
-		   NULL, true, {{{0}}}},
-	[C_MMIO] = {"mmio", "MMIO write round trip (per exit)", lib_exits, bare_exits, NULL, NULL,
-		    true, {{{0}}}},
+		   true, OP_PIO, NULL, {{{0}}}},
+	[C_MMIO] = {"mmio", "MMIO write round trip (per exit)", lib_exits, bare_exits, NULL, true,
+		    OP_MMIO, NULL, {{{0}}}},
 	[C_HC] = {"hypercall", "KVMRUN_HC_WRITE of 64 bytes (per exit)", lib_exits, bare_exits,
-		  NULL, NULL, true, {{{0}}}},
+		  NULL, true, OP_HC, NULL, {{{0}}}},
 	[C_HLT] = {"hlt", "a run that ends in HLT, resumed (per run)", lib_hlt, bare_hlt, NULL,
-		   NULL, true, {{{0}}}},
-	/* Hooks for the snapshot work (branch snap): rows without functions yet. */
-	[C_RESET] = {"reset", "reset in place to a snapshot", NULL, NULL, NULL, "snap branch",
-		     false, {{{0}}}},
-	[C_SNAPSHOT] = {"snapshot", "take a snapshot", NULL, NULL, NULL, "snap branch", false,
-			{{{0}}}},
-	[C_RESTORE] = {"restore", "restore a 16 MiB snapshot", NULL, NULL, NULL, "snap branch",
-		       false, {{{0}}}},
-	[C_CALL] = {"call", "call a guest function", NULL, NULL, NULL, "snap branch", false,
-		    {{{0}}}},
+		   true, OP_HLT, NULL, {{{0}}}},
+	[C_RESET] = {"reset", "kr_vm_reset after the guest wrote 2 pages and halted; bare: "
+			      "KVM_GET_DIRTY_LOG, the pages copied, KVM_SET_SREGS, KVM_SET_REGS",
+		     lib_reset, bare_reset_round, NULL, false, OP_DIRTY, setup_snap, {{{0}}}},
+	[C_RESET_CLEAN] = {"reset-clean", "kr_vm_reset after the guest halted writing nothing; "
+					  "bare as for reset",
+			   lib_reset, bare_reset_round, NULL, false, OP_HLT, setup_snap, {{{0}}}},
+	[C_SNAPSHOT] = {"snapshot", "kr_snapshot_take of a halted 16 MiB guest (no baseline)",
+			lib_snapshot, NULL, NULL, false, OP_DIRTY, setup_snap, {{{0}}}},
+	[C_RESTORE] = {"restore", "kr_vm_restore of a 16 MiB snapshot into a new VM; bare: a new "
+				  "VM as at create and the snapshot's non-zero pages copied in",
+		       lib_restore, bare_restore, NULL, false, OP_DIRTY, setup_snap, {{{0}}}},
+	[C_CALL] = {"call", "kr_vm_call of calc.elf's sum() with a 128-byte buffer; bare: the "
+			    "buffer copied, KVM_SET_REGS, KVM_RUN to a HLT",
+		    lib_call, bare_call_plain, NULL, false, OP_SUM, setup_call, {{{0}}}},
+	[C_CALL_RESET] = {"call-reset", "as call, with kr_vm_reset before each call (bare: its "
+					"reset first)",
+			  lib_call_reset, bare_call_reset, NULL, false, OP_SUM, setup_call, {{{0}}}},
 };
 
 /* Both sides' VMs of a per-exit case, made once, outside the rounds. */
 static int prepare_case(struct bench *b, size_t i)
 {
-	struct code c = guest_code(case_op[i], b->exits);
-	if (lib_make(b, &c, true, &b->vm) < 0)
+	struct bcase *c = &cases[i];
+	if (c->setup)
+		return c->setup(b, c);
+	struct code code = guest_code(c->op, b->exits);
+	if (lib_make(b, &code, true, &b->vm) < 0)
 		return -1;
-	if (bare_create(&b->proc, b->bvm, c.b, c.n, MEM_SIZE, b->devnull) < 0)
+	if (bare_create(&b->proc, b->bvm, code.b, code.n, MEM_SIZE, b->devnull) < 0)
 		return -1;
-	if (case_op[i] == OP_HC) /* the buffer the guest writes */
+	if (c->op == OP_HC) /* the buffer the guest writes */
 		memset(b->bvm->mem + HC_BUF, 'x', HC_LEN), memset(kr_gpa_ptr(b->vm, HC_BUF, HC_LEN), 'x', HC_LEN);
 	return 0;
 }
@@ -354,6 +629,12 @@ static void finish_case(struct bench *b)
 	kr_vm_destroy(b->vm);
 	b->vm = NULL;
 	bare_destroy(&b->proc, b->bvm);
+	kr_snapshot_free(b->snap);
+	b->snap = NULL;
+	bare_snap_free(&b->bsnap);
+	memset(&b->bsnap, 0, sizeof(b->bsnap));
+	free(b->bpages);
+	b->bpages = NULL;
 }
 
 static int push(struct series *s, struct sample v)
@@ -369,18 +650,19 @@ static int push(struct series *s, struct sample v)
 static int run_case(struct bench *b, size_t i)
 {
 	struct bcase *c = &cases[i];
-	if (!c->lib_round)
-		return 0;
-	if (c->per_exit && prepare_case(b, i) < 0)
+	bool own_vms = i != C_CREATE;
+	if (own_vms && prepare_case(b, i) < 0)
 		return -1;
 	/* One unmeasured round each: page faults of first use, caches. */
 	struct sample out[2];
-	if (c->lib_round(b, out) < 0 || c->bare_round(b, out) < 0)
+	if (c->lib_round(b, out) < 0 || (c->bare_round && c->bare_round(b, out) < 0))
 		return -1;
 	for (unsigned r = 0; r < b->rounds; r++) {
 		for (int k = 0; k < 2; k++) {
 			int side = (int)((r + (unsigned)k) % 2); /* alternate who goes first */
 			struct sample o[2];
+			if (side == 1 && !c->bare_round)
+				continue;
 			if ((side == 0 ? c->lib_round : c->bare_round)(b, o) < 0)
 				return -1;
 			if (push(&c->res[0][side], o[0]) < 0 ||
@@ -388,7 +670,7 @@ static int run_case(struct bench *b, size_t i)
 				return -1;
 		}
 	}
-	if (c->per_exit)
+	if (own_vms)
 		finish_case(b);
 	return 0;
 }
@@ -681,18 +963,19 @@ static unsigned parse_uint(const char *s, const char *flag)
 
 int main(int argc, char **argv)
 {
-	struct bench b = {.rounds = 30, .exits = 2000, .proc_rounds = 30, .cpu = 0,
+	struct bench b = {.rounds = 30, .exits = 2000, .ops = 20, .proc_rounds = 30, .cpu = 0,
 			  .json_path = "bench.json", .kvmrun = "build/kvmrun",
-			  .bare = "build/bench-bare"};
+			  .bare = "build/bench-bare", .guests = "build/guests"};
 	bool cpu_given = false;
 	if (argc == 3 && !strcmp(argv[1], "--validate-json"))
 		return validate_json(argv[2]);
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v) {
-			fprintf(stderr, "usage: %s [--rounds N] [--exits N] [--proc-rounds N] "
-					"[--json FILE] [--kvmrun PATH] [--bare PATH] [--old-kvmrun PATH] "
-					"[--cpu N]\n", argv[0]);
+			fprintf(stderr, "usage: %s [--rounds N] [--exits N] [--ops N] "
+					"[--proc-rounds N] [--json FILE] [--kvmrun PATH] [--bare PATH] "
+					"[--guests DIR] [--old-kvmrun PATH] [--cpu N] [--case NAME]\n",
+				argv[0]);
 			return 2;
 		}
 		i++;
@@ -700,6 +983,12 @@ int main(int argc, char **argv)
 			b.rounds = parse_uint(v, a);
 		else if (!strcmp(a, "--exits"))
 			b.exits = parse_uint(v, a);
+		else if (!strcmp(a, "--ops"))
+			b.ops = parse_uint(v, a);
+		else if (!strcmp(a, "--case"))
+			b.only = v;
+		else if (!strcmp(a, "--guests"))
+			b.guests = v;
 		else if (!strcmp(a, "--proc-rounds"))
 			b.proc_rounds = parse_uint(v, a);
 		else if (!strcmp(a, "--json"))
@@ -745,6 +1034,8 @@ int main(int argc, char **argv)
 	uname(&u);
 
 	for (size_t i = 0; i < NCASES; i++) {
+		if (b.only && strcmp(b.only, cases[i].name) != 0)
+			continue;
 		if (run_case(&b, i) < 0) {
 			fprintf(stderr, "bench: case %s failed: %s\n", cases[i].name, kr_last_error());
 			return 1;
@@ -767,7 +1058,7 @@ int main(int argc, char **argv)
 	};
 	size_t npc = b.old_kvmrun ? 4 : 3;
 	int rc = 0;
-	for (unsigned r = 0; r <= b.proc_rounds && rc == 0; r++) {
+	for (unsigned r = 0; r <= b.proc_rounds && rc == 0 && !b.only; r++) {
 		for (size_t k = 0; k < npc && rc == 0; k++) {
 			struct pcase *p = &pc[(k + r) % npc];
 			struct sample s;
@@ -784,14 +1075,20 @@ int main(int argc, char **argv)
 	printf("kvmrun bench: %s; kernel %s %s; KVM back end %s (%s); pinned to CPU %u\n", cpu,
 	       u.sysname, u.release, be.module[0] ? be.module : "unknown",
 	       kr_backend_kind_name(be.kind), b.cpu);
-	printf("in process: %u rounds, %u exits per round; CPU time (process), median and min; "
-	       "ratio = kvmrun / bare medians (CPU, wall)\n", b.rounds, b.exits);
+	printf("in process: %u rounds, %u exits or %u operations per round; CPU time (process), "
+	       "median and min; ratio = kvmrun / bare medians (CPU, wall)\n",
+	       b.rounds, b.exits, b.ops);
 	printf("%-22s %9s %9s %7s | %9s %9s | %6s %6s\n", "case", "kvmrun", "min", "spread",
 	       "bare", "min", "cpu", "wall");
 	for (size_t i = 0; i < NCASES; i++) {
 		struct bcase *c = &cases[i];
-		if (!c->lib_round) {
-			printf("%-22s (not measured yet: %s)\n", c->name, c->pending);
+		if (!c->res[0][0].n)
+			continue; /* not run (--case) */
+		if (!c->bare_round) {
+			struct stats lc = stats_of(&c->res[0][0], 1);
+			printf("%-22s %9.2f %9.2f %6.1f%% | %9s %9s | %6s %6s  us (no baseline)\n",
+			       c->name, lc.median / 1000, lc.min / 1000, 100 * spread(lc), "-", "-",
+			       "-", "-");
 			continue;
 		}
 		const char *unit = c->per_exit ? "us/exit" : "us";
@@ -799,8 +1096,11 @@ int main(int argc, char **argv)
 		if (c->second)
 			print_row(c->second, "us", 1000, &c->res[1][0], &c->res[1][1]);
 	}
-	printf("processes: %u rounds, exec to exit of a one-exit guest (16 MiB), CPU from wait4\n",
-	       b.proc_rounds);
+	if (b.only)
+		npc = 0;
+	else
+		printf("processes: %u rounds, exec to exit of a one-exit guest (16 MiB), CPU from "
+		       "wait4\n", b.proc_rounds);
 	for (size_t k = 0; k < npc; k++)
 		if (k != 1)
 			print_row(pc[k].name, "us", 1000, &pc[k].res, &pc[1].res);
@@ -824,28 +1124,33 @@ int main(int argc, char **argv)
 	json_str(f, kr_backend_kind_name(be.kind));
 	fprintf(f, ", \"pinned_cpu\": %u, \"kvmrun_version\": ", b.cpu);
 	json_str(f, kr_version());
-	fprintf(f, "},\n \"rounds\": %u, \"exits_per_round\": %u, \"proc_rounds\": %u,\n"
-		   " \"units\": {\"time\": \"ns (per exit for per-exit cases)\", \"rss\": \"KiB\"},\n"
+	fprintf(f, "},\n \"rounds\": %u, \"exits_per_round\": %u, \"ops_per_round\": %u, "
+		   "\"proc_rounds\": %u,\n"
+		   " \"units\": {\"time\": \"ns (per exit for per-exit cases, per operation for "
+		   "the others)\", \"rss\": \"KiB\"},\n"
 		   " \"cases\": [",
-		b.rounds, b.exits, b.proc_rounds);
+		b.rounds, b.exits, b.ops, b.proc_rounds);
 	bool first = true;
 	for (size_t i = 0; i < NCASES; i++) {
 		struct bcase *c = &cases[i];
-		for (int m = 0; m < (c->second ? 2 : 1); m++) {
+		for (int m = 0; m < (c->second ? 2 : 1) && c->res[0][0].n; m++) {
 			fprintf(f, "%s\n  {\"name\": ", first ? "" : ",");
 			first = false;
 			json_str(f, m ? c->second : c->name);
 			fprintf(f, ", \"what\": ");
 			json_str(f, m ? "destroy the VM of the create case" : c->what);
 			fprintf(f, ", \"per_exit\": %s, ", c->per_exit ? "true" : "false");
-			if (!c->lib_round) {
-				fprintf(f, "\"measured\": false, \"pending\": ");
-				json_str(f, c->pending);
-				fprintf(f, "}");
-				continue;
+			fprintf(f, "\"measured\": true, \"baseline\": %s, \"result\": ",
+				c->bare_round ? "true" : "false");
+			if (c->bare_round) {
+				json_pair(f, &c->res[m][0], &c->res[m][1], false);
+			} else {
+				fprintf(f, "{\"kvmrun\": {");
+				json_stats(f, "wall_ns", stats_of(&c->res[m][0], 0));
+				fprintf(f, ", ");
+				json_stats(f, "cpu_ns", stats_of(&c->res[m][0], 1));
+				fprintf(f, "}, \"rounds\": %zu}", c->res[m][0].n);
 			}
-			fprintf(f, "\"measured\": true, \"result\": ");
-			json_pair(f, &c->res[m][0], &c->res[m][1], false);
 			fprintf(f, "}");
 		}
 	}

@@ -865,6 +865,9 @@ int kr_vm_restore(struct kr_vm **out, const struct kr_snapshot *s, const struct 
  * snapshot of the same configuration all of RAM is copied. The host's own
  * writes to guest memory (kr_copy_to_gva) are not in KVM's dirty log: after
  * them, call kr_vm_reset_full. Works after any stop, a crash too.
+ * Without an in-kernel LAPIC the registers, special registers and vCPU
+ * events are handed to the guest's next KVM_RUN (KVM_CAP_SYNC_REGS) rather
+ * than set by a run of their own; every library call sees them at once.
  */
 int kr_vm_reset(struct kr_vm *vm, const struct kr_snapshot *s);
 /* kr_vm_reset copying all of RAM back. */
@@ -908,8 +911,10 @@ size_t kr_x86_bit_names(const char *reg, uint64_t value, const char **names, siz
  * zeroed again after each call, so nothing of one call's arguments is left
  * for the next (KVM's dirty log, which kr_vm_reset reads, does not see the
  * host's writes). With opt->reset the VM is first reset to that snapshot
- * (take it once after the guest's init): every call then starts from the
- * same guest state, as a fresh VM would.
+ * (take it once after the guest's init), and the guest pages kvmrun wrote
+ * since the last reset are copied back from it: every call then starts
+ * from the same guest state, as a fresh VM would, and reuses the
+ * translations of the call area made under it.
  */
 #define KR_CALL_MAX_ARGS 6
 #define KR_CALL_MIN_STACK (16u << 10)

@@ -56,7 +56,8 @@ for f in src/debug/*.c src/debug/*.h; do
 done
 for f in src/loader/*.c src/loader/*.h; do
 	# x86/board.h: the board is the loaders' own layer (a multiboot kernel gets the PC devices)
-	check "$f" 'kvmrun\.h|kvmrun_abi\.h|core/[a-z0-9_]+\.h|x86/(x86|memmap|board)\.h|loader/[a-z0-9_]+\.h'
+	# x86/snapshot.h: kr_vm_call puts its own writes back after a reset, keeps translations per snapshot
+	check "$f" 'kvmrun\.h|kvmrun_abi\.h|core/[a-z0-9_]+\.h|x86/(x86|memmap|board|snapshot)\.h|loader/[a-z0-9_]+\.h'
 done
 # The command sees the library only through its public header.
 for f in src/cli/*.c src/cli/*.h; do

@@ -557,7 +557,8 @@ static int run_loop(struct kr_vcpu *v, const struct run_timer *timer)
 	while (!atomic_load(&vm->stop_requested)) {
 		uint64_t t0 = vm->observer ? now_ns() : 0;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			v->sync_fresh = false; /* only an exit surely refreshed run->s.regs */
+			/* only an exit surely refreshed run->s.regs */
+			v->sync_fresh = v->regs_mirror = false;
 			/*
 			 * A signal (or immediate_exit) interrupted the run: not an exit.
 			 * Clear immediate_exit before looking at why, so a request that
@@ -576,7 +577,7 @@ static int run_loop(struct kr_vcpu *v, const struct run_timer *timer)
 			}
 			return kr_err_sys("run: ioctl KVM_RUN(vcpu %u fd %d)", v->id, v->fd);
 		}
-		v->sync_fresh = vm->sync_regs;
+		v->sync_fresh = v->regs_mirror = vm->sync_regs;
 		int r = kr_handle_exit(v);
 		if (r < 0)
 			return kr_err_context("run: handling %s", kr_exit_name(v->run->exit_reason));
@@ -702,10 +703,13 @@ int kr_vcpu_complete_exit(struct kr_vm *vm, const char *what)
 	int r = ioctl(v->fd, KVM_RUN, 0);
 	int e = errno;
 	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	v->regs_mirror = false; /* completing may move RIP or write RAX */
 	if (r == 0 || e != EINTR) {
 		errno = r == 0 ? EPROTO : e;
 		return kr_err_sys("%s: ioctl KVM_RUN(immediate_exit=1) to complete the last exit",
 				  what);
 	}
+	/* Done: no one completes it again (KVM leaves the field as it was). */
+	v->run->exit_reason = KVM_EXIT_INTR;
 	return 0;
 }

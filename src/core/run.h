@@ -44,5 +44,21 @@ void kr_vm_stop_with(struct kr_vm *vm, const struct kr_stop *stop);
 
 /* The exit fast path (core/vcpu.c): ask KVM for KVM_CAP_SYNC_REGS if it has it. */
 void kr_vcpu_sync_init(struct kr_vm *vm, struct kr_vcpu *v);
+/*
+ * Set the registers as the next KVM_RUN starts (see struct kr_vcpu's regs_mirror):
+ * kr_vcpu_get_regs reads them back at once, a KVM ioctl that reads them
+ * does not until that run (a KVM_RUN with immediate_exit applies them).
+ * Without the mirror, kr_vcpu_set_regs.
+ */
+int kr_vcpu_set_regs_at_run(struct kr_vm *vm, const struct kvm_regs *regs);
+/*
+ * Apply what waits in the sync area for the next KVM_RUN now (one KVM_RUN
+ * with immediate_exit; none if nothing waits). Every vCPU ioctl other than
+ * KVM_RUN that reads or depends on the registers, special registers or
+ * events calls it first (the getters here do). `what` names the caller.
+ */
+int kr_vcpu_flush(struct kr_vm *vm, const char *what);
+/* The same for vCPU v (kr_vcpu_flush: the current one, see kr_vcpu_current). */
+int kr_vcpu_flush_of(struct kr_vcpu *v, const char *what);
 
 #endif

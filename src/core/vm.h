@@ -151,6 +151,15 @@ struct kr_vcpu {
 	 * answer). Only the vCPU's own thread touches it.
 	 */
 	bool sync_fresh;
+	/*
+	 * regs_mirror: run->s.regs.regs holds the vCPU's registers between runs
+	 * too (set after a KVM_RUN that exited or that applied registers from
+	 * the area; cleared by KVM_SET_REGS and by a KVM_RUN that may have
+	 * changed them without storing them, such as one completing an exit).
+	 * Then kr_vcpu_get_regs reads them there and kr_vcpu_set_regs_at_run
+	 * hands its registers to the next KVM_RUN through the area.
+	 */
+	bool regs_mirror;
 	/* The thread inside this vCPU's run loop (0: none), which a stop signals. */
 	_Atomic pid_t tid;
 
@@ -208,6 +217,7 @@ struct kr_vm {
 	 * the page tables in software (kr_walk) under these registers instead.
 	 */
 	const struct kvm_sregs *soft_sregs;
+	uint64_t translations; /* pages translated so far (x86/translate.c), for tests */
 
 	/* kr_vm_observe_exits: NULL costs the run loop nothing */
 	kr_exit_observer observer;

@@ -20,6 +20,7 @@
 #include <sys/ioctl.h>
 
 #include "core/error.h"
+#include "core/run.h"
 #include "core/vm.h"
 #include "x86/gdb.h"
 #include "x86/vcpu.h"
@@ -482,6 +483,9 @@ int kr_gdb_set_debug(struct kr_vm *vm, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS
 		dr7 |= dr7_slot(&bps[i], i);
 	}
 	d.arch.debugreg[7] = dr7;
+	/* single-stepping starts from the RIP the vCPU holds: set what waits for the run first */
+	if (kr_vcpu_flush(vm, "gdb") < 0)
+		return -1;
 	if (ioctl(kr_vcpu_current(vm)->fd, KVM_SET_GUEST_DEBUG, &d) < 0)
 		return kr_err_sys("gdb: ioctl KVM_SET_GUEST_DEBUG(control 0x%x, dr7 0x%llx)",
 				  d.control, (unsigned long long)dr7);

@@ -3,11 +3,15 @@
  * gva_write.c - kr_copy_to_gva, the checked write into guest virtual memory.
  *
  * It goes through the same page-by-page translation as kr_copy_from_gva
- * (kr_gva_for_each), twice: the first pass checks every page (mapped, inside
- * a slot, the slot writable), the second writes. So a buffer that ends on an
- * unmapped page leaves the guest's memory as it was, instead of half
- * written. Nothing runs the guest between the passes (a VM is used by one
- * thread at a time), so both see the same page tables.
+ * (kr_gva_for_each) in two passes: the first checks every page (mapped,
+ * inside a slot, the slot writable), the second writes. So a buffer that
+ * ends on an unmapped page leaves the guest's memory as it was, instead of
+ * half written. Nothing runs the guest between the passes (a VM is used by
+ * one thread at a time) and the first pass writes nothing, so the second
+ * pass writes where the first found the pieces, without translating again
+ * (each translation is a vCPU ioctl), for buffers of up to WRITE_PIECES
+ * pages: the pages written are the pages checked, even for a buffer that
+ * lies over the page tables mapping it. Longer ones are translated twice.
  */
 #include <string.h>
 
@@ -17,11 +21,18 @@
 #include "core/vm.h"
 #include "x86/translate.h"
 
+#define WRITE_PIECES 16
+
 struct write_ctx {
 	struct kr_vm *vm;
 	uint64_t gva;      /* of the next piece, for messages */
 	const uint8_t *src;
 	bool write;        /* second pass */
+	size_t npieces;    /* what the first pass found, while it fits */
+	struct {
+		void *host;
+		size_t n;
+	} pieces[WRITE_PIECES];
 };
 
 /* The slot whose host memory holds [host, host + n): kr_gpa_ptr found it in one. */
@@ -59,6 +70,13 @@ static int piece(void *ctx, const void *host, size_t n)
 				(unsigned long long)c->gva,
 				(unsigned long long)(s->gpa + ((uintptr_t)host - (uintptr_t)s->host)),
 				(unsigned long long)s->gpa, (unsigned long long)(s->gpa + s->size));
+		if (c->npieces < WRITE_PIECES) {
+			/* Guest memory is the host's own read-write mapping (memory.c); the
+			 * const is kr_gva_for_each's, which serves readers too. */
+			c->pieces[c->npieces].host = (void *)(uintptr_t)host;
+			c->pieces[c->npieces].n = n;
+		}
+		c->npieces++;
 	}
 	c->gva += n;
 	return 0;
@@ -72,6 +90,14 @@ int kr_copy_to_gva(struct kr_vm *vm, uint64_t gva, const void *src, size_t len)
 	struct write_ctx c = {.vm = vm, .gva = gva, .src = src};
 	if (kr_gva_for_each(vm, gva, len, piece, &c) < 0)
 		return -1;
+	if (c.npieces <= WRITE_PIECES) {
+		const uint8_t *from = src;
+		for (size_t i = 0; i < c.npieces; i++) {
+			memcpy(c.pieces[i].host, from, c.pieces[i].n);
+			from += c.pieces[i].n;
+		}
+		return 0;
+	}
 	c = (struct write_ctx){.vm = vm, .gva = gva, .src = src, .write = true};
 	return kr_gva_for_each(vm, gva, len, piece, &c);
 }

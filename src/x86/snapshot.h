@@ -6,6 +6,7 @@
 #ifndef KVMRUN_X86_SNAPSHOT_H
 #define KVMRUN_X86_SNAPSHOT_H
 
+#include <linux/kvm.h>
 #include <stdint.h>
 
 #include "kvmrun.h"
@@ -59,5 +60,15 @@ void kr_snap_host_here(struct kr_vm *vm, struct kr_snap_host *h);
  * tolerance of 250 ppm (both known). KR_E_BAD_SNAPSHOT.
  */
 int kr_snap_check_host(const struct kr_snap_host *file, const struct kr_snap_host *here);
+
+/*
+ * For kr_vm_call (loader/call.c), which puts back after a reset the pages it
+ * wrote itself (KVM's dirty log does not see them) and keeps translations
+ * made under a snapshot's state: the snapshot's process-unique id, its RAM
+ * (*size bytes from guest physical 0) and its special registers.
+ */
+uint64_t kr_snapshot_id(const struct kr_snapshot *s);
+const uint8_t *kr_snapshot_ram(const struct kr_snapshot *s, uint64_t *size);
+const struct kvm_sregs *kr_snapshot_sregs(const struct kr_snapshot *s);
 
 #endif

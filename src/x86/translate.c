@@ -11,6 +11,7 @@
 #include <sys/ioctl.h>
 
 #include "core/error.h"
+#include "core/run.h"
 #include "core/vm.h"
 #include "x86/translate.h"
 #include "x86/x86.h"
@@ -51,6 +52,7 @@ static bool address_exists(enum kr_paging paging, uint64_t gva)
 /* Translate `gva`, which exists in the vCPU's current mode. */
 static int translate_existing(struct kr_vm *vm, uint64_t gva, struct kr_translation *t)
 {
+	vm->translations++;
 	/*
 	 * KVM_TRANSLATE, also for a hypercall's buffer on the exit path: the
 	 * guest's tables as KVM itself reads them (one ioctl per page). Only a VM
@@ -65,6 +67,8 @@ static int translate_existing(struct kr_vm *vm, uint64_t gva, struct kr_translat
 		return 0;
 	}
 	struct kvm_translation tr = {.linear_address = gva};
+	if (kr_vcpu_flush(vm, "translate") < 0) /* CR3 and the mode may wait in the sync area */
+		return -1;
 	if (ioctl(kr_vcpu_current(vm)->fd, KVM_TRANSLATE, &tr) < 0)
 		return kr_err_sys("translate: ioctl KVM_TRANSLATE(gva=0x%llx)",
 				  (unsigned long long)gva);

@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 
 #include "core/error.h"
+#include "core/run.h"
 #include "core/smp.h"
 #include "core/vm.h"
 #include "x86/cpuid.h"
@@ -25,7 +26,7 @@
 
 int kr_vcpu_set_sregs_of(struct kr_vcpu *v, const struct kvm_sregs *sregs)
 {
-	if (kr_sregs_check(v->vm, sregs) < 0)
+	if (kr_sregs_check(v->vm, sregs) < 0 || kr_vcpu_flush_of(v, "vCPU") < 0)
 		return -1;
 	v->sync_fresh = false; /* run->s.regs no longer says what the vCPU holds */
 	if (ioctl(v->fd, KVM_SET_SREGS, sregs) < 0)

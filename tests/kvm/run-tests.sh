@@ -887,8 +887,8 @@ bench_smoke() {
 		why="no $bdir/bench or $bdir/bench-bare (run make)"
 	else
 		rm -f "$T/bench.json"
-		timeout -s KILL 120 "$bdir/bench" --rounds 2 --exits 20 --proc-rounds 2 \
-			--kvmrun "$KVMRUN" --bare "$bdir/bench-bare" --json "$T/bench.json" \
+		timeout -s KILL 120 "$bdir/bench" --rounds 2 --exits 20 --ops 3 --proc-rounds 2 \
+			--kvmrun "$KVMRUN" --bare "$bdir/bench-bare" --guests "$G" --json "$T/bench.json" \
 			>"$T/out" 2>"$T/err" </dev/null
 		status=$?
 		if [ "$status" -ne 0 ]; then
@@ -898,11 +898,20 @@ bench_smoke() {
 		else
 			for key in '"backend": "kvm' '"name": "create"' '"name": "destroy"' \
 				'"name": "pio"' '"name": "mmio"' '"name": "hypercall"' '"name": "hlt"' \
-				'"name": "reset", "what"' '"ratio_cpu": ' '"extra_rss_kib": ' \
-				'"name": "kvmrun run"'; do
+				'"ratio_cpu": ' '"extra_rss_kib": ' '"name": "kvmrun run"'; do
 				grep -qF -e "$key" "$T/bench.json" || { why="the JSON lacks $key"; break; }
 			done
 			grep -q '^hypercall  *[0-9.]* ' "$T/out" || why="the table lacks the hypercall row"
+			# reset, snapshot, restore, call: measured, each with its baseline or without
+			# (one case a line in the JSON)
+			for row in 'reset true' 'reset-clean true' 'snapshot false' 'restore true' \
+				'call true' 'call-reset true'; do
+				key="\"name\": \"${row% *}\", \"what\": "
+				grep -F -e "$key" "$T/bench.json" |
+					grep -qF -e "\"measured\": true, \"baseline\": ${row#* }" ||
+					{ why="the JSON lacks a measured ${row% *} row (baseline ${row#* })"; break; }
+				grep -q "^${row% *}  *[0-9.]* " "$T/out" || { why="the table lacks the ${row% *} row"; break; }
+			done
 		fi
 	fi
 	report "$name" "$why"

@@ -2,8 +2,9 @@
 /*
  * test_call.c - calling guest functions by name (kr_vm_call) with the SDK
  * guest build/guests/calc.elf: integer and buffer arguments and results,
- * the six argument registers, the init's state, reset between calls, the
- * scratch area zeroed after each call, and the refusals: an unknown name,
+ * the six argument registers, the init's state, reset between calls (the
+ * host's own writes put back, translations kept), the scratch area zeroed
+ * after each call, and the refusals: an unknown name,
  * too many arguments, data instead of a function, buffers too large, no
  * symbols, a malformed symbol table, a function that crashes (reported,
  * then no call until a reset) and one that never returns (the timeout).
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/vm.h"
 #include "kvmtest.h"
 #include "loader/symbols.h"
 
@@ -197,6 +199,61 @@ UNIT_TEST(call_crash_then_reset)
 	CHECK_FAILS_WITH(kr_vm_run(c.vm, &stop), "cannot be resumed");
 	CHECK_EQ(CALL(c.vm, "add", &reset, KR_CALL_INT(1), KR_CALL_INT(2)), 3u);
 	CHECK_EQ(call_ok(c.vm, "count", NULL, 0, NULL, __LINE__), 1u);
+	kr_snapshot_free(snap);
+	calc_end(&c);
+}
+
+/*
+ * Calls with a reset: the area bytes kvmrun wrote are put back from the
+ * snapshot at the next reset (KVM's dirty log does not see them), and after
+ * the first call nothing before the run is translated again (the call area,
+ * the return HLT: kept for the snapshot).
+ */
+UNIT_TEST(call_reset_puts_back_its_writes_and_keeps_translations)
+{
+	struct cv c;
+	struct kr_snapshot *snap = NULL;
+	if (!calc_start(&c, 5000000000ull))
+		return;
+	uint64_t area = 0;
+	CHECK_OK(kr_vm_symbol(c.vm, "kr_call_area", &area, NULL));
+	/* In the snapshot, the bottom of the area (where buffers go) holds 1..16. */
+	int64_t pattern[16];
+	for (int i = 0; i < 16; i++)
+		pattern[i] = i + 1;
+	CHECK_OK(kr_copy_to_gva(c.vm, area, pattern, sizeof(pattern)));
+	CHECK_OK(kr_snapshot_take(c.vm, &snap));
+	if (!snap) {
+		calc_end(&c);
+		return;
+	}
+	struct kr_call_options reset = {.reset = snap};
+	int64_t nums[16];
+	for (int i = 0; i < 16; i++)
+		nums[i] = 1000;
+	uint64_t before = c.vm->translations;
+	CHECK_EQ(CALL(c.vm, "sum", &reset, KR_CALL_IN(nums, sizeof(nums)), KR_CALL_INT(16)), 16000u);
+	uint64_t first = c.vm->translations - before;
+	/* The call wrote its buffer over the pattern and zeroed it: the area is zero now. */
+	int64_t back[16];
+	CHECK_OK(kr_copy_from_gva(c.vm, area, back, sizeof(back)));
+	CHECK(back[0] == 0 && back[15] == 0);
+	/* With a reset, the guest reads the snapshot's bytes there again: 1 + ... + 16. */
+	before = c.vm->translations;
+	CHECK_EQ(CALL(c.vm, "sum", &reset, KR_CALL_INT(area), KR_CALL_INT(16)), 136u);
+	uint64_t no_buffers = c.vm->translations - before;
+	before = c.vm->translations;
+	CHECK_EQ(CALL(c.vm, "sum", &reset, KR_CALL_IN(nums, sizeof(nums)), KR_CALL_INT(16)), 16000u);
+	uint64_t again = c.vm->translations - before;
+	/* The first translated the HLT, the buffer and the return address before the run;
+	 * the later ones nothing. After the run the zeroing goes where the writes went. */
+	CHECK_EQ(first, 3u);
+	CHECK_EQ(no_buffers, 0u);
+	CHECK_EQ(again, 0u);
+	/* Without a reset nothing is kept: the guest may have changed its tables. */
+	before = c.vm->translations;
+	CHECK_EQ(CALL(c.vm, "sum", NULL, KR_CALL_IN(nums, sizeof(nums)), KR_CALL_INT(16)), 16000u);
+	CHECK_EQ(c.vm->translations - before, 3u);
 	kr_snapshot_free(snap);
 	calc_end(&c);
 }

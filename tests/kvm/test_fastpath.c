@@ -3,12 +3,15 @@
  * test_fastpath.c - the fast exit path: with KVM_CAP_SYNC_REGS a
  * handler reads the registers of the exit from kvm_run (no ioctl), a set in
  * a handler is not undone by that copy, and outside a run the ioctls answer;
- * /dev/kvm is opened once per process, each VM with its own fd.
+ * /dev/kvm is opened once per process, each VM with its own fd; registers
+ * set for the next run go with it.
  */
 #include <fcntl.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "core/run.h"
 #include "core/vm.h"
 #include "kvmtest.h"
 
@@ -94,4 +97,51 @@ UNIT_TEST(fastpath_kvm_fd_per_vm_from_one_open)
 	}
 	kr_vm_destroy(a);
 	kr_vm_destroy(b);
+}
+
+/*
+ * Registers for the next run (kr_vcpu_set_regs_at_run, what kr_vm_call
+ * uses): between runs run->s.regs mirrors the vCPU, a set goes into it and
+ * the next KVM_RUN applies it, no KVM_SET_REGS; a KVM_SET_REGS after it wins.
+ */
+/* hlt; mov eax, ebx; hlt */
+static const uint8_t halts[] = {0xf4, 0x89, 0xd8, 0xf4};
+
+UNIT_TEST(fastpath_registers_set_for_the_next_run)
+{
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	struct kr_vm *vm;
+	CHECK(kr_vm_create(&vm, &cfg) == 0);
+	if (!vm)
+		return;
+	if (kvmtest_load(vm, halts, sizeof(halts), NULL, 0)) {
+		struct kr_stop st = kvmtest_run(vm);
+		CHECK(st.reason == KR_STOP_HLT);
+		CHECK(vm->vcpus[0].regs_mirror == vm->sync_regs);
+		struct kvm_regs r, k;
+		CHECK(kr_vcpu_get_regs(vm, &r) == 0);
+		CHECK(ioctl(vm->vcpus[0].fd, KVM_GET_REGS, &k) == 0);
+		CHECK(memcmp(&r, &k, sizeof(r)) == 0); /* the mirror says what KVM says */
+		uint64_t second = r.rip; /* past the first hlt: mov eax, ebx */
+		r.rbx = 0x4321;
+		CHECK(kr_vcpu_set_regs_at_run(vm, &r) == 0);
+		CHECK(kr_vcpu_get_regs(vm, &r) == 0 && r.rbx == 0x4321);
+		CHECK(ioctl(vm->vcpus[0].fd, KVM_GET_REGS, &k) == 0);
+		/* with KVM_CAP_SYNC_REGS not set yet (the run will), else set by the ioctl */
+		CHECK(vm->sync_regs ? k.rbx != 0x4321 : k.rbx == 0x4321);
+		st = kvmtest_run(vm);
+		CHECK(st.reason == KR_STOP_HLT && st.regs.rax == 0x4321);
+		/* a pending set, then KVM_SET_REGS: the latter is what runs */
+		r.rip = second;
+		r.rbx = 0x1111;
+		CHECK(kr_vcpu_set_regs_at_run(vm, &r) == 0);
+		r.rbx = 0x2222;
+		CHECK(kr_vcpu_set_regs(vm, &r) == 0);
+		CHECK(!vm->vcpus[0].regs_mirror && !(vm->vcpus[0].run->kvm_dirty_regs & KVM_SYNC_X86_REGS));
+		st = kvmtest_run(vm);
+		CHECK(st.reason == KR_STOP_HLT && st.regs.rax == 0x2222);
+	}
+	kr_vm_destroy(vm);
 }

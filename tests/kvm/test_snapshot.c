@@ -3,7 +3,8 @@
  * test_snapshot.c - snapshots and reset in place on a real /dev/kvm: a
  * guest restored from a file goes on with the same output and status, twice
  * over; a corrupt, truncated or foreign file is refused with its reason; a
- * reset brings memory, registers and the console back; and the figures
+ * reset brings memory, registers and the console back, and special
+ * registers and vCPU events the guest or the host changed; and the figures
  * (file size, take, write, read, restore, reset) are printed.
  */
 #define _GNU_SOURCE /* pipe2 */
@@ -11,11 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/snapfile.h"
+#include "core/vm.h"
 #include "kvmtest.h"
 #include "x86/snapshot.h"
 
@@ -296,6 +299,99 @@ UNIT_TEST(snapshot_reset_in_place_restores_memory_registers_and_console)
 	check_runs_to_end(&v);
 	kr_snapshot_free(snap);
 	sv_end(&v);
+}
+
+/*
+ * A guest that changes its special registers after the snapshot: at the
+ * start it notes DS and CR0 in R14 and R15 (as the snapshot has them), then
+ * loads the null selector into DS, ES, FS and GS, sets CR0.TS, puts 0x77 in
+ * RBX and halts. After a reset the next run must start with the snapshot's
+ * DS and CR0 (set by that KVM_RUN, or by the ioctl that reads them first).
+ */
+extern const uint8_t mode_guest[], mode_guest_end[];
+__asm__(".pushsection .rodata\n"
+	".globl mode_guest, mode_guest_end\n"
+	"mode_guest:\n"
+	".code64\n"
+	"mov $3, %eax\n mov $0x500, %dx\n out %eax, %dx\n" /* KVMRUN_HC_SNAPSHOT */
+	"mov %ds, %r14\n"
+	"mov %cr0, %r15\n"
+	"xor %eax, %eax\n mov %eax, %ds\n mov %eax, %es\n mov %eax, %fs\n mov %eax, %gs\n"
+	"mov %cr0, %rax\n or $8, %rax\n mov %rax, %cr0\n"
+	"mov $0x77, %ebx\n"
+	"hlt\n"
+	"mode_guest_end:\n"
+	".popsection\n");
+
+static bool run_to_hlt(struct kr_vm *vm, uint16_t ds, uint64_t cr0)
+{
+	struct kr_stop st = kvmtest_run(vm);
+	CHECK_EQ(st.reason, KR_STOP_HLT);
+	CHECK_EQ(st.regs.r14 & 0xffff, ds);   /* what the run started with */
+	CHECK_EQ(st.regs.r15, cr0);
+	CHECK_EQ(st.regs.rbx, 0x77u);
+	CHECK_EQ(st.sregs.ds.selector, 0);   /* what it changed */
+	CHECK(st.sregs.cr0 & 8);
+	return st.reason == KR_STOP_HLT;
+}
+
+UNIT_TEST(snapshot_reset_brings_back_segments_control_registers_and_events)
+{
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	struct kr_vm *vm = NULL;
+	CHECK_OK(kr_vm_create(&vm, &cfg));
+	if (!vm)
+		return;
+	struct kr_snapshot *snap = NULL;
+	if (!kvmtest_load(vm, mode_guest, (size_t)(mode_guest_end - mode_guest), NULL, 0) ||
+	    kvmtest_run(vm).reason != KR_STOP_SNAPSHOT || kr_snapshot_take(vm, &snap) < 0) {
+		unit_fail(__FILE__, __LINE__, "the guest did not reach its snapshot: %s",
+			  kr_last_error());
+		kr_vm_destroy(vm);
+		return;
+	}
+	struct kvm_sregs at;
+	struct kvm_regs regs_at;
+	struct kvm_vcpu_events ev_at;
+	CHECK_OK(kr_vcpu_get_sregs(vm, &at));
+	CHECK_OK(kr_vcpu_get_regs(vm, &regs_at));
+	CHECK(ioctl(vm->vcpus[0].fd, KVM_GET_VCPU_EVENTS, &ev_at) == 0);
+	CHECK(at.ds.selector != 0 && !(at.cr0 & 8));
+	for (int round = 0; round < 3; round++) {
+		if (!run_to_hlt(vm, at.ds.selector, at.cr0))
+			break;
+		/* A pending event the snapshot does not have: an NMI. */
+		struct kvm_vcpu_events ev;
+		CHECK(ioctl(vm->vcpus[0].fd, KVM_GET_VCPU_EVENTS, &ev) == 0);
+		ev.nmi.pending = 1;
+		ev.flags = KVM_VCPUEVENT_VALID_NMI_PENDING;
+		CHECK(ioctl(vm->vcpus[0].fd, KVM_SET_VCPU_EVENTS, &ev) == 0);
+		CHECK_OK(kr_vm_reset(vm, snap));
+		if (round == 1) /* the next run starts from the snapshot (applied by its KVM_RUN) */
+			continue;
+		/* Read back at once: the ioctls see the snapshot's state. */
+		struct kvm_regs r;
+		struct kvm_sregs sr;
+		CHECK_OK(kr_vcpu_get_regs(vm, &r));
+		CHECK(memcmp(&r, &regs_at, sizeof(r)) == 0);
+		CHECK_OK(kr_vcpu_get_sregs(vm, &sr));
+		CHECK_EQ(sr.ds.selector, at.ds.selector);
+		CHECK_EQ(sr.es.selector, at.es.selector);
+		CHECK_EQ(sr.fs.selector, at.fs.selector);
+		CHECK_EQ(sr.gs.selector, at.gs.selector);
+		CHECK_EQ(sr.cr0, at.cr0);
+		CHECK_EQ(sr.cr3, at.cr3);
+		CHECK_EQ(sr.cr4, at.cr4);
+		CHECK_EQ(sr.efer, at.efer);
+		CHECK(ioctl(vm->vcpus[0].fd, KVM_GET_VCPU_EVENTS, &ev) == 0);
+		CHECK_EQ(ev.nmi.pending, ev_at.nmi.pending);
+		CHECK_EQ(ev.nmi.masked, ev_at.nmi.masked);
+		CHECK_EQ(ev.interrupt.shadow, ev_at.interrupt.shadow);
+	}
+	kr_snapshot_free(snap);
+	kr_vm_destroy(vm);
 }
 
 UNIT_TEST(snapshot_reset_after_a_crash_and_to_a_foreign_configuration)

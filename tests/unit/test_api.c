@@ -210,6 +210,38 @@ UNIT_TEST(api_copy_to_gva_writes_page_by_page)
 	wvm_free(&w);
 }
 
+/*
+ * Each page is translated once: the writing pass uses what the checking pass
+ * found (a KVM_TRANSLATE each on a vCPU). Beyond 16 pages it translates again.
+ */
+UNIT_TEST(api_copy_to_gva_translates_each_page_once)
+{
+	struct wvm w;
+	static uint8_t src[18 * 4096];
+	for (size_t i = 0; i < sizeof(src); i++)
+		src[i] = (uint8_t)(i * 7 + 1);
+	wvm_init(&w);
+	uint64_t before = w.vm->translations;
+	CHECK_OK(kr_copy_to_gva(w.vm, HIGH + 0xff8, "0123456789abcdef", 16));
+	CHECK_EQ(w.vm->translations - before, 2);
+	CHECK(memcmp(w.vm->ram + 0x500000, "89abcdef", 8) == 0);
+	/* 16 pages: once each. */
+	before = w.vm->translations;
+	CHECK_OK(kr_copy_to_gva(w.vm, 0x400000, src, 16 * 4096));
+	CHECK_EQ(w.vm->translations - before, 16);
+	CHECK(memcmp(w.vm->ram + 0x400000, src, 16 * 4096) == 0);
+	/* 18 pages, starting mid-page (19 pieces): checked, then translated again to write. */
+	before = w.vm->translations;
+	CHECK_OK(kr_copy_to_gva(w.vm, 0x600100, src, sizeof(src)));
+	CHECK_EQ(w.vm->translations - before, 2 * 19);
+	CHECK(memcmp(w.vm->ram + 0x600100, src, sizeof(src)) == 0);
+	/* and a long one that ends unmapped writes nothing */
+	CHECK_FAILS_WITH(kr_copy_to_gva(w.vm, MEM - sizeof(src) + 4096, src, sizeof(src)),
+			 "not mapped");
+	CHECK(all_bytes(w.vm->ram + MEM - sizeof(src) + 4096, sizeof(src) - 4096, 0));
+	wvm_free(&w);
+}
+
 /* Each refusal writes nothing, not even the pages before the bad one. */
 UNIT_TEST(api_copy_to_gva_refuses_and_writes_nothing)
 {
