@@ -112,7 +112,7 @@ $(BUILD)/kvmrun: $(CLI_OBJS) $(BUILD)/libkvmrun.a
 # here (the file pages of libc.so that fault-around maps count in RSS).
 # STATIC=0 links it dynamically; the sanitizers need the dynamic runtime.
 STATIC ?= 1
-ifeq ($(SAN)$(STATIC),01)
+ifeq ($(STATIC)$(SANFLAGS),1)
 KVMRUN_STATIC = -static-pie
 endif
 
@@ -182,8 +182,10 @@ all tests: $(BUILD)/bench $(BUILD)/bench-bare
 BENCH_FLAGS ?=
 $(BUILD)/bench: bench/bench.c bench/bare.h $(BUILD)/libkvmrun.a
 	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/bench.c $(BUILD)/libkvmrun.a $(LDLIBS_KVMRUN)
+# Linked as kvmrun is (a static PIE unless STATIC=0), so that the process
+# rows of make bench compare start-up like with like.
 $(BUILD)/bench-bare: bench/bare.c bench/bare.h
-	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) -o $@ bench/bare.c
+	$(CC) $(ALL_CFLAGS) -Ibench $(ALL_LDFLAGS) $(KVMRUN_STATIC) -o $@ bench/bare.c
 # The call pool (bench/callpool.c): requests served by kr_vm_call from a pool of VMs.
 all tests: $(BUILD)/callpool
 $(BUILD)/callpool: bench/callpool.c $(BUILD)/libkvmrun.a
