@@ -19,6 +19,7 @@
 #include "devices/irqchip.h"
 #include "devices/i8042.h"
 #include "devices/postcode.h"
+#include "devices/rtc.h"
 #include "devices/uart.h"
 #include "x86/board.h"
 #include "x86/cpuid.h"
@@ -111,8 +112,8 @@ int kr_board_add_devices(struct kr_vm *vm)
 
 /*
  * The PC devices that kernels written for QEMU's PC expect (multiboot test
- * kernels): fw_cfg, the isa-debug-exit port, the keyboard controller's reset
- * and port 0x80. Not in every VM: on kvmrun's own guests these ports stay
+ * kernels): fw_cfg, the isa-debug-exit port, the keyboard controller, port
+ * 0x80 and the CMOS clock. Not in every VM: on kvmrun's own guests these ports stay
  * unhandled, so a stray write there is still reported as one. A marker
  * module makes a second call a no-op.
  */
@@ -124,7 +125,7 @@ int kr_board_add_pc_devices(struct kr_vm *vm)
 		return 0;
 	if (kr_vm_add_module(vm, &pc_hooks, vm) < 0 || kr_fwcfg_register(vm) < 0 ||
 	    kr_debugexit_register(vm) < 0 || kr_i8042_register(vm) < 0 ||
-	    kr_postcode_register(vm) < 0)
+	    kr_postcode_register(vm) < 0 || kr_rtc_register(vm) < 0)
 		return -1;
 	return 0;
 }

@@ -12,7 +12,12 @@
 
 struct kr_vm *io_vm_new(void)
 {
-	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
+	return io_vm_new_sized(2u << 20);
+}
+
+struct kr_vm *io_vm_new_sized(uint64_t mem_size)
+{
+	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, mem_size);
 	if (!vm)
 		return NULL;
 	vm->run = calloc(1, RUN_SIZE);
