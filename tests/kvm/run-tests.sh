@@ -817,6 +817,8 @@ linux_initrd() {
 echo KVMRUN-LINUX-UP
 read -r line
 echo "KVMRUN-ECHO:$line"
+echo "KVMRUN-DATE:$(/bin/busybox date -u +%Y)"
+echo "KVMRUN-HWCLOCK:$(/bin/busybox hwclock -r -u 2>&1)"
 /bin/busybox reboot -f
 INIT
 	chmod 755 "$T/ird/init"
