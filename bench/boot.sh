@@ -6,7 +6,7 @@
 #
 # The same kernel (BUILD/linux/vmlinuz, the test bed's Debian kernel) and the
 # same busybox initramfs as the Linux test in tests/kvm/run-tests.sh: /init
-# prints KVMRUN-LINUX-UP, reads a line, echoes it and reboots. Each VMM is run
+# prints KVMRUN-LINUX-UP, reads a line, echoes it, prints the year and reboots. Each VMM is run
 # by BUILD/bootwatch, which times fork to the marker line on the console
 # (CLOCK_MONOTONIC) and reads the child's peak RSS from wait4. The two VMMs
 # alternate, ROUNDS times each (default 5); the best (lowest) time of each

@@ -804,7 +804,8 @@ t cli-version-no-arguments $VMM_ERROR '' 'kvmrun version: takes no arguments' --
 # ---- kvmrun boot: Linux on the PC platform -----------------------------------
 # The test bed's Debian kernel (copied to build/linux/vmlinuz by make) with an
 # initramfs made here from the static busybox: /init prints a marker, reads a
-# line from the serial console, echoes it and reboots (reboot=t: a triple
+# line from the serial console, echoes it, prints the year from date and
+# hwclock (the CMOS clock) and reboots (reboot=t: a triple
 # fault, status 0). The line is fed on kvmrun's stdin only once the marker is
 # out: the 8250 driver empties the receive FIFO when it starts the port.
 LINUX_KERNEL=${KVMRUN_LINUX_KERNEL:-$(dirname "$KVMRUN")/linux/vmlinuz}
@@ -835,6 +836,7 @@ linux_boot() {
 		why="could not build the initramfs"
 	else
 		rm -f "$T/in" "$T/out" "$T/err"
+		y0=$(date -u +%Y)
 		mkfifo "$T/in"
 		: >"$T/out"
 		# The feeder: waits for the marker (at most 240 s), then sends the line.
@@ -855,6 +857,12 @@ linux_boot() {
 			why="the line read from the serial console was not echoed"
 		elif ! grep -q "the guest rebooted" "$T/err"; then
 			why="kvmrun did not report a reboot"
+		# The CMOS clock gives the guest the host's time: its year, read at boot
+		# (date) and from /dev/rtc0 (hwclock), is the host's (or the next: New Year).
+		elif ! grep -Eq "KVMRUN-DATE:($y0|$((y0 + 1)))" "$T/out"; then
+			why="the guest's date is not in the host's year $y0: $(grep KVMRUN-DATE "$T/out")"
+		elif ! grep -Eq "KVMRUN-HWCLOCK:.* ($y0|$((y0 + 1)))" "$T/out"; then
+			why="the guest's hwclock is not in the host's year $y0: $(grep KVMRUN-HWCLOCK "$T/out")"
 		fi
 	fi
 	report "$name" "$why"
