@@ -233,7 +233,28 @@ struct kr_vm_config {
 	 * instead of stopping the run (KR_STOP_HLT).
 	 */
 	bool pc;
+
+	/* ---- several vCPUs ---- */
+	/*
+	 * The number of vCPUs (default 1), at most KR_MAX_CPUS and what KVM
+	 * allows (KVM_CAP_MAX_VCPUS); 0 or more is refused with KR_E_BAD_ARG.
+	 * vCPU 0 is the boot processor: it starts at the image's entry. The
+	 * others (application processors, APs, ids 1..cpus-1):
+	 *   - with cfg.pc (the in-kernel LAPIC), wait in KVM until the guest
+	 *     starts them with INIT and SIPI, as on a PC;
+	 *   - otherwise stay parked until the guest starts one with the
+	 *     KVMRUN_HC_START_CPU hypercall (kvmrun_abi.h). HLT on an AP then
+	 *     parks that AP again (HLT on vCPU 0 ends the run, as with one vCPU).
+	 * Each vCPU runs on a thread of its own: vCPU 0 on kr_vm_run's caller,
+	 * the APs on threads kr_vcpu_prepare creates (before kr_sandbox_enter)
+	 * and kr_vm_destroy ends. Any stop ends the run of every vCPU.
+	 * Not yet with several vCPUs: snapshots, kr_vm_reset, kr_vm_call,
+	 * kr_gdb_serve (they fail with KR_E_BAD_ARG).
+	 */
+	unsigned cpus;
 };
+
+#define KR_MAX_CPUS 64
 
 #define KR_DEFAULT_MAX_OUTPUT (64ull << 20)
 
@@ -434,6 +455,12 @@ int kr_multiboot_add_module(struct kr_vm *vm, const char *path, const char *stri
  */
 int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img);
 
+/*
+ * "The vCPU" of these calls (and of kr_translate, kr_copy_from_gva,
+ * kr_copy_to_gva): inside a run, in a device handler or an exit observer,
+ * the vCPU whose exit is being handled, on its own thread; everywhere else
+ * vCPU 0, the boot processor.
+ */
 int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs);
 int kr_vcpu_set_regs(struct kr_vm *vm, const struct kvm_regs *regs);
 int kr_vcpu_get_sregs(struct kr_vm *vm, struct kvm_sregs *sregs);
@@ -515,6 +542,12 @@ struct kr_stop {
 	struct kvm_sregs sregs;
 	bool have_exception;
 	struct kr_exception exception;
+	/*
+	 * The vCPU whose exit ended the run (its state is the one above). 0
+	 * for a stop from outside the vCPU threads (kr_vm_stop from another
+	 * thread, the timeout). With cfg.cpus > 1 the message starts "vCPU N: ".
+	 */
+	unsigned cpu;
 };
 
 /*
@@ -535,6 +568,14 @@ struct kr_stop {
  *  - One run at a time per VM, and not from inside a run (a device handler
  *    or an observer): such a call fails.
  * Any thread may run a VM, not only the one that created it.
+ *
+ * Several vCPUs (cfg.cpus > 1): vCPU 0 runs on the calling thread, every AP
+ * that was started on its own thread, at the same time; device handlers and
+ * observers are called from all of these threads (each device's handler one
+ * call at a time). The first stop of any vCPU stops all of them (stop->cpu
+ * says whose it was); a VMM failure on an AP's thread stops them all too and
+ * comes back here as -1 with that thread's message. kr_vm_run returns only
+ * once no vCPU runs.
  */
 int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop);
 
@@ -545,7 +586,7 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop);
  */
 struct kr_exit_record {
 	uint64_t seq;      /* 0, 1, 2... since the VM was created */
-	uint32_t vcpu;     /* always 0: one vCPU */
+	uint32_t vcpu;     /* the vCPU that exited (0..cfg.cpus-1) */
 	uint32_t kvm_exit; /* KVM_EXIT_* */
 	bool has_access;   /* port I/O or MMIO: the fields below are set */
 	bool is_mmio, is_write;
@@ -708,8 +749,10 @@ int kr_crosscheck_all(struct kr_vm *vm, uint64_t max_pages, struct kr_crosscheck
  * (report or trace files). Any other system call kills the process after a line on
  * stderr naming it. Call after kr_vcpu_prepare, before kr_vm_run; it cannot
  * be undone. kr_vm_create and the loaders are not allowed afterwards.
- * The filter binds the calling thread (and threads it creates later), not
- * threads that exist already.
+ * The filter binds every thread of the process (seccomp's TSYNC): the
+ * caller's, the vCPU threads kr_vcpu_prepare created, and the library's
+ * own (the UART's input); it fails if a thread has a filter that is not
+ * an ancestor of this one.
  */
 int kr_sandbox_enter(struct kr_vm *vm, const int *write_fds, size_t nwrite_fds);
 

@@ -35,8 +35,29 @@ enum kvmrun_hypercall {
 	KVMRUN_HC_SNAPSHOT = 3, /* no arguments: stop so that the host can take a snapshot
 				   (kvmrun run --snapshot), then go on; restored, the guest
 				   goes on after this call */
+	KVMRUN_HC_START_CPU = 4, /* RDI = vCPU index (1..cpus-1), RSI = entry (GVA), RCX =
+				    stack pointer (GVA), R8 = an argument: start that
+				    application processor (kvmrun run --cpus N); see below */
 };
 #endif
+
+/*
+ * KVMRUN_HC_START_CPU, for VMs of several vCPUs without the PC platform (a
+ * PC guest starts its APs with INIT/SIPI through its local APIC). Until it
+ * is started, an AP does not run. It starts in the mode of the caller at
+ * the call: the same control registers, page tables (CR3), GDT, IDT and
+ * segments, with RIP = entry, RSP = stack, RDI = the argument, RSI = its own
+ * index, RFLAGS = 0x2 (interrupts off), other registers 0. (RCX and R8, not
+ * RDX: DX holds the hypercall port for the OUT.) In long mode it
+ * has an exception stack of its own (while the guest uses kvmrun's IDT and
+ * TSS), so two vCPUs may fault at once. Outside 64-bit code only the low 32
+ * bits of each register count. An AP is started once; HLT on it ends it
+ * (it stays parked, the others run on; HLT on vCPU 0 ends the run as ever).
+ * Like every hypercall it returns nothing: vCPU 0 (the caller's own index
+ * too), an index past the last vCPU, an AP started already, a
+ * non-canonical entry or stack, real mode, or a PC VM stop the VM with a
+ * guest error.
+ */
 
 /* The largest buffer one KVMRUN_HC_WRITE may pass. */
 #define KVMRUN_HC_WRITE_MAX (1u << 20)
@@ -60,8 +81,8 @@ enum kvmrun_hypercall {
  * pointer faults), map each ELF segment with its own permissions (PF_W,
  * PF_X) and the rest of RAM read-write, no-execute; see kvmrun.h.
  * The stack starts at the top of RAM and grows down (real mode: SS:SP = 0:0x7C00).
- * At entry RDI holds the RAM size in bytes and RSI the first byte after the
- * loaded image (a place to start a heap).
+ * At entry RDI holds the RAM size in bytes, RSI the first byte after the
+ * loaded image (a place to start a heap) and RDX the number of vCPUs.
  */
 #define KVMRUN_SYSTEM_AREA_START 0x10000u
 #define KVMRUN_SYSTEM_AREA_END 0x80000u

@@ -2,8 +2,8 @@
 /*
  * crt0.S - entry of 64-bit C guests (see include/kvmrun_abi.h).
  *
- * kvmrun starts the guest here with RSP = top of RAM, RDI = RAM size and
- * RSI = the first byte after the loaded image. _start zeroes the bss (a raw
+ * kvmrun starts the guest here with RSP = top of RAM, RDI = RAM size,
+ * RSI = the first byte after the loaded image and RDX = the number of vCPUs. _start zeroes the bss (a raw
  * .bin image carries no bss size, so the loader cannot), aligns the stack,
  * calls main(ram_size, heap_start) and makes the exit hypercall with main's
  * return value. It never falls through: after the hypercall it halts forever.
@@ -23,6 +23,7 @@ _start:
 	cld
 	mov	%rdi, %r12		/* RAM size */
 	mov	%rsi, %r13		/* end of the image */
+	mov	%rdx, %r14		/* the number of vCPUs */
 
 	/* zero [__bss_start, __bss_end) */
 	lea	__bss_start(%rip), %rdi
@@ -44,6 +45,11 @@ _start:
 	/* for kr_malloc (heap.c) */
 	mov	%r12, kr_ram_size(%rip)
 	mov	%r13, kr_heap_start(%rip)
+	/* 0 from a kvmrun older than --cpus: one vCPU */
+	test	%r14, %r14
+	jnz	2f
+	inc	%r14
+2:	mov	%r14, kr_ncpus(%rip)
 
 	and	$-16, %rsp		/* the call leaves RSP = 8 mod 16, as the ABI wants */
 	xor	%ebp, %ebp		/* the end of the frame chain */
@@ -71,5 +77,22 @@ kr_call_return:
 	hlt
 	jmp	kr_call_return
 	.size kr_call_return, . - kr_call_return
+
+/*
+ * kr_ap_return: where an AP's entry function (kr_start_cpu) returns to. HLT
+ * on an AP parks it for good (kvmrun_abi.h, KVMRUN_HC_START_CPU).
+ */
+	.globl kr_ap_return
+	.type kr_ap_return, @function
+kr_ap_return:
+	hlt
+	jmp	kr_ap_return
+	.size kr_ap_return, . - kr_ap_return
+
+	.section .bss
+	.globl kr_ncpus
+	.balign 8
+kr_ncpus:
+	.quad 0
 
 	.section .note.GNU-stack, "", @progbits

@@ -107,6 +107,46 @@ static inline KR_NORETURN void kr_exit(int status)
 		__asm__ volatile("hlt");
 }
 
+/* ---- several vCPUs (kvmrun run --cpus N) ------------------------------------ */
+
+/*
+ * What an AP runs: kr_start_cpu's argument, and the AP's index (1..N-1;
+ * vCPU 0, which runs main, is the boot processor). If it returns, it
+ * returns to kr_ap_return (crt0.S): HLT, which parks the AP for good.
+ */
+typedef void (*kr_cpu_entry)(unsigned long arg, unsigned int cpu);
+void kr_ap_return(void);
+
+/* At most this many vCPUs (KR_MAX_CPUS of kvmrun.h). */
+#define KR_GUEST_MAX_CPUS 64
+
+/* The number of vCPUs (RDX at entry, kept by crt0.S): 1 unless kvmrun run --cpus N. */
+extern unsigned long kr_ncpus;
+static inline unsigned int kr_cpu_count(void)
+{
+	return (unsigned int)kr_ncpus;
+}
+
+/*
+ * Start vCPU `cpu` (KVMRUN_HC_START_CPU) in fn(arg, cpu), on the stack that
+ * ends at `stack_top` (its own memory: nothing else may use it), in this
+ * vCPU's mode and page tables. A bad index (0, past the last vCPU, one
+ * started already) stops the VM with a guest error.
+ */
+static inline void kr_start_cpu(unsigned int cpu, kr_cpu_entry fn, void *stack_top,
+				unsigned long arg)
+{
+	/* As after a call: RSP = 8 mod 16, the return address on top. */
+	unsigned long *sp = (unsigned long *)(((unsigned long)stack_top & ~15ul) - 8);
+	*sp = (unsigned long)kr_ap_return;
+	register unsigned long r8 __asm__("r8") = arg;
+	__asm__ volatile("outl %0, %w1"
+			 :
+			 : "a"(KVMRUN_HC_START_CPU), "Nd"((unsigned short)KVMRUN_HYPERCALL_PORT),
+			   "D"((unsigned long)cpu), "S"(fn), "c"(sp), "r"(r8)
+			 : "memory");
+}
+
 /* One byte through the debug console port (one VM exit). */
 static inline void kr_putc(char c)
 {

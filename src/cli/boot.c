@@ -34,6 +34,8 @@ void cli_boot_usage(FILE *f)
 		"  -i, --initrd FILE     the initial RAM disk\n"
 		"  -a, --append CMDLINE  the kernel command line (default \"%s\")\n"
 		"  -M, --mem SIZE        guest RAM (default 256M, up to 3G)\n"
+		"      --cpus N          N vCPUs (default 1, at most %u); the kernel starts\n"
+		"                        the others with INIT/SIPI\n"
 		"      --timeout DUR     stop the guest after DUR (as for run); status %d\n"
 		"      --no-seccomp      run without the seccomp filter\n"
 		"  -h, --help            this help\n"
@@ -48,7 +50,7 @@ void cli_boot_usage(FILE *f)
 		"  %d     kvmrun failed: usage, a bad kernel or initrd, too little memory, KVM\n"
 		"  %d     the guest crashed otherwise or wrote more output than allowed\n"
 		"  128+N   stopped by signal N\n",
-		DEFAULT_CMDLINE, KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_GUEST_PANIC, KVMRUN_EXIT_TIMEOUT,
+		DEFAULT_CMDLINE, KR_MAX_CPUS, KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_GUEST_PANIC, KVMRUN_EXIT_TIMEOUT,
 		KVMRUN_EXIT_VMM_ERROR, KVMRUN_EXIT_GUEST_CRASH);
 }
 
@@ -64,6 +66,7 @@ static int parse(const struct cli_command *self, int argc, char **argv, struct b
 		{"kernel", required_argument, NULL, 'k'}, {"initrd", required_argument, NULL, 'i'},
 		{"append", required_argument, NULL, 'a'}, {"mem", required_argument, NULL, 'M'},
 		{"timeout", required_argument, NULL, 'T'}, {"no-seccomp", no_argument, NULL, 'S'},
+		{"cpus", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
 	};
 	int c;
@@ -89,6 +92,13 @@ static int parse(const struct cli_command *self, int argc, char **argv, struct b
 			}
 			break;
 		case 'S': o->no_seccomp = true; break;
+		case 'C':
+			if (cli_parse_cpus(optarg, &o->cfg.cpus) < 0) {
+				fprintf(stderr, "kvmrun boot: --cpus '%s': expected a vCPU count from "
+						"1 to %u\n", optarg, KR_MAX_CPUS);
+				return -1;
+			}
+			break;
 		case 'h': cli_print_help(self, stdout); return 1;
 		case ':':
 			fprintf(stderr, "kvmrun boot: option '%s' needs a value (try kvmrun boot --help)\n",

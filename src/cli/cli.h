@@ -76,6 +76,8 @@ void cli_info_usage(FILE *f);
 
 /* "0x1000", "4096", "010" (octal); with `sizes`, a K, M or G suffix too. */
 int cli_parse_u64(const char *s, bool sizes, uint64_t *out);
+/* --cpus N: a decimal count from 1 to KR_MAX_CPUS, no leading zero. */
+int cli_parse_cpus(const char *s, unsigned *out);
 /* cli_parse_u64 with sizes: "64M", "4096", "0x1000k". */
 int cli_parse_size(const char *s, uint64_t *out);
 

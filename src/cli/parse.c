@@ -37,6 +37,21 @@ int cli_parse_u64(const char *s, bool sizes, uint64_t *out)
 	return 0;
 }
 
+int cli_parse_cpus(const char *s, unsigned *out)
+{
+	uint64_t v;
+	/* Decimal only: "010" as octal 8 would surprise. */
+	for (const char *p = s; *p; p++)
+		if (!isdigit((unsigned char)*p))
+			return -1;
+	if (cli_parse_u64(s, false, &v) < 0 && !(s[0] == '0' && s[1] == '\0'))
+		return -1;
+	if (s[0] == '0' || v < 1 || v > KR_MAX_CPUS)
+		return -1;
+	*out = (unsigned)v;
+	return 0;
+}
+
 int cli_parse_size(const char *s, uint64_t *out)
 {
 	return cli_parse_u64(s, true, out);

@@ -40,6 +40,9 @@ void cli_run_usage(FILE *f)
 		"Options:\n"
 		"  -m, --mode MODE       real, protected, paged32 or long (default long)\n"
 		"  -M, --mem SIZE        guest RAM, e.g. 64M (default 32M, 2M..3G)\n"
+		"      --cpus N          N vCPUs (default 1, at most %u); the guest starts\n"
+		"                        vCPUs 1..N-1 itself (KVMRUN_HC_START_CPU); not with\n"
+		"                        --snapshot or --gdb\n"
 		"  -l, --load ADDR       load address of a raw image (default 0x100000;\n"
 		"                        0x7c00 in real mode)\n"
 		"  -e, --entry ADDR      entry point (default: ELF entry or load address; it\n"
@@ -92,8 +95,8 @@ void cli_run_usage(FILE *f)
 		"  128+N   kvmrun was stopped by signal N: SIGHUP 129, SIGINT 130, SIGTERM 143\n"
 		"          (the guest is stopped and its output written; a second signal ends\n"
 		"          kvmrun at once)\n",
-		KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_VMM_ERROR, KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_VMM_ERROR,
-		KVMRUN_EXIT_GUEST_CRASH);
+		KR_MAX_CPUS, KVMRUN_EXIT_TIMEOUT, KVMRUN_EXIT_VMM_ERROR, KVMRUN_EXIT_TIMEOUT,
+		KVMRUN_EXIT_VMM_ERROR, KVMRUN_EXIT_GUEST_CRASH);
 }
 
 static int bad_value(const char *opt, const char *value, const char *want)
@@ -154,6 +157,7 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 		{"snapshot", required_argument, NULL, 'P'},
 		{"snapshot-at", required_argument, NULL, 'W'},
 		{"gdb", required_argument, NULL, 'G'},
+		{"cpus", required_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	int c, d;
@@ -168,6 +172,13 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 			break;
 		case 'A':
 			o->append = optarg;
+			break;
+		case 'C':
+			if (cli_parse_cpus(optarg, &o->cfg.cpus) < 0) {
+				char want[64];
+				snprintf(want, sizeof(want), "a vCPU count from 1 to %u", KR_MAX_CPUS);
+				return bad_value("--cpus", optarg, want);
+			}
 			break;
 		case 'U':
 			if (o->nmodules == sizeof(o->modules) / sizeof(o->modules[0])) {

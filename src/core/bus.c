@@ -3,6 +3,8 @@
  * bus.c - maps [base, base + len) of port or MMIO space to a device callback.
  * The run loop asks the bus; devices never appear in the run loop itself.
  */
+#include <errno.h>
+
 #include "core/bounds.h"
 #include "core/bus.h"
 #include "core/error.h"
@@ -38,15 +40,42 @@ int kr_bus_register(struct kr_vm *vm, enum kr_space space, uint64_t base, uint64
 	}
 	if (vm->ndevices == KR_MAX_DEVICES)
 		return kr_err("bus: all %d device entries are in use", KR_MAX_DEVICES);
-	vm->devices[vm->ndevices++] = (struct kr_device){space, base, len, handler, opaque};
+	struct kr_device *d = &vm->devices[vm->ndevices];
+	*d = (struct kr_device){.space = space, .base = base, .len = len, .handler = handler, .opaque = opaque};
+	int e = pthread_mutex_init(&d->lock, NULL);
+	if (e) {
+		errno = e;
+		return kr_err_sys("bus: pthread_mutex_init for %s range [0x%llx, +0x%llx)", sname,
+				  (unsigned long long)base, (unsigned long long)len);
+	}
+	vm->ndevices++;
 	return 0;
 }
 
-const struct kr_device *kr_bus_find(const struct kr_vm *vm, enum kr_space space, uint64_t addr,
-				    uint32_t size)
+void kr_bus_release(struct kr_vm *vm)
+{
+	for (size_t i = 0; i < vm->ndevices; i++)
+		pthread_mutex_destroy(&vm->devices[i].lock);
+	vm->ndevices = 0;
+}
+
+int kr_bus_access(struct kr_vm *vm, struct kr_device *dev, uint64_t addr, void *data,
+		  uint32_t size, bool is_write)
+{
+	/* One vCPU: nobody to race with, and the exit path stays as cheap as it was. */
+	if (!kr_vm_smp(vm))
+		return dev->handler(vm, dev->opaque, addr, data, size, is_write);
+	pthread_mutex_lock(&dev->lock);
+	int rc = dev->handler(vm, dev->opaque, addr, data, size, is_write);
+	pthread_mutex_unlock(&dev->lock);
+	return rc;
+}
+
+struct kr_device *kr_bus_find(struct kr_vm *vm, enum kr_space space, uint64_t addr,
+			      uint32_t size)
 {
 	for (size_t i = 0; i < vm->ndevices; i++) {
-		const struct kr_device *d = &vm->devices[i];
+		struct kr_device *d = &vm->devices[i];
 		/* The whole access must fall inside one device. */
 		if (d->space == space && addr >= d->base && kr_range_ok(addr - d->base, size, d->len))
 			return d;

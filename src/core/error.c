@@ -144,3 +144,11 @@ int kr_err_context(const char *fmt, ...)
 	memcpy(last_error, msg, used + 1);
 	return -1;
 }
+
+int kr_err_restore(int code, int err, const char *message)
+{
+	snprintf(last_error, sizeof(last_error), "%s", message);
+	last_code = code;
+	last_errno = err;
+	return -1;
+}

@@ -25,5 +25,11 @@ int kr_err_code_sys(int code, const char *fmt, ...) __attribute__((format(printf
  * mean one thing. Returns -1.
  */
 int kr_err_refine(int code);
+/*
+ * Set this thread's error to one taken on another thread (kr_last_error,
+ * _code, _errno there): a vCPU thread's failure reaches kr_vm_run's caller.
+ * Returns -1.
+ */
+int kr_err_restore(int code, int err, const char *message);
 
 #endif

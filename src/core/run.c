@@ -23,21 +23,24 @@
 #include "core/bus.h"
 #include "core/error.h"
 #include "core/run.h"
+#include "core/smp.h"
 #include "core/vm.h"
 
 /*
  * Stopping from any thread, or from a signal handler.
  *
- * The vCPU thread may be inside KVM_RUN, where only a signal reaches it:
+ * A vCPU thread may be inside KVM_RUN, where only a signal reaches it:
  * KVM_RUN then returns EINTR. It may instead be handling an exit, about to
  * enter KVM_RUN again: kvm_run->immediate_exit makes that entry return EINTR
- * at once. kr_vm_stop sets both, in this order: the request (an atomic the
- * loop reads before every KVM_RUN), immediate_exit, then a signal to the
- * thread recorded in running_tid. The loop records running_tid before it
- * first reads the request, so (both sequentially consistent) either the loop
- * sees the request or kr_vm_stop sees the thread and signals it: no wake-up
- * is lost. A signal that arrives after the run ended is harmless (the handler
- * does nothing then) and the next run may see one spurious EINTR.
+ * at once. kr_vm_stop sets both, in this order: the request (an atomic every
+ * vCPU's loop reads before every KVM_RUN), then for each vCPU its
+ * immediate_exit and a signal to the thread recorded in its tid. A loop
+ * records its tid before it first reads the request, so (both sequentially
+ * consistent) either the loop sees the request or kr_vm_stop sees the thread
+ * and signals it: no wake-up is lost, on any vCPU. A stop that one vCPU's
+ * exit causes (HLT, EXIT, a crash) goes the same way, so it ends every
+ * vCPU's run at once. A signal that arrives after the run ended is harmless
+ * (the handler does nothing then) and the next run may see one spurious EINTR.
  *
  * Everything here is async-signal-safe: atomics (lock-free for int), a plain
  * byte copy for the message, getpid-free tgkill with the pid recorded at
@@ -47,15 +50,11 @@
  */
 static int kick_signal; /* SIGRTMIN + 3, set once by kr_kick_signal_init */
 
-/*
- * The kvm_run of the VM this thread is running, NULL outside kr_vm_run. The
- * signal handler reads it, hence initial-exec: no lazy TLS allocation there.
- */
-static __thread struct kvm_run *this_thread_run __attribute__((tls_model("initial-exec")));
-
-static bool on_vcpu_thread(const struct kr_vm *vm)
+/* This thread's vCPU if it is one of vm's, else NULL. */
+static struct kr_vcpu *own_vcpu(const struct kr_vm *vm)
 {
-	return vm->run && this_thread_run == vm->run;
+	struct kr_vcpu *v = kr_this_vcpu;
+	return v && v->vm == vm ? v : NULL;
 }
 
 static void copy_message(char *dst, size_t size, const char *src)
@@ -66,15 +65,19 @@ static void copy_message(char *dst, size_t size, const char *src)
 	dst[i] = '\0';
 }
 
-/* Make the thread in kr_vm_run (if any) leave KVM_RUN and look at the request. */
+/* Make every vCPU thread in its run loop leave KVM_RUN and look at the request. */
 static void kick(struct kr_vm *vm)
 {
-	if (vm->run)
-		__atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	pid_t tid = atomic_load(&vm->running_tid);
-	/* On the vCPU thread itself we are not inside KVM_RUN: immediate_exit is enough. */
-	if (tid > 0 && !on_vcpu_thread(vm))
-		syscall(SYS_tgkill, vm->pid, tid, kick_signal); /* ESRCH: the run just ended */
+	const struct kr_vcpu *self = own_vcpu(vm);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct kr_vcpu *v = &vm->vcpus[i];
+		if (v->run)
+			__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+		pid_t tid = atomic_load(&v->tid);
+		/* On the vCPU's own thread we are not inside KVM_RUN: immediate_exit is enough. */
+		if (tid > 0 && v != self)
+			syscall(SYS_tgkill, vm->pid, tid, kick_signal); /* ESRCH: its run just ended */
+	}
 }
 
 /* Fill pending_stop from `stop` (its kvm_exit replaced), unless a request came first. */
@@ -88,6 +91,8 @@ static void request_stop_with(struct kr_vm *vm, const struct kr_stop *stop, cons
 	struct kr_stop *p = &vm->pending_stop;
 	*p = *stop;
 	p->kvm_exit = kvm_exit;
+	const struct kr_vcpu *self = own_vcpu(vm);
+	p->cpu = self ? self->id : 0; /* from outside the vCPU threads: the boot processor */
 	copy_message(p->message, sizeof(p->message),
 		     message ? message : kr_stop_reason_name(stop->reason));
 	atomic_store(&vm->stop_requested, KR_STOPPING_READY);
@@ -109,8 +114,11 @@ static void request_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_
  * stop interrupts the run, as a signal does. */
 static uint32_t stop_exit(const struct kr_vm *vm)
 {
-	if (vm->run && (on_vcpu_thread(vm) || atomic_load(&vm->running_tid) == 0))
-		return vm->run->exit_reason;
+	const struct kr_vcpu *self = own_vcpu(vm);
+	if (self)
+		return self->run->exit_reason;
+	if (vm->vcpus[0].run && atomic_load(&vm->running_tid) == 0)
+		return vm->vcpus[0].run->exit_reason;
 	return KVM_EXIT_INTR;
 }
 
@@ -137,9 +145,10 @@ static void stopf(struct kr_vm *vm, enum kr_stop_reason reason, const char *fmt,
 	kr_vm_stop(vm, reason, 0, msg);
 }
 
-static int handle_io(struct kr_vm *vm)
+static int handle_io(struct kr_vcpu *v)
 {
-	struct kvm_run *run = vm->run;
+	struct kr_vm *vm = v->vm;
+	struct kvm_run *run = v->run;
 	bool is_write = run->io.direction == KVM_EXIT_IO_OUT;
 	uint32_t size = run->io.size, count = run->io.count;
 	/* The data lives inside the kvm_run mapping; check it really does. */
@@ -150,7 +159,7 @@ static int handle_io(struct kr_vm *vm)
 			      (unsigned long long)run->io.data_offset, count, size, vm->run_size);
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
 
-	const struct kr_device *dev = kr_bus_find(vm, KR_SPACE_PIO, run->io.port, size);
+	struct kr_device *dev = kr_bus_find(vm, KR_SPACE_PIO, run->io.port, size);
 	if (!dev && vm->unclaimed_pio) {
 		for (uint32_t i = 0; i < count; i++)
 			if (vm->unclaimed_pio(vm, NULL, run->io.port, data + (size_t)i * size, size,
@@ -166,8 +175,7 @@ static int handle_io(struct kr_vm *vm)
 	}
 	/* `rep outs`/`rep ins` may deliver several items in one exit. */
 	for (uint32_t i = 0; i < count && !vm->stop_requested; i++)
-		if (dev->handler(vm, dev->opaque, run->io.port, data + (size_t)i * size, size,
-				 is_write) < 0)
+		if (kr_bus_access(vm, dev, run->io.port, data + (size_t)i * size, size, is_write) < 0)
 			return -1;
 	return 0;
 }
@@ -182,18 +190,19 @@ static bool in_readonly_slot(const struct kr_vm *vm, uint64_t gpa)
 	return false;
 }
 
-static int handle_mmio(struct kr_vm *vm)
+static int handle_mmio(struct kr_vcpu *v)
 {
-	struct kvm_run *run = vm->run;
+	struct kr_vm *vm = v->vm;
+	struct kvm_run *run = v->run;
 	uint64_t addr = run->mmio.phys_addr;
 	uint32_t len = run->mmio.len;
 	bool is_write = run->mmio.is_write;
 	if (len == 0 || len > sizeof(run->mmio.data))
 		return kr_err("run: KVM_EXIT_MMIO with length %u at 0x%llx", len,
 			      (unsigned long long)addr);
-	const struct kr_device *dev = kr_bus_find(vm, KR_SPACE_MMIO, addr, len);
+	struct kr_device *dev = kr_bus_find(vm, KR_SPACE_MMIO, addr, len);
 	if (dev)
-		return dev->handler(vm, dev->opaque, addr, run->mmio.data, len, is_write);
+		return kr_bus_access(vm, dev, addr, run->mmio.data, len, is_write);
 	if (is_write && in_readonly_slot(vm, addr))
 		stopf(vm, KR_STOP_UNHANDLED, "write of %u byte%s to read-only memory at 0x%llx", len,
 		      len == 1 ? "" : "s", (unsigned long long)addr);
@@ -204,9 +213,10 @@ static int handle_mmio(struct kr_vm *vm)
 	return 0;
 }
 
-static void internal_error(struct kr_vm *vm)
+static void internal_error(struct kr_vcpu *v)
 {
-	struct kvm_run *run = vm->run;
+	struct kr_vm *vm = v->vm;
+	struct kvm_run *run = v->run;
 	static const char *const sub[] = {
 		[KVM_INTERNAL_ERROR_EMULATION] = "emulation failure",
 		[KVM_INTERNAL_ERROR_SIMUL_EX] = "exception during exception delivery",
@@ -227,21 +237,23 @@ static void internal_error(struct kr_vm *vm)
 	      what, n ? data : " none");
 }
 
-static void system_event(struct kr_vm *vm)
+static void system_event(struct kr_vcpu *v)
 {
+	struct kr_vm *vm = v->vm;
 	static const char *const types[] = {
 		[KVM_SYSTEM_EVENT_SHUTDOWN] = "shutdown",
 		[KVM_SYSTEM_EVENT_RESET] = "reset",
 		[KVM_SYSTEM_EVENT_CRASH] = "crash",
 	};
-	uint32_t t = vm->run->system_event.type;
+	uint32_t t = v->run->system_event.type;
 	const char *what = t < sizeof(types) / sizeof(types[0]) && types[t] ? types[t] : "other";
 	stopf(vm, KR_STOP_SYSTEM_EVENT, "KVM_EXIT_SYSTEM_EVENT: type %u (%s)", t, what);
 }
 
 /* KVM_EXIT_DEBUG: for the module that set up guest debugging (see struct kr_hooks). */
-static int debug_exit(struct kr_vm *vm)
+static int debug_exit(struct kr_vcpu *v)
 {
+	struct kr_vm *vm = v->vm;
 	for (size_t i = 0; i < vm->nmodules; i++) {
 		const struct kr_hooks *h = vm->modules[i].hooks;
 		int taken = h->on_debug_exit ? h->on_debug_exit(vm, vm->modules[i].opaque) : 0;
@@ -249,21 +261,28 @@ static int debug_exit(struct kr_vm *vm)
 			return taken < 0 ? -1 : 0;
 	}
 	/* Nobody asked for guest debugging: an exit like any other nobody handles. */
-	stopf(vm, KR_STOP_UNHANDLED, "unhandled exit %s (%u)", kr_exit_name(vm->run->exit_reason),
-	      vm->run->exit_reason);
+	stopf(vm, KR_STOP_UNHANDLED, "unhandled exit %s (%u)", kr_exit_name(v->run->exit_reason),
+	      v->run->exit_reason);
 	return 0;
 }
 
-/* One exit: hand it to its device, or decide that the run is over. */
-int kr_handle_exit(struct kr_vm *vm)
+/* One exit of vCPU v: hand it to its device, or decide that the run is over. */
+int kr_handle_exit(struct kr_vcpu *v)
 {
-	struct kvm_run *run = vm->run;
+	struct kr_vm *vm = v->vm;
+	struct kvm_run *run = v->run;
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
-		return handle_io(vm);
+		return handle_io(v);
 	case KVM_EXIT_MMIO:
-		return handle_mmio(vm);
+		return handle_mmio(v);
 	case KVM_EXIT_HLT:
+		/*
+		 * Without the in-kernel LAPIC nothing would ever wake an AP from
+		 * HLT: it parks (KVMRUN_HC_START_CPU), and the others run on.
+		 */
+		if (v->id != 0)
+			return KR_EXIT_PARK;
 		kr_vm_stop(vm, KR_STOP_HLT, 0, "guest halted (KVM_EXIT_HLT)");
 		return 0;
 	case KVM_EXIT_SHUTDOWN:
@@ -278,13 +297,13 @@ int kr_handle_exit(struct kr_vm *vm)
 		      run->fail_entry.cpu);
 		return 0;
 	case KVM_EXIT_INTERNAL_ERROR:
-		internal_error(vm);
+		internal_error(v);
 		return 0;
 	case KVM_EXIT_SYSTEM_EVENT:
-		system_event(vm);
+		system_event(v);
 		return 0;
 	case KVM_EXIT_DEBUG:
-		return debug_exit(vm);
+		return debug_exit(v);
 	case KVM_EXIT_INTR:
 		return 0; /* a signal arrived; the loop checks for a stop request */
 	default:
@@ -302,9 +321,19 @@ int kr_handle_exit(struct kr_vm *vm)
  */
 static void finish_stop(struct kr_vm *vm, struct kr_stop *stop)
 {
+	if (stop->cpu >= vm->ncpus)
+		stop->cpu = 0;
+	struct kr_vcpu *v = &vm->vcpus[stop->cpu];
+	if (kr_vm_smp(vm)) {
+		/* Which vCPU, first: the rest of the message is about that one. */
+		char msg[sizeof(stop->message)];
+		int n = snprintf(msg, sizeof(msg), "vCPU %u: ", stop->cpu);
+		copy_message(msg + n, sizeof(msg) - (size_t)n, stop->message);
+		memcpy(stop->message, msg, sizeof(msg));
+	}
 	if (!stop->have_state)
-		stop->have_state = kr_vcpu_get_regs(vm, &stop->regs) == 0 &&
-				   kr_vcpu_get_sregs(vm, &stop->sregs) == 0;
+		stop->have_state = kr_vcpu_get_regs_of(v, &stop->regs) == 0 &&
+				   kr_vcpu_get_sregs_of(v, &stop->sregs) == 0;
 	if (!stop->have_state)
 		return;
 	stop->rip = stop->regs.rip;
@@ -342,11 +371,12 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Describe the exit just handled to the observer. */
-static void observe_exit(struct kr_vm *vm, uint64_t t0)
+/* Describe the exit of v just handled to the observer. */
+static void observe_exit(struct kr_vcpu *v, uint64_t seq, uint64_t t0)
 {
-	struct kvm_run *run = vm->run;
-	struct kr_exit_record rec = {.seq = vm->exit_seq, .kvm_exit = run->exit_reason};
+	struct kr_vm *vm = v->vm;
+	struct kvm_run *run = v->run;
+	struct kr_exit_record rec = {.seq = seq, .vcpu = v->id, .kvm_exit = run->exit_reason};
 	if (run->exit_reason == KVM_EXIT_IO) {
 		rec.has_access = true;
 		rec.is_write = run->io.direction == KVM_EXIT_IO_OUT;
@@ -366,12 +396,18 @@ static void observe_exit(struct kr_vm *vm, uint64_t t0)
 		memcpy(rec.data, run->mmio.data, rec.size < 8 ? rec.size : 8);
 	}
 	struct kvm_regs regs;
-	if (vm->observer_wants_rip && kr_vcpu_get_regs(vm, &regs) == 0) {
+	if (vm->observer_wants_rip && kr_vcpu_get_regs_of(v, &regs) == 0) {
 		rec.has_rip = true;
 		rec.rip = regs.rip;
 	}
 	rec.host_ns = now_ns() - t0;
+	/* The observer is the caller's code: with several vCPUs, one call at a time. */
+	bool smp = kr_vm_smp(vm);
+	if (smp)
+		pthread_mutex_lock(&vm->observer_lock);
 	vm->observer(vm, vm->observer_opaque, &rec);
+	if (smp)
+		pthread_mutex_unlock(&vm->observer_lock);
 }
 
 /*
@@ -384,9 +420,9 @@ static void observe_exit(struct kr_vm *vm, uint64_t t0)
 static void on_kick(int sig)
 {
 	(void)sig;
-	struct kvm_run *run = this_thread_run;
-	if (run)
-		__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	struct kr_vcpu *v = kr_this_vcpu;
+	if (v)
+		__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
 }
 
 int kr_kick_signal(void)
@@ -458,7 +494,7 @@ static int timer_stop(struct run_timer *t)
 
 static bool timer_expired(const struct run_timer *t)
 {
-	return t->armed && now_ns() >= t->deadline_ns;
+	return t && t->armed && now_ns() >= t->deadline_ns;
 }
 
 /*
@@ -489,7 +525,7 @@ static int check_can_run(struct kr_vm *vm)
 	if (vm->cannot_resume)
 		return kr_err("run: the VM cannot be resumed after %s; create a new VM",
 			      vm->cannot_resume_why);
-	if (this_thread_run)
+	if (kr_this_vcpu)
 		return kr_err("run: kr_vm_run called while this thread is already running a VM "
 			      "(from a device handler or an observer?)");
 	return 0;
@@ -510,20 +546,25 @@ static int unblock_kick(sigset_t *old, bool *changed)
 	return 0;
 }
 
-/* The KVM_RUN loop proper: returns 0 once a stop is requested, -1 on a VMM failure. */
-static int run_loop(struct kr_vm *vm, const struct run_timer *timer)
+/*
+ * The KVM_RUN loop proper, of one vCPU on its own thread: returns 0 once a
+ * stop is requested, KR_EXIT_PARK when the guest halted an AP, -1 on a VMM
+ * failure. timer: the run's timeout (vCPU 0's thread only; NULL elsewhere).
+ */
+static int run_loop(struct kr_vcpu *v, const struct run_timer *timer)
 {
+	struct kr_vm *vm = v->vm;
 	while (!atomic_load(&vm->stop_requested)) {
 		uint64_t t0 = vm->observer ? now_ns() : 0;
-		if (ioctl(vm->vcpu_fd, KVM_RUN, 0) < 0) {
-			vm->sync_fresh = false; /* only an exit surely refreshed run->s.regs */
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			v->sync_fresh = false; /* only an exit surely refreshed run->s.regs */
 			/*
 			 * A signal (or immediate_exit) interrupted the run: not an exit.
 			 * Clear immediate_exit before looking at why, so a request that
 			 * comes after the look sets it again.
 			 */
 			if (errno == EINTR || errno == EAGAIN) {
-				__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 				if (timer_expired(timer)) {
 					char msg[96];
 					snprintf(msg, sizeof(msg),
@@ -533,16 +574,53 @@ static int run_loop(struct kr_vm *vm, const struct run_timer *timer)
 				}
 				continue;
 			}
-			return kr_err_sys("run: ioctl KVM_RUN(vcpu fd %d)", vm->vcpu_fd);
+			return kr_err_sys("run: ioctl KVM_RUN(vcpu %u fd %d)", v->id, v->fd);
 		}
-		vm->sync_fresh = vm->sync_regs;
-		if (kr_handle_exit(vm) < 0)
-			return kr_err_context("run: handling %s", kr_exit_name(vm->run->exit_reason));
+		v->sync_fresh = vm->sync_regs;
+		int r = kr_handle_exit(v);
+		if (r < 0)
+			return kr_err_context("run: handling %s", kr_exit_name(v->run->exit_reason));
+		uint64_t seq = atomic_fetch_add_explicit(&vm->exit_seq, 1, memory_order_relaxed);
 		if (vm->observer)
-			observe_exit(vm, t0);
-		vm->exit_seq++;
+			observe_exit(v, seq, t0);
+		if (r == KR_EXIT_PARK)
+			return r;
 	}
 	return 0;
+}
+
+/*
+ * One vCPU's part of a run, on its thread `tid`: the loop, between the
+ * marks that let a stop find it (kr_this_vcpu for the signal handler, the
+ * tid for kick). A VMM failure stops the other vCPUs too.
+ */
+static int run_vcpu(struct kr_vcpu *v, pid_t tid, const struct run_timer *timer)
+{
+	struct kr_vm *vm = v->vm;
+	v->sync_fresh = false;
+	kr_this_vcpu = v;
+	atomic_store(&v->tid, tid);
+	int rc = run_loop(v, timer);
+	if (rc < 0) {
+		int saved = errno;
+		request_stop(vm, KR_STOP_REQUESTED, 0, "a vCPU thread failed", KVM_EXIT_INTR);
+		errno = saved;
+	}
+	/*
+	 * From here on a kick is not for this vCPU: a late signal finds
+	 * kr_this_vcpu NULL. immediate_exit, maybe set by a kick, starts clear
+	 * at the next run (or makes its first KVM_RUN return EINTR: harmless).
+	 */
+	atomic_store(&v->tid, 0);
+	kr_this_vcpu = NULL;
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	v->sync_fresh = false; /* outside a run, the caller may change the vCPU */
+	return rc;
+}
+
+int kr_run_ap(struct kr_vcpu *v)
+{
+	return run_vcpu(v, gettid(), NULL);
 }
 
 /* Take the request that ended the run (waiting out a kr_vm_stop still writing it). */
@@ -562,12 +640,10 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 	memset(stop, 0, sizeof(*stop));
 	if (check_can_run(vm) < 0)
 		return -1;
-	vm->sync_fresh = false;
 	pid_t tid = gettid();
 	pid_t none = 0;
 	if (!atomic_compare_exchange_strong(&vm->running_tid, &none, tid))
 		return kr_err("run: the VM is already running on thread %d", (int)none);
-	this_thread_run = vm->run;
 
 	sigset_t old_mask;
 	bool mask_changed = false, ran = false, loop_failed = false;
@@ -577,7 +653,11 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 		rc = timer_start(vm, tid, &timer);
 	if (rc == 0) {
 		ran = true;
-		rc = run_loop(vm, &timer);
+		kr_smp_run_begin(vm); /* the APs go */
+		rc = run_vcpu(&vm->vcpus[0], tid, &timer);
+		/* kr_vm_run returns once no vCPU runs; an AP's failure fails it. */
+		if (kr_smp_run_end(vm, rc < 0) < 0)
+			rc = -1;
 		loop_failed = rc < 0;
 	}
 	if (timer_stop(&timer) < 0 && rc == 0)
@@ -585,13 +665,8 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 	if (mask_changed)
 		pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 
-	/*
-	 * From here on a kr_vm_stop is for the next run. A late signal finds
-	 * this_thread_run NULL; immediate_exit, maybe set by one, starts clear.
-	 */
-	this_thread_run = NULL;
+	/* From here on a kr_vm_stop is for the next run. */
 	atomic_store(&vm->running_tid, 0);
-	__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 	if (!ran)
 		return rc; /* the guest did not run: a request still waits for it */
 	take_stop(vm, rc == 0 ? stop : NULL);
@@ -611,16 +686,16 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 	}
 	if (end_run(vm) < 0 && rc == 0)
 		rc = -1;
-	vm->sync_fresh = false; /* outside a run, the caller may change the vCPU */
 	return rc;
 }
 
 int kr_vcpu_complete_exit(struct kr_vm *vm, const char *what)
 {
-	__atomic_store_n(&vm->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+	struct kr_vcpu *v = kr_vcpu_current(vm);
+	__atomic_store_n(&v->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	int r = ioctl(v->fd, KVM_RUN, 0);
 	int e = errno;
-	__atomic_store_n(&vm->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 	if (r == 0 || e != EINTR) {
 		errno = r == 0 ? EPROTO : e;
 		return kr_err_sys("%s: ioctl KVM_RUN(immediate_exit=1) to complete the last exit",

@@ -5,6 +5,8 @@
 
 #include "kvmrun.h"
 
+struct kr_vcpu;
+
 /*
  * Install the handler of the signal that interrupts KVM_RUN (KR_KICK_SIGNAL);
  * at VM creation, since sigaction is not allowed once sandboxed.
@@ -13,8 +15,16 @@ int kr_kick_signal_init(void);
 /* The number of that signal (SIGRTMIN + 3), for the sandbox's tgkill rule. */
 int kr_kick_signal(void);
 
-/* Dispatch the exit in vm->run: 0 to go on or stop (vm->stop_requested), -1 on a VMM failure. */
-int kr_handle_exit(struct kr_vm *vm);
+/*
+ * Dispatch the exit in v->run: 0 to go on or stop (vm->stop_requested),
+ * KR_EXIT_PARK when the guest halted an AP (its run ends, the others go on),
+ * -1 on a VMM failure.
+ */
+int kr_handle_exit(struct kr_vcpu *v);
+#define KR_EXIT_PARK 1
+
+/* An AP's part of a run, on its own thread (core/smp.c): as kr_handle_exit's results. */
+int kr_run_ap(struct kr_vcpu *v);
 
 /*
  * Let KVM finish the exit it reported last (on hardware the OUT of a
@@ -33,6 +43,6 @@ int kr_vcpu_complete_exit(struct kr_vm *vm, const char *what);
 void kr_vm_stop_with(struct kr_vm *vm, const struct kr_stop *stop);
 
 /* The exit fast path (core/vcpu.c): ask KVM for KVM_CAP_SYNC_REGS if it has it. */
-void kr_vcpu_sync_init(struct kr_vm *vm);
+void kr_vcpu_sync_init(struct kr_vm *vm, struct kr_vcpu *v);
 
 #endif

@@ -99,13 +99,15 @@ static int allow_ioctls(scmp_filter_ctx ctx, const struct kr_vm *vm)
 	static const unsigned long vcpu_ioctls[] = {
 		KVM_RUN, KVM_GET_REGS, KVM_SET_REGS, KVM_GET_SREGS, KVM_SET_SREGS, KVM_TRANSLATE,
 	};
-	for (size_t i = 0; i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]); i++) {
-		/* The kernel reads the request as 32 bits; compare only those. */
-		struct scmp_arg_cmp a[] = {arg_eq(0, (scmp_datum_t)vm->vcpu_fd),
-					   arg_low32_eq(1, vcpu_ioctls[i])};
-		if (allow(ctx, SCMP_SYS(ioctl), 2, a) < 0)
-			return -1;
-	}
+	/* On every vCPU's fd: each vCPU thread runs its own; an AP's start sets its registers. */
+	for (unsigned id = 0; id < vm->ncpus; id++)
+		for (size_t i = 0; i < sizeof(vcpu_ioctls) / sizeof(vcpu_ioctls[0]); i++) {
+			/* The kernel reads the request as 32 bits; compare only those. */
+			struct scmp_arg_cmp a[] = {arg_eq(0, (scmp_datum_t)vm->vcpus[id].fd),
+						   arg_low32_eq(1, vcpu_ioctls[i])};
+			if (allow(ctx, SCMP_SYS(ioctl), 2, a) < 0)
+				return -1;
+		}
 	/*
 	 * Memory slots may still change (kr_mem_add/kr_mem_remove from a
 	 * device); devices raise and lower interrupt lines.
@@ -159,10 +161,25 @@ static int build_filter(scmp_filter_ctx ctx, struct kr_vm *vm, const int *write_
 		SCMP_SYS(brk),           SCMP_SYS(exit),          SCMP_SYS(exit_group),
 		/* Locks a device shares with a thread of its own (the UART's input). */
 		SCMP_SYS(futex),
+		/*
+		 * The filter binds all threads (TSYNC), a thread still starting
+		 * too: what glibc's thread start does in the new thread.
+		 */
+		SCMP_SYS(rseq), SCMP_SYS(set_robust_list),
 	};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (allow(ctx, plain[i], 0, NULL) < 0)
 			return -1;
+	/*
+	 * The UART's input thread exists before the sandbox, and the filter
+	 * binds every thread (TSYNC): its poll and reads of cfg.serial_in_fd.
+	 */
+	if (vm->cfg.serial_in_fd >= 0) {
+		struct scmp_arg_cmp in[] = {arg_eq(0, (scmp_datum_t)vm->cfg.serial_in_fd)};
+		if (allow(ctx, SCMP_SYS(read), 1, in) < 0 || allow(ctx, SCMP_SYS(poll), 0, NULL) < 0 ||
+		    allow(ctx, SCMP_SYS(ppoll), 0, NULL) < 0)
+			return -1;
+	}
 	struct scmp_arg_cmp monotonic[] = {arg_eq(0, CLOCK_MONOTONIC)};
 	if (allow(ctx, SCMP_SYS(timer_create), 1, monotonic) < 0)
 		return -1;
@@ -192,7 +209,17 @@ int kr_sandbox_enter(struct kr_vm *vm, const int *write_fds, size_t nwrite_fds)
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return kr_err("sandbox: seccomp_init(SCMP_ACT_TRAP) failed");
-	int rc = build_filter(ctx, vm, write_fds, nwrite_fds);
+	/*
+	 * Every thread of the process, not only this one: the vCPU threads of
+	 * the APs (and the UART's input thread) were created before, in
+	 * kr_vcpu_prepare, so that no thread is created under the filter.
+	 */
+	int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+	if (rc < 0) {
+		errno = -rc;
+		rc = kr_err_sys("sandbox: seccomp_attr_set(SCMP_FLTATR_CTL_TSYNC, 1)");
+	} else
+		rc = build_filter(ctx, vm, write_fds, nwrite_fds);
 	if (rc == 0) {
 		int e = seccomp_load(ctx);
 		if (e < 0) {

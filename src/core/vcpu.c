@@ -4,15 +4,19 @@
  * (KVM_SET_SREGS is in x86/vcpu.c: it checks the mode bits around the call.)
  *
  * On the exit path (inside kr_vm_run, right after KVM_RUN returned) the gets
- * read the copy KVM_CAP_SYNC_REGS leaves in kvm_run (vm->sync_fresh): a
+ * read the copy KVM_CAP_SYNC_REGS leaves in kvm_run (v->sync_fresh): a
  * hypercall then costs no ioctl for its arguments and the vCPU's mode.
+ * The public calls act on kr_vcpu_current: the vCPU of the calling thread
+ * inside a run, vCPU 0 elsewhere.
  */
 #include <sys/ioctl.h>
 
 #include "core/error.h"
 #include "core/vm.h"
 
-void kr_vcpu_sync_init(struct kr_vm *vm)
+__thread struct kr_vcpu *kr_this_vcpu __attribute__((tls_model("initial-exec")));
+
+void kr_vcpu_sync_init(struct kr_vm *vm, struct kr_vcpu *v)
 {
 	/*
 	 * Both or neither: the hypercall port wants the registers and the mode
@@ -21,38 +25,53 @@ void kr_vcpu_sync_init(struct kr_vm *vm)
 	const unsigned want = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
 	int caps = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	vm->sync_regs = caps > 0 && ((unsigned)caps & want) == want;
-	vm->sync_fresh = false;
+	v->sync_fresh = false;
 	if (vm->sync_regs)
-		vm->run->kvm_valid_regs = want;
+		v->run->kvm_valid_regs = want;
 }
 
-int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs)
+int kr_vcpu_get_regs_of(struct kr_vcpu *v, struct kvm_regs *regs)
 {
-	if (vm->sync_fresh) { /* the exit path: no system call */
-		*regs = vm->run->s.regs.regs;
+	if (v->sync_fresh) { /* the exit path: no system call */
+		*regs = v->run->s.regs.regs;
 		return 0;
 	}
-	if (ioctl(vm->vcpu_fd, KVM_GET_REGS, regs) < 0)
-		return kr_err_sys("vCPU: ioctl KVM_GET_REGS");
+	if (ioctl(v->fd, KVM_GET_REGS, regs) < 0)
+		return kr_err_sys("vCPU %u: ioctl KVM_GET_REGS", v->id);
 	return 0;
 }
 
-int kr_vcpu_set_regs(struct kr_vm *vm, const struct kvm_regs *regs)
+int kr_vcpu_set_regs_of(struct kr_vcpu *v, const struct kvm_regs *regs)
 {
-	vm->sync_fresh = false; /* KVM does not update run->s.regs for a set */
-	if (ioctl(vm->vcpu_fd, KVM_SET_REGS, regs) < 0)
-		return kr_err_sys("vCPU: ioctl KVM_SET_REGS(rip=0x%llx, rsp=0x%llx)",
+	v->sync_fresh = false; /* KVM does not update run->s.regs for a set */
+	if (ioctl(v->fd, KVM_SET_REGS, regs) < 0)
+		return kr_err_sys("vCPU %u: ioctl KVM_SET_REGS(rip=0x%llx, rsp=0x%llx)", v->id,
 				  (unsigned long long)regs->rip, (unsigned long long)regs->rsp);
 	return 0;
 }
 
-int kr_vcpu_get_sregs(struct kr_vm *vm, struct kvm_sregs *sregs)
+int kr_vcpu_get_sregs_of(struct kr_vcpu *v, struct kvm_sregs *sregs)
 {
-	if (vm->sync_fresh) {
-		*sregs = vm->run->s.regs.sregs;
+	if (v->sync_fresh) {
+		*sregs = v->run->s.regs.sregs;
 		return 0;
 	}
-	if (ioctl(vm->vcpu_fd, KVM_GET_SREGS, sregs) < 0)
-		return kr_err_sys("vCPU: ioctl KVM_GET_SREGS");
+	if (ioctl(v->fd, KVM_GET_SREGS, sregs) < 0)
+		return kr_err_sys("vCPU %u: ioctl KVM_GET_SREGS", v->id);
 	return 0;
+}
+
+int kr_vcpu_get_regs(struct kr_vm *vm, struct kvm_regs *regs)
+{
+	return kr_vcpu_get_regs_of(kr_vcpu_current(vm), regs);
+}
+
+int kr_vcpu_set_regs(struct kr_vm *vm, const struct kvm_regs *regs)
+{
+	return kr_vcpu_set_regs_of(kr_vcpu_current(vm), regs);
+}
+
+int kr_vcpu_get_sregs(struct kr_vm *vm, struct kvm_sregs *sregs)
+{
+	return kr_vcpu_get_sregs_of(kr_vcpu_current(vm), sregs);
 }

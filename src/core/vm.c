@@ -16,10 +16,12 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/bus.h"
 #include "core/error.h"
 #include "core/kvm.h"
 #include "core/memory.h"
 #include "core/run.h"
+#include "core/smp.h"
 #include "core/vm.h"
 
 static const char *const mode_names[] = {
@@ -56,6 +58,7 @@ void kr_vm_config_init(struct kr_vm_config *cfg)
 	cfg->console_fd = STDOUT_FILENO;
 	cfg->max_output = KR_DEFAULT_MAX_OUTPUT;
 	cfg->serial_in_fd = -1;
+	cfg->cpus = 1;
 }
 
 static int check_config(const struct kr_vm_config *cfg)
@@ -75,7 +78,41 @@ static int check_config(const struct kr_vm_config *cfg)
 	if (cfg->mem_size & 0xfff)
 		return kr_err("create VM: memory size 0x%llx is not a multiple of 4 KiB",
 			      (unsigned long long)cfg->mem_size);
+	if (cfg->cpus == 0 || cfg->cpus > KR_MAX_CPUS)
+		return kr_err("create VM: %u vCPUs: the count must be between 1 and %u "
+			      "(KR_MAX_CPUS)", cfg->cpus, KR_MAX_CPUS);
 	return 0;
+}
+
+/*
+ * What KVM allows: KVM_CAP_MAX_VCPUS, or the recommended KVM_CAP_NR_VCPUS
+ * where that is missing, or 4 where both are (the KVM API documentation's
+ * rule). Checked against /dev/kvm, so only once it is open.
+ */
+static int check_cpus_against_kvm(const struct kr_vm *vm)
+{
+	int max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+	const char *cap = "KVM_CAP_MAX_VCPUS";
+	if (max <= 0) {
+		max = ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+		cap = "KVM_CAP_NR_VCPUS";
+	}
+	if (max <= 0) {
+		max = 4;
+		cap = "the KVM API's default without KVM_CAP_MAX_VCPUS and KVM_CAP_NR_VCPUS";
+	}
+	if (vm->cfg.cpus > (unsigned)max)
+		return kr_err_code(KR_E_BAD_ARG, "create VM: %u vCPUs: this KVM allows at most %d "
+				   "(%s)", vm->cfg.cpus, max, cap);
+	return 0;
+}
+
+int kr_vm_need_one_cpu(struct kr_vm *vm, const char *what)
+{
+	if (vm->cfg.cpus <= 1)
+		return 0;
+	return kr_err_code(KR_E_BAD_ARG, "%s: not with %u vCPUs (cfg.cpus): it handles one vCPU "
+			   "only, so far", what, vm->cfg.cpus);
 }
 
 /*
@@ -117,19 +154,28 @@ static int create_vm_fd(struct kr_vm *vm)
 	return 0;
 }
 
-/* Step 5: the vCPU and the struct kvm_run it shares with us through mmap. */
-static int create_vcpu(struct kr_vm *vm)
+/*
+ * Step 5: the vCPUs, ids 0..cfg.cpus-1, each with the struct kvm_run it
+ * shares with us through mmap. (KVM makes id 0 the boot processor.)
+ */
+static int create_vcpus(struct kr_vm *vm)
 {
-	vm->vcpu_fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, 0);
-	if (vm->vcpu_fd < 0)
-		return kr_err_sys("create vCPU: ioctl KVM_CREATE_VCPU(id=0)");
-	void *run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 vm->vcpu_fd, 0);
-	if (run == MAP_FAILED)
-		return kr_err_sys("create vCPU: mmap of struct kvm_run (%d bytes, vcpu fd %d)",
-				  vm->run_size, vm->vcpu_fd);
-	vm->run = run;
-	kr_vcpu_sync_init(vm);
+	if (check_cpus_against_kvm(vm) < 0)
+		return -1;
+	for (unsigned id = 0; id < vm->cfg.cpus; id++) {
+		struct kr_vcpu *v = &vm->vcpus[id];
+		v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+		if (v->fd < 0)
+			return kr_err_sys("create vCPU: ioctl KVM_CREATE_VCPU(id=%u)", id);
+		vm->ncpus = id + 1;
+		void *run = mmap(NULL, (size_t)vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				 v->fd, 0);
+		if (run == MAP_FAILED)
+			return kr_err_sys("create vCPU: mmap of struct kvm_run (%d bytes, vcpu %u fd %d)",
+					  vm->run_size, id, v->fd);
+		v->run = run;
+		kr_vcpu_sync_init(vm, v);
+	}
 	return 0;
 }
 
@@ -147,7 +193,10 @@ static struct kr_vm *vm_alloc(const struct kr_vm_config *cfg, const struct kr_vm
 	}
 	vm->cfg = *cfg;
 	vm->board = board;
-	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->kvm_fd = vm->vm_fd = -1;
+	for (unsigned i = 0; i < KR_MAX_CPUS; i++)
+		vm->vcpus[i] = (struct kr_vcpu){.vm = vm, .id = i, .fd = -1};
+	pthread_mutex_init(&vm->observer_lock, NULL);
 	vm->pid = getpid(); /* for kr_vm_stop's tgkill, which must not call getpid itself */
 	return vm;
 }
@@ -163,7 +212,7 @@ int kr_vm_new(struct kr_vm **out, const struct kr_vm_config *cfg, const struct k
 	    create_vm_fd(vm) < 0 ||                                    /* step 2 */
 	    (board->before_vcpu && board->before_vcpu(vm) < 0) ||      /* step 3 */
 	    kr_mem_init_ram(vm, cfg->mem_size) < 0 ||                  /* step 4 */
-	    create_vcpu(vm) < 0 ||                                     /* step 5 */
+	    create_vcpus(vm) < 0 ||                                    /* step 5 */
 	    (board->add_devices && board->add_devices(vm) < 0) || kr_kick_signal_init() < 0) {
 		kr_vm_destroy(vm);
 		return -1;
@@ -245,11 +294,17 @@ void kr_vm_destroy(struct kr_vm *vm)
 	if (!vm)
 		return;
 	int saved = errno;
+	kr_smp_end_threads(vm); /* before the modules: no AP handles an exit any more */
 	kr_vm_destroy_modules(vm); /* the console writes out what it holds */
-	if (vm->run)
-		munmap(vm->run, (size_t)vm->run_size);
-	if (vm->vcpu_fd >= 0)
-		close(vm->vcpu_fd);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct kr_vcpu *v = &vm->vcpus[i];
+		if (v->run)
+			munmap(v->run, (size_t)vm->run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	kr_bus_release(vm);
+	pthread_mutex_destroy(&vm->observer_lock);
 	kr_mem_release(vm);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);

@@ -9,6 +9,7 @@
 #ifndef KVMRUN_CORE_VM_H
 #define KVMRUN_CORE_VM_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -37,6 +38,8 @@ struct kr_device {
 	uint64_t base, len;
 	kr_io_handler handler;
 	void *opaque;
+	/* With several vCPUs (kr_vm_smp), taken around the handler: one access at a time. */
+	pthread_mutex_t lock;
 };
 
 /* ---- modules: what a device or the board hooks into the VM's life ---------- */
@@ -119,14 +122,66 @@ struct kr_guest_cpu {
 	uint32_t features;   /* the architecture's feature bits */
 };
 
+/* ---- a vCPU (core/vcpu.c, core/run.c, core/smp.c) ----------------------------- */
+
+/*
+ * One vCPU: its fd, the struct kvm_run it shares with KVM, and the thread
+ * that runs it. vCPU 0 (the boot processor) runs on the thread that calls
+ * kr_vm_run; each other one (an application processor, AP) on a thread of
+ * its own, created by kr_vcpu_prepare and parked between runs (core/smp.c).
+ */
+struct kr_vcpu {
+	struct kr_vm *vm;
+	unsigned id; /* 0..cfg.cpus-1; the KVM vCPU id, and the x86 APIC ID */
+	int fd;
+	struct kvm_run *run; /* shared with KVM, vm->run_size bytes */
+	/*
+	 * The exit fast path (core/vcpu.c): with KVM_CAP_SYNC_REGS, KVM copies
+	 * the registers and special registers into run->s.regs at every return
+	 * of KVM_RUN, and kr_vcpu_get_regs/_sregs read them there instead of
+	 * making an ioctl. sync_fresh: run->s.regs holds the vCPU's state now
+	 * (set by the run loop after a KVM_RUN that exited, cleared by any set
+	 * and when the vCPU's run loop ends, so that outside a run the ioctls
+	 * answer). Only the vCPU's own thread touches it.
+	 */
+	bool sync_fresh;
+	/* The thread inside this vCPU's run loop (0: none), which a stop signals. */
+	_Atomic pid_t tid;
+
+	/* An AP's thread, and what it is told (under vm->smp.lock). */
+	bool has_thread;
+	pthread_t thread;
+	bool started; /* flat guests: started by KVMRUN_HC_START_CPU, not halted since;
+			 with the in-kernel irqchip: always (KVM holds it until SIPI) */
+	bool go;      /* run now: set by kr_vm_run (or a start), cleared by the thread */
+	bool active;  /* in its run loop, or told to enter it: kr_vm_run waits for it */
+	bool halted;  /* its loop ended because the guest halted it (flat guests) */
+};
+
+/* The threads of the APs and what they share (core/smp.c). */
+struct kr_smp {
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* a change of any vCPU's go or active, or quit */
+	bool lock_ready;     /* lock and cond initialised (kr_vm_destroy destroys them) */
+	bool quit;           /* kr_vm_destroy: the threads end */
+	bool in_run;         /* between kr_vm_run's start and its wait for the APs */
+	unsigned active;     /* APs with active set */
+	/* The first VMM failure of an AP's run loop, to hand to kr_vm_run's caller. */
+	bool failed;
+	int err_code, err_errno;
+	char err_msg[512];
+};
+
 /* ---- the VM ------------------------------------------------------------------ */
 
 struct kr_vm {
 	struct kr_vm_config cfg;
 	const struct kr_vm_board *board;
-	int kvm_fd, vm_fd, vcpu_fd;
-	struct kvm_run *run; /* shared with KVM, KVM_GET_VCPU_MMAP_SIZE bytes */
-	int run_size;
+	int kvm_fd, vm_fd;
+	int run_size; /* KVM_GET_VCPU_MMAP_SIZE: each vCPU's kvm_run mapping */
+	unsigned ncpus; /* vCPUs created (cfg.cpus once the VM is whole) */
+	struct kr_vcpu vcpus[KR_MAX_CPUS];
+	struct kr_smp smp;
 
 	struct kr_slot slots[KR_MAX_SLOTS];
 	uint8_t *ram; /* host address of slot 0 */
@@ -151,29 +206,23 @@ struct kr_vm {
 	kr_exit_observer observer;
 	void *observer_opaque;
 	bool observer_wants_rip;
-	uint64_t exit_seq;
+	_Atomic uint64_t exit_seq;
+	pthread_mutex_t observer_lock; /* several vCPUs: one observer call at a time */
 
 	/*
-	 * core/run.c: stopping the vCPU from any thread (see kr_vm_stop).
+	 * core/run.c: stopping every vCPU from any thread (see kr_vm_stop).
 	 * stop_requested is KR_STOPPING_NONE, _WRITING (a kr_vm_stop is filling
 	 * pending_stop) or _READY (pending_stop is complete); reads as true once
-	 * anyone asked. running_tid is the thread inside kr_vm_run (0: none),
-	 * which kr_vm_stop signals; pid is the process, for tgkill.
+	 * anyone asked. running_tid is the thread inside kr_vm_run (0: none);
+	 * each vCPU's tid the thread in its run loop, which kr_vm_stop signals;
+	 * pid is the process, for tgkill.
 	 */
 	_Atomic int stop_requested;
 	struct kr_stop pending_stop;
 	_Atomic pid_t running_tid;
 	pid_t pid;
 
-	/*
-	 * The exit fast path (core/vcpu.c): with KVM_CAP_SYNC_REGS, KVM copies
-	 * the registers and special registers into run->s.regs at every return
-	 * of KVM_RUN, and kr_vcpu_get_regs/_sregs read them there instead of
-	 * making an ioctl. sync_fresh: run->s.regs holds the vCPU's state now
-	 * (set by the run loop after a KVM_RUN that exited, cleared by any set
-	 * and when kr_vm_run returns, so that outside a run the ioctls answer).
-	 */
-	bool sync_regs, sync_fresh;
+	bool sync_regs; /* KVM_CAP_SYNC_REGS covers what the fast path reads (core/vcpu.c) */
 
 	/* Lifecycle: what kr_vcpu_prepare and earlier runs left (see kr_vm_run). */
 	bool prepare_started, prepared;
@@ -182,6 +231,40 @@ struct kr_vm {
 };
 
 enum { KR_STOPPING_NONE, KR_STOPPING_WRITING, KR_STOPPING_READY };
+
+/*
+ * The vCPU whose run loop this thread is in, NULL outside one (core/run.c
+ * sets it). The kick signal's handler reads it, hence initial-exec: no lazy
+ * TLS allocation there.
+ */
+extern __thread struct kr_vcpu *kr_this_vcpu __attribute__((tls_model("initial-exec")));
+
+/*
+ * The vCPU that calls on `vm` act on: inside a run, on a vCPU thread (an
+ * exit handler, a device), that thread's own vCPU; anywhere else vCPU 0.
+ */
+static inline struct kr_vcpu *kr_vcpu_current(struct kr_vm *vm)
+{
+	struct kr_vcpu *v = kr_this_vcpu;
+	return v && v->vm == vm ? v : &vm->vcpus[0];
+}
+
+/* The register calls on one given vCPU (kr_vcpu_get_regs: on kr_vcpu_current). */
+int kr_vcpu_get_regs_of(struct kr_vcpu *v, struct kvm_regs *regs);
+int kr_vcpu_set_regs_of(struct kr_vcpu *v, const struct kvm_regs *regs);
+int kr_vcpu_get_sregs_of(struct kr_vcpu *v, struct kvm_sregs *sregs);
+
+/* Whether the VM has more than one vCPU: devices take their locks then. */
+static inline bool kr_vm_smp(const struct kr_vm *vm)
+{
+	return vm->cfg.cpus > 1;
+}
+
+/*
+ * Refuse what cannot work with several vCPUs yet: -1 with KR_E_BAD_ARG and
+ * "`what`: not with N vCPUs (...)" if cfg.cpus > 1, else 0.
+ */
+int kr_vm_need_one_cpu(struct kr_vm *vm, const char *what);
 
 /*
  * Steps 1 to 5 in order (/dev/kvm, KVM_CREATE_VM, the board's set-up, RAM,

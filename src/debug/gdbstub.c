@@ -599,7 +599,7 @@ static int on_debug_exit(struct kr_vm *vm, void *opaque)
 	if (!g)
 		return 0;
 	g->debug_hit = true;
-	kr_gdb_decode_debug_exit(vm->run, &g->dbg);
+	kr_gdb_decode_debug_exit(kr_vcpu_current(vm)->run, &g->dbg);
 	kr_vm_stop(vm, KR_STOP_REQUESTED, 0, "gdb: a breakpoint, watchpoint or single step");
 	return 1;
 }
@@ -792,6 +792,9 @@ static int run_free(struct kr_gdb *g, struct kr_stop *stop)
 int kr_gdb_serve(struct kr_vm *vm, int fd, struct kr_stop *stop)
 {
 	memset(stop, 0, sizeof(*stop));
+	/* gdb would see the vCPUs as threads: not done yet. */
+	if (kr_vm_need_one_cpu(vm, "gdb") < 0)
+		return -1;
 	if (!vm->prepared)
 		return kr_err_code(KR_E_BAD_ARG, "gdb: the vCPU was never prepared: call "
 						 "kr_vcpu_prepare() before kr_gdb_serve()");

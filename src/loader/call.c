@@ -219,13 +219,13 @@ static int copy_out(struct kr_vm *vm, const char *name, const struct kr_call_arg
  */
 static int complete_pending_exit(struct kr_vm *vm)
 {
-	uint32_t why = vm->run->exit_reason;
+	uint32_t why = kr_vcpu_current(vm)->run->exit_reason;
 	if (why != KVM_EXIT_IO && why != KVM_EXIT_MMIO)
 		return 0;
 	if (kr_vcpu_complete_exit(vm, "call") < 0)
 		return -1;
 	/* So that the next call does not do it again (KVM leaves the field as it was). */
-	vm->run->exit_reason = KVM_EXIT_INTR;
+	kr_vcpu_current(vm)->run->exit_reason = KVM_EXIT_INTR;
 	return 0;
 }
 
@@ -295,6 +295,9 @@ int kr_vm_call(struct kr_vm *vm, const char *name, const struct kr_call_arg *arg
 		stop = &local;
 	memset(stop, 0, sizeof(*stop));
 	stop->reason = KR_STOP_REQUESTED;
+	/* The call runs on vCPU 0 alone and needs kr_vm_reset after a failure. */
+	if (kr_vm_need_one_cpu(vm, "call") < 0)
+		return -1;
 	if (check_callable(vm, name, args, nargs) < 0 || !(cs = call_state(vm)))
 		return -1;
 	if (opt && opt->reset && kr_vm_reset(vm, opt->reset) < 0)

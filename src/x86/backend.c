@@ -97,7 +97,7 @@ static int mode_sticks(struct kr_vm *vm, enum kr_mode mode, bool pae32, bool *st
 	kr_sregs_for_mode(mode, &ms, &s);
 	if (pae32) /* PAE paging without long mode: no mode of kvmrun's own */
 		s.cr4 = (s.cr4 & ~(uint64_t)X86_CR4_PSE) | X86_CR4_PAE;
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, &s) < 0) {
+	if (ioctl(kr_vcpu_current(vm)->fd, KVM_SET_SREGS, &s) < 0) {
 		*sticks = false; /* refused outright: the same answer */
 		return 0;
 	}
@@ -136,19 +136,19 @@ static int run_debug_probe(const uint8_t *code, size_t len, const struct kvm_gue
 	kr_sregs_for_mode(KR_MODE_REAL, &ms, &s);
 	if (kr_vcpu_set_sregs(vm, &s) < 0 || kr_vcpu_set_regs(vm, &regs) < 0)
 		goto out;
-	if (dbg && ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, dbg) < 0) {
+	if (dbg && ioctl(kr_vcpu_current(vm)->fd, KVM_SET_GUEST_DEBUG, dbg) < 0) {
 		kr_err_sys("back-end probe: ioctl KVM_SET_GUEST_DEBUG(control 0x%x)", dbg->control);
 		goto out;
 	}
 	int r;
 	do
-		r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+		r = ioctl(kr_vcpu_current(vm)->fd, KVM_RUN, 0);
 	while (r < 0 && (errno == EINTR || errno == EAGAIN));
 	if (r < 0) {
-		kr_err_sys("back-end probe: ioctl KVM_RUN(vcpu fd %d)", vm->vcpu_fd);
+		kr_err_sys("back-end probe: ioctl KVM_RUN(vcpu fd %d)", kr_vcpu_current(vm)->fd);
 		goto out;
 	}
-	*exit_reason = vm->run->exit_reason;
+	*exit_reason = kr_vcpu_current(vm)->run->exit_reason;
 	if (kr_vcpu_get_regs(vm, &regs) < 0)
 		goto out;
 	*rip = regs.rip;

@@ -25,6 +25,7 @@
 #include "x86/cpuid.h"
 #include "x86/exceptions.h"
 #include "x86/mptable.h"
+#include "x86/smp.h"
 
 /*
  * Intel VMX needs three pages for a real-mode TSS and one for an identity
@@ -91,6 +92,13 @@ static void on_stop(struct kr_vm *vm, void *opaque, struct kr_stop *stop)
 			 "address is unknown");
 }
 
+/* KVMRUN_HC_START_CPU: an AP of a flat guest starts (x86/smp.c; RCX, R8 read there). */
+static int hc_start_cpu(struct kr_vm *vm, void *opaque, uint64_t cpu, uint64_t entry)
+{
+	(void)opaque;
+	return kr_x86_start_cpu(vm, cpu, entry);
+}
+
 static const struct kr_hooks board_hooks = {.name = "x86 board", .on_stop = on_stop};
 
 /* The machine's devices; the hypercall port first, for the table others add to. */
@@ -99,6 +107,7 @@ int kr_board_add_devices(struct kr_vm *vm)
 	if (kr_vm_add_module(vm, &board_hooks, NULL) < 0 || kr_hypercall_register(vm) < 0 ||
 	    kr_hypercall_add(vm, KVMRUN_HC_EXIT, hc_exit, NULL) < 0 ||
 	    kr_hypercall_add(vm, KVMRUN_HC_SNAPSHOT, hc_snapshot, NULL) < 0 ||
+	    kr_hypercall_add(vm, KVMRUN_HC_START_CPU, hc_start_cpu, NULL) < 0 ||
 	    kr_console_register(vm) < 0 || kr_uart_register(vm) < 0 ||
 	    kr_exceptions_register(vm) < 0)
 		return -1;

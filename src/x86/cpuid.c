@@ -85,6 +85,25 @@ static struct kvm_cpuid2 *supported_cpuid_copy(int kvm_fd)
 	return c;
 }
 
+/*
+ * Each vCPU's CPUID names its own APIC ID, the one KVM gives its LAPIC (the
+ * vCPU id): leaf 1 EBX[31:24], the x2APIC ID of leaves 0xB and 0x1F (EDX of
+ * every subleaf) and AMD's extended APIC ID (0x8000001E EAX). Linux checks
+ * them against the LAPIC's and against each other.
+ */
+static void set_apic_id(struct kvm_cpuid2 *c, unsigned id)
+{
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffffu) | (uint32_t)id << 24;
+		else if (e->function == 0xb || e->function == 0x1f)
+			e->edx = id;
+		else if (e->function == 0x8000001e)
+			e->eax = id;
+	}
+}
+
 int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
 {
 	struct kvm_cpuid2 *c = supported_cpuid_copy(vm->kvm_fd);
@@ -115,9 +134,12 @@ int kr_cpuid_setup(struct kr_vm *vm, bool *nx_supported)
 	/* The guest's physical address width, as KVM derives it (36 without the leaf). */
 	cpu.maxphyaddr = max_ext >= 0x80000008 && width ? width : 36;
 	int rc = 0;
-	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0)
-		rc = kr_err_sys("CPUID: ioctl KVM_SET_CPUID2(nent=%u)", c->nent);
-	else
+	for (unsigned id = 0; id < vm->ncpus && rc == 0; id++) {
+		set_apic_id(c, id);
+		if (ioctl(vm->vcpus[id].fd, KVM_SET_CPUID2, c) < 0)
+			rc = kr_err_sys("CPUID: ioctl KVM_SET_CPUID2(nent=%u) of vCPU %u", c->nent, id);
+	}
+	if (rc == 0)
 		vm->cpu = cpu;
 	free(c);
 	return rc;

@@ -14,7 +14,8 @@
  * the CPU pushed and stops the VM with the exact faulting instruction.
  *
  * In long mode every gate uses IST1, a stack of kvmrun's own, so even a guest
- * whose RSP is garbage gets its fault reported. A guest that loads its own
+ * whose RSP is garbage gets its fault reported; each vCPU has its own TSS,
+ * hence its own IST1 stack. A guest that loads its own
  * IDT replaces all this, as it should.
  */
 #include <stdio.h>
@@ -23,6 +24,7 @@
 #include "core/bus.h"
 #include "core/error.h"
 #include "core/run.h"
+#include "core/vm.h"
 #include "x86/exceptions.h"
 #include "x86/translate.h"
 #include "x86/x86.h"
@@ -96,6 +98,18 @@ int kr_exceptions_install(struct kr_vm *vm, struct kr_mode_setup *ms)
 		};
 		memcpy(tss, &t, sizeof(t));
 		ms->tss_base = KR_TSS_GPA;
+		/*
+		 * Each AP its own TSS and IST1 stack (x86/smp.c loads its TR):
+		 * two vCPUs that fault at once must not push onto one stack.
+		 */
+		for (unsigned id = 1; id < vm->ncpus; id++) {
+			uint8_t *ap = kr_gpa_ptr(vm, KR_AP_TSS_GPA(id), KR_AP_SLOT_SIZE);
+			if (!ap)
+				return kr_err_context("exception handlers of vCPU %u", id);
+			memset(ap, 0, KR_AP_SLOT_SIZE);
+			t.ist[0] = KR_AP_STACK_TOP(id);
+			memcpy(ap, &t, sizeof(t));
+		}
 	}
 	return 0;
 }

@@ -217,7 +217,7 @@ static int get_state(struct kr_vm *vm, struct state *s)
 {
 	if (kr_vcpu_get_regs(vm, &s->regs) < 0 || kr_vcpu_get_sregs(vm, &s->sregs) < 0)
 		return -1;
-	if (ioctl(vm->vcpu_fd, KVM_GET_FPU, &s->fpu) < 0)
+	if (ioctl(kr_vcpu_current(vm)->fd, KVM_GET_FPU, &s->fpu) < 0)
 		return kr_err_sys("gdb: ioctl KVM_GET_FPU");
 	return 0;
 }
@@ -230,7 +230,7 @@ static int set_state(struct kr_vm *vm, const struct state *old, const struct sta
 	/* KVM_SET_SREGS through the x86 checks: a mode the back end drops is refused. */
 	if (memcmp(&old->sregs, &s->sregs, sizeof(s->sregs)) && kr_vcpu_set_sregs(vm, &s->sregs) < 0)
 		return -1;
-	if (memcmp(&old->fpu, &s->fpu, sizeof(s->fpu)) && ioctl(vm->vcpu_fd, KVM_SET_FPU, &s->fpu) < 0)
+	if (memcmp(&old->fpu, &s->fpu, sizeof(s->fpu)) && ioctl(kr_vcpu_current(vm)->fd, KVM_SET_FPU, &s->fpu) < 0)
 		return kr_err_sys("gdb: ioctl KVM_SET_FPU");
 	return 0;
 }
@@ -482,7 +482,7 @@ int kr_gdb_set_debug(struct kr_vm *vm, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS
 		dr7 |= dr7_slot(&bps[i], i);
 	}
 	d.arch.debugreg[7] = dr7;
-	if (ioctl(vm->vcpu_fd, KVM_SET_GUEST_DEBUG, &d) < 0)
+	if (ioctl(kr_vcpu_current(vm)->fd, KVM_SET_GUEST_DEBUG, &d) < 0)
 		return kr_err_sys("gdb: ioctl KVM_SET_GUEST_DEBUG(control 0x%x, dr7 0x%llx)",
 				  d.control, (unsigned long long)dr7);
 	return 0;

@@ -212,7 +212,7 @@ static int build_paged32(struct kr_vm *vm, const struct kr_image *img, struct kr
 int kr_page_tables_build(struct kr_vm *vm, const struct kr_image *img, bool nx, uint64_t *cr3)
 {
 	struct kr_pt_builder b;
-	if (kr_pt_init(&b, vm->ram, vm->cfg.mem_size, KR_PAGE_TABLES_GPA, KVMRUN_SYSTEM_AREA_END,
+	if (kr_pt_init(&b, vm->ram, vm->cfg.mem_size, KR_PAGE_TABLES_GPA, KR_PAGE_TABLES_END,
 		       nx) < 0)
 		return -1;
 	int rc;

@@ -42,13 +42,16 @@ int kr_msr_setup_boot(struct kr_vm *vm)
 	for (size_t i = 0; i < NBOOT; i++)
 		m.hdr.entries[i] = (struct kvm_msr_entry){.index = boot_msrs[i].index,
 							  .data = boot_msrs[i].value};
-	int n = ioctl(vm->vcpu_fd, KVM_SET_MSRS, &m.hdr);
-	if (n < 0)
-		return kr_err_sys("vCPU: ioctl KVM_SET_MSRS(%zu boot MSRs)", NBOOT);
-	if ((size_t)n != NBOOT)
-		return kr_err("vCPU: KVM_SET_MSRS set %d of %zu boot MSRs: KVM refused MSR 0x%x "
-			      "(%s) = 0x%llx",
-			      n, NBOOT, boot_msrs[n].index, boot_msrs[n].name,
-			      (unsigned long long)boot_msrs[n].value);
+	/* Firmware sets them on every CPU (the APs too, before the kernel wakes them). */
+	for (unsigned id = 0; id < vm->ncpus; id++) {
+		int n = ioctl(vm->vcpus[id].fd, KVM_SET_MSRS, &m.hdr);
+		if (n < 0)
+			return kr_err_sys("vCPU %u: ioctl KVM_SET_MSRS(%zu boot MSRs)", id, NBOOT);
+		if ((size_t)n != NBOOT)
+			return kr_err("vCPU %u: KVM_SET_MSRS set %d of %zu boot MSRs: KVM refused "
+				      "MSR 0x%x (%s) = 0x%llx",
+				      id, n, NBOOT, boot_msrs[n].index, boot_msrs[n].name,
+				      (unsigned long long)boot_msrs[n].value);
+	}
 	return 0;
 }

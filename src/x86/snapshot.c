@@ -172,8 +172,8 @@ void kr_snap_host_here(struct kr_vm *vm, struct kr_snap_host *h)
 		__cpuid_count(leaf, host_words[i].subleaf, r[0], r[1], r[2], r[3]);
 		h->words[i] = r[host_words[i].reg];
 	}
-	if (vm && vm->vcpu_fd >= 0) {
-		int khz = ioctl(vm->vcpu_fd, KVM_GET_TSC_KHZ);
+	if (vm && kr_vcpu_current(vm)->fd >= 0) {
+		int khz = ioctl(kr_vcpu_current(vm)->fd, KVM_GET_TSC_KHZ);
 		h->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
 	}
 }
@@ -244,7 +244,7 @@ static int get_cpuid(struct kr_vm *vm, struct kr_snapshot *s)
 	if (!c)
 		return kr_err_sys("snapshot: calloc(%zu) for CPUID", size);
 	c->nent = MAX_CPUID;
-	if (ioctl(vm->vcpu_fd, KVM_GET_CPUID2, c) < 0) {
+	if (ioctl(kr_vcpu_current(vm)->fd, KVM_GET_CPUID2, c) < 0) {
 		free(c);
 		return kr_err_sys("snapshot: ioctl KVM_GET_CPUID2(nent=%u)", MAX_CPUID);
 	}
@@ -306,14 +306,14 @@ static int msr_list(struct kr_vm *vm, struct snap_module *m)
 		struct kvm_msrs *one = (struct kvm_msrs *)raw;
 		one->nmsrs = 1;
 		one->entries[0].index = index;
-		if (dup || ioctl(vm->vcpu_fd, KVM_GET_MSRS, one) != 1)
+		if (dup || ioctl(kr_vcpu_current(vm)->fd, KVM_GET_MSRS, one) != 1)
 			continue;
 		/*
 		 * Some read but cannot be written back (kvm_pvm refuses
 		 * MSR_KVM_POLL_CONTROL): setting the value just read finds
 		 * them, harmlessly. Not the TSC, which would step back.
 		 */
-		if (index != MSR_IA32_TSC && ioctl(vm->vcpu_fd, KVM_SET_MSRS, one) != 1)
+		if (index != MSR_IA32_TSC && ioctl(kr_vcpu_current(vm)->fd, KVM_SET_MSRS, one) != 1)
 			continue;
 		keep[n++] = index;
 	}
@@ -334,7 +334,7 @@ static int get_msrs(struct kr_vm *vm, struct snap_module *m, struct kr_snapshot 
 	s->msrs->nmsrs = n;
 	for (uint32_t i = 0; i < n; i++)
 		s->msrs->entries[i].index = m->msr_list[i];
-	int got = ioctl(vm->vcpu_fd, KVM_GET_MSRS, s->msrs);
+	int got = ioctl(kr_vcpu_current(vm)->fd, KVM_GET_MSRS, s->msrs);
 	if (got < 0)
 		return kr_err_sys("snapshot: ioctl KVM_GET_MSRS(nmsrs=%u)", n);
 	if ((uint32_t)got != n)
@@ -359,7 +359,7 @@ static int get_optional(int fd, unsigned long req, void *arg, const char *name, 
 
 static int get_vcpu_state(struct kr_vm *vm, struct snap_module *m, struct kr_snapshot *s)
 {
-	int fd = vm->vcpu_fd;
+	int fd = kr_vcpu_current(vm)->fd;
 	if (ioctl(fd, KVM_GET_REGS, &s->regs) < 0)
 		return kr_err_sys("snapshot: ioctl KVM_GET_REGS");
 	if (ioctl(fd, KVM_GET_SREGS, &s->sregs) < 0)
@@ -513,8 +513,11 @@ static struct kr_snapshot *snapshot_alloc(void)
 
 static int check_vm_for_snapshot(struct kr_vm *vm, const char *what)
 {
-	if (vm->vcpu_fd < 0)
+	if (kr_vcpu_current(vm)->fd < 0)
 		return kr_err("%s: the VM has no vCPU (a detached VM)", what);
+	/* One vCPU's state is what a snapshot holds (the file format too). */
+	if (kr_vm_need_one_cpu(vm, what) < 0)
+		return -1;
 	if (!vm->prepared)
 		return kr_err("%s: the vCPU was never prepared (kr_vcpu_prepare)", what);
 	if (atomic_load(&vm->running_tid))
@@ -880,7 +883,7 @@ int kr_snapshot_read(const char *path, struct kr_snapshot **out)
 
 static int set_msrs(struct kr_vm *vm, const struct kvm_msrs *msrs)
 {
-	int n = ioctl(vm->vcpu_fd, KVM_SET_MSRS, msrs);
+	int n = ioctl(kr_vcpu_current(vm)->fd, KVM_SET_MSRS, msrs);
 	if (n < 0)
 		return kr_err_sys("restore: ioctl KVM_SET_MSRS(nmsrs=%u)", msrs->nmsrs);
 	/* It stops at the first MSR it refuses and says how many it set. */
@@ -946,7 +949,7 @@ static bool sync_regs_usable(struct kr_vm *vm)
 
 static int set_regs_synced(struct kr_vm *vm, const struct kr_snapshot *s)
 {
-	struct kvm_run *run = vm->run;
+	struct kvm_run *run = kr_vcpu_current(vm)->run;
 	run->s.regs.regs = s->regs;
 	run->s.regs.sregs = s->sregs;
 	unsigned dirty = KVM_SYNC_X86_REGS | KVM_SYNC_X86_SREGS;
@@ -956,7 +959,7 @@ static int set_regs_synced(struct kr_vm *vm, const struct kr_snapshot *s)
 	}
 	run->kvm_dirty_regs = dirty;
 	__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	int r = ioctl(vm->vcpu_fd, KVM_RUN, 0);
+	int r = ioctl(kr_vcpu_current(vm)->fd, KVM_RUN, 0);
 	int e = errno;
 	__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
 	bool applied = run->kvm_dirty_regs == 0; /* KVM clears each bit it took */
@@ -972,7 +975,7 @@ static int set_regs_synced(struct kr_vm *vm, const struct kr_snapshot *s)
 
 static int set_regs_plain(struct kr_vm *vm, const struct kr_snapshot *s)
 {
-	int fd = vm->vcpu_fd;
+	int fd = kr_vcpu_current(vm)->fd;
 	if (ioctl(fd, KVM_SET_SREGS, &s->sregs) < 0)
 		return kr_err_sys("restore: ioctl KVM_SET_SREGS(cr0=0x%llx, cr4=0x%llx, efer=0x%llx)",
 				  (unsigned long long)s->sregs.cr0, (unsigned long long)s->sregs.cr4,
@@ -985,13 +988,13 @@ static int set_regs_plain(struct kr_vm *vm, const struct kr_snapshot *s)
 
 static int set_vcpu_state(struct kr_vm *vm, const struct kr_snapshot *s, bool synced)
 {
-	int fd = vm->vcpu_fd;
+	int fd = kr_vcpu_current(vm)->fd;
 	/*
 	 * An exit KVM has not completed (the OUT of a hypercall, an IN, MMIO)
 	 * would be completed at the next KVM_RUN, over the state set here: an
 	 * IN's data into RAX, RIP moved past the instruction. Complete it first.
 	 */
-	if ((vm->run->exit_reason == KVM_EXIT_IO || vm->run->exit_reason == KVM_EXIT_MMIO) &&
+	if ((kr_vcpu_current(vm)->run->exit_reason == KVM_EXIT_IO || kr_vcpu_current(vm)->run->exit_reason == KVM_EXIT_MMIO) &&
 	    complete_pending_exit(vm) < 0)
 		return -1;
 	if (s->have_lapic && ioctl(fd, KVM_SET_MP_STATE, &s->mp_state) < 0)
@@ -1112,7 +1115,7 @@ static int set_cpuid(struct kr_vm *vm, const struct kr_snapshot *s)
 	c->nent = s->ncpuid;
 	memcpy(c->entries, s->cpuid, s->ncpuid * sizeof(struct kvm_cpuid_entry2));
 	int rc = 0;
-	if (ioctl(vm->vcpu_fd, KVM_SET_CPUID2, c) < 0)
+	if (ioctl(kr_vcpu_current(vm)->fd, KVM_SET_CPUID2, c) < 0)
 		rc = kr_err_sys("restore: ioctl KVM_SET_CPUID2(nent=%u)", s->ncpuid);
 	free(c);
 	vm->cpu = (struct kr_guest_cpu){
@@ -1132,6 +1135,9 @@ int kr_vm_restore(struct kr_vm **out, const struct kr_snapshot *s, const struct 
 		return kr_err_code(KR_E_BAD_ARG, "restore: cfg.size is %zu, expected %zu: set the "
 						 "config up with kr_vm_config_init()",
 				   cfg ? cfg->size : 0, sizeof(*cfg));
+	if (cfg->cpus > 1)
+		return kr_err_code(KR_E_BAD_ARG, "restore: not with %u vCPUs (cfg.cpus): a snapshot "
+				   "holds one vCPU", cfg->cpus);
 	struct kr_vm_config c = *cfg;
 	c.mode = (enum kr_mode)s->config.mode;
 	c.mem_size = s->config.mem_size;

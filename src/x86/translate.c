@@ -65,7 +65,7 @@ static int translate_existing(struct kr_vm *vm, uint64_t gva, struct kr_translat
 		return 0;
 	}
 	struct kvm_translation tr = {.linear_address = gva};
-	if (ioctl(vm->vcpu_fd, KVM_TRANSLATE, &tr) < 0)
+	if (ioctl(kr_vcpu_current(vm)->fd, KVM_TRANSLATE, &tr) < 0)
 		return kr_err_sys("translate: ioctl KVM_TRANSLATE(gva=0x%llx)",
 				  (unsigned long long)gva);
 	*t = (struct kr_translation){

@@ -12,6 +12,7 @@
 #include <sys/ioctl.h>
 
 #include "core/error.h"
+#include "core/smp.h"
 #include "core/vm.h"
 #include "x86/cpuid.h"
 #include "x86/exceptions.h"
@@ -22,18 +23,28 @@
 #include "x86/vcpu.h"
 #include "x86/x86.h"
 
-int kr_vcpu_set_sregs(struct kr_vm *vm, const struct kvm_sregs *sregs)
+int kr_vcpu_set_sregs_of(struct kr_vcpu *v, const struct kvm_sregs *sregs)
 {
-	if (kr_sregs_check(vm, sregs) < 0)
+	if (kr_sregs_check(v->vm, sregs) < 0)
 		return -1;
-	vm->sync_fresh = false; /* run->s.regs no longer says what the vCPU holds */
-	if (ioctl(vm->vcpu_fd, KVM_SET_SREGS, sregs) < 0)
-		return kr_err_sys("vCPU: ioctl KVM_SET_SREGS(cr0=0x%llx, cr3=0x%llx, cr4=0x%llx, "
-				  "efer=0x%llx, cs.l=%u, cs.db=%u)",
+	v->sync_fresh = false; /* run->s.regs no longer says what the vCPU holds */
+	if (ioctl(v->fd, KVM_SET_SREGS, sregs) < 0)
+		return kr_err_sys("vCPU %u: ioctl KVM_SET_SREGS(cr0=0x%llx, cr3=0x%llx, "
+				  "cr4=0x%llx, efer=0x%llx, cs.l=%u, cs.db=%u)", v->id,
 				  (unsigned long long)sregs->cr0, (unsigned long long)sregs->cr3,
 				  (unsigned long long)sregs->cr4, (unsigned long long)sregs->efer,
 				  sregs->cs.l, sregs->cs.db);
-	return kr_sregs_readback(vm, sregs);
+	return kr_sregs_readback_of(v, sregs);
+}
+
+int kr_vcpu_set_sregs(struct kr_vm *vm, const struct kvm_sregs *sregs)
+{
+	return kr_vcpu_set_sregs_of(kr_vcpu_current(vm), sregs);
+}
+
+int kr_sregs_readback(struct kr_vm *vm, const struct kvm_sregs *want)
+{
+	return kr_sregs_readback_of(kr_vcpu_current(vm), want);
 }
 
 /*
@@ -43,10 +54,10 @@ int kr_vcpu_set_sregs(struct kr_vm *vm, const struct kvm_sregs *sregs)
  * faults. Read the mode bits back, so such a guest never starts and the
  * message says what the back end refused, not that the guest crashed.
  */
-int kr_sregs_readback(struct kr_vm *vm, const struct kvm_sregs *want)
+int kr_sregs_readback_of(struct kr_vcpu *v, const struct kvm_sregs *want)
 {
 	struct kvm_sregs got;
-	if (kr_vcpu_get_sregs(vm, &got) < 0)
+	if (kr_vcpu_get_sregs_of(v, &got) < 0)
 		return kr_err_context("vCPU: reading back KVM_SET_SREGS");
 	static const struct {
 		const char *reg, *bit;
@@ -78,12 +89,13 @@ int kr_sregs_readback(struct kr_vm *vm, const struct kvm_sregs *want)
 	return 0;
 }
 
-/* The x87 control word and MXCSR the SDM gives as their reset values. */
+/* The x87 control word and MXCSR the SDM gives as their reset values, on every vCPU. */
 static int setup_fpu(struct kr_vm *vm)
 {
 	struct kvm_fpu fpu = {.fcw = 0x37f, .mxcsr = 0x1f80};
-	if (ioctl(vm->vcpu_fd, KVM_SET_FPU, &fpu) < 0)
-		return kr_err_sys("vCPU: ioctl KVM_SET_FPU(fcw=0x37f, mxcsr=0x1f80)");
+	for (unsigned i = 0; i < vm->ncpus; i++)
+		if (ioctl(vm->vcpus[i].fd, KVM_SET_FPU, &fpu) < 0)
+			return kr_err_sys("vCPU %u: ioctl KVM_SET_FPU(fcw=0x37f, mxcsr=0x1f80)", i);
 	return 0;
 }
 
@@ -107,6 +119,7 @@ static int set_entry_regs(struct kr_vm *vm, const struct kr_image *img, uint16_t
 	/* Arguments for the guest's entry point (see kvmrun_abi.h). */
 	regs.rdi = vm->cfg.mem_size;
 	regs.rsi = img->end;
+	regs.rdx = vm->ncpus;
 	/* The Multiboot spec's machine state instead: the magic and the information. */
 	if (img->multiboot) {
 		regs.rax = 0x2BADB002; /* MULTIBOOT_BOOTLOADER_MAGIC (loader/multiboot.h) */
@@ -152,6 +165,13 @@ int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img)
 		return -1;
 	kr_sregs_for_mode(mode, &ms, &sregs);
 	if (kr_vcpu_set_sregs(vm, &sregs) < 0 || set_entry_regs(vm, img, ms.real_cs) < 0)
+		return -1;
+	/*
+	 * The APs' threads, parked: with the in-kernel LAPIC each AP waits in
+	 * KVM for the guest's INIT/SIPI, so it runs with every run; otherwise
+	 * it waits for KVMRUN_HC_START_CPU (x86/smp.c).
+	 */
+	if (kr_smp_start_threads(vm, vm->cfg.pc) < 0)
 		return -1;
 	vm->prepared = true;
 	return 0;

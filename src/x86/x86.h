@@ -83,6 +83,18 @@ _Static_assert(offsetof(struct kr_tss64, iomap_base) == 102, "I/O map base at 10
 #define KR_STUBS_GPA (KVMRUN_SYSTEM_AREA_START + 0x1800)
 #define KR_EXCEPTION_STACK_TOP (KVMRUN_SYSTEM_AREA_START + 0x3000)
 #define KR_PAGE_TABLES_GPA (KVMRUN_SYSTEM_AREA_START + 0x3000)
+/*
+ * The application processors' own TSS and exception stack (long mode), one
+ * 512-byte slot per vCPU id at the end of the system area: the TSS at the
+ * slot's start, the stack growing down from its end (a stub pushes 64 bytes
+ * at most, a double fault as much again). Slot 0 is unused: vCPU 0 has the
+ * ones above. The page tables end where these begin.
+ */
+#define KR_AP_SLOT_SIZE 0x200u
+#define KR_AP_AREA_GPA (KVMRUN_SYSTEM_AREA_END - KR_MAX_CPUS * KR_AP_SLOT_SIZE)
+#define KR_AP_TSS_GPA(id) (KR_AP_AREA_GPA + (uint64_t)(id) * KR_AP_SLOT_SIZE)
+#define KR_AP_STACK_TOP(id) (KR_AP_TSS_GPA(id) + KR_AP_SLOT_SIZE)
+#define KR_PAGE_TABLES_END KR_AP_AREA_GPA
 
 /* x86 bits of struct kr_guest_cpu's features (core/vm.h), from the vCPU's CPUID. */
 #define KR_X86_CPU_AMD (1u << 0)     /* AuthenticAMD or HygonGenuine: AMD's reserved bits apply */

@@ -73,7 +73,7 @@ struct kr_vm *fuzz_vm(enum kr_mode mode, uint64_t mem_size)
 	vm->cfg.mode = mode;
 	vm->cfg.mem_size = mem_size;
 	vm->cfg.console_fd = fuzz_devnull();
-	vm->kvm_fd = vm->vm_fd = vm->vcpu_fd = -1;
+	vm->kvm_fd = vm->vm_fd = vm->vcpus[0].fd = -1;
 	vm->ram = ram;
 	vm->slots[0] = (struct kr_slot){.used = true, .gpa = 0, .size = mem_size, .host = ram};
 	vm->board = &kr_x86_board;

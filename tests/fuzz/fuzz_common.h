@@ -39,7 +39,7 @@
  * The process's one fake VM, reset for this input: mode, mem_size (a
  * multiple of 4 KiB, at most FUZZ_RAM_MAX), RAM in slot 0, the console on
  * /dev/null, everything else as kr_vm_config_init() and a zeroed struct
- * leave it. No KVM: vm->run is NULL and the fds are -1.
+ * leave it. No KVM: vm->vcpus[0].run is NULL and the fds are -1.
  *
  * RAM is one malloc'd buffer of FUZZ_RAM_MAX bytes whose part beyond
  * mem_size is ASan-poisoned, so any access past guest RAM (or before it: the

@@ -28,13 +28,13 @@ static int probe(struct kr_vm *vm, void *opaque, uint64_t addr, void *data, uint
 	struct seen *s = opaque;
 	struct kvm_regs r;
 	struct kvm_sregs sr;
-	s->fresh = vm->sync_fresh;
+	s->fresh = vm->vcpus[0].sync_fresh;
 	if (kr_vcpu_get_regs(vm, &r) < 0 || kr_vcpu_get_sregs(vm, &sr) < 0)
 		return -1;
 	s->rbx = r.rbx;
 	s->efer = sr.efer;
 	r.rbx = 0x5678;
-	s->set_ok = kr_vcpu_set_regs(vm, &r) == 0 && !vm->sync_fresh;
+	s->set_ok = kr_vcpu_set_regs(vm, &r) == 0 && !vm->vcpus[0].sync_fresh;
 	/* After the set, a get must say what was set, not the copy of the exit. */
 	struct kvm_regs again;
 	if (kr_vcpu_get_regs(vm, &again) < 0 || again.rbx != 0x5678)
@@ -68,7 +68,7 @@ UNIT_TEST(fastpath_handlers_read_the_synced_registers)
 		CHECK(s.efer & 0x400); /* EFER.LMA: the mode of the exit */
 		CHECK(s.set_ok);
 		/* The set reached the vCPU; outside the run the ioctl answers. */
-		CHECK(!vm->sync_fresh);
+		CHECK(!vm->vcpus[0].sync_fresh);
 		struct kvm_regs r;
 		CHECK(kr_vcpu_get_regs(vm, &r) == 0 && r.rbx == 0x5678);
 		CHECK(st.regs.rbx == 0x5678);

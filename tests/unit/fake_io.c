@@ -20,7 +20,7 @@ struct kr_vm *io_vm_new_sized(uint64_t mem_size)
 	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, mem_size);
 	if (!vm)
 		return NULL;
-	vm->run = calloc(1, RUN_SIZE);
+	vm->vcpus[0].run = calloc(1, RUN_SIZE);
 	vm->run_size = RUN_SIZE;
 	kr_console_get(vm)->fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	CHECK_OK(kr_board_add_pc_devices(vm));
@@ -30,34 +30,34 @@ struct kr_vm *io_vm_new_sized(uint64_t mem_size)
 void io_vm_free(struct kr_vm *vm)
 {
 	close(kr_console_get(vm)->fd);
-	free(vm->run);
-	vm->run = NULL;
+	free(vm->vcpus[0].run);
+	vm->vcpus[0].run = NULL;
 	kr_vm_destroy(vm);
 }
 
 static void set_io(struct kr_vm *vm, uint8_t dir, uint16_t port, uint8_t size)
 {
-	vm->run->exit_reason = KVM_EXIT_IO;
-	vm->run->io.direction = dir;
-	vm->run->io.port = port;
-	vm->run->io.size = size;
-	vm->run->io.count = 1;
-	vm->run->io.data_offset = DATA_OFFSET;
+	vm->vcpus[0].run->exit_reason = KVM_EXIT_IO;
+	vm->vcpus[0].run->io.direction = dir;
+	vm->vcpus[0].run->io.port = port;
+	vm->vcpus[0].run->io.size = size;
+	vm->vcpus[0].run->io.count = 1;
+	vm->vcpus[0].run->io.data_offset = DATA_OFFSET;
 }
 
 void io_out(struct kr_vm *vm, uint16_t port, uint8_t size, uint32_t value)
 {
 	set_io(vm, KVM_EXIT_IO_OUT, port, size);
-	memcpy((uint8_t *)vm->run + DATA_OFFSET, &value, size);
-	CHECK_OK(kr_handle_exit(vm));
+	memcpy((uint8_t *)vm->vcpus[0].run + DATA_OFFSET, &value, size);
+	CHECK_OK(kr_handle_exit(&vm->vcpus[0]));
 }
 
 uint32_t io_in(struct kr_vm *vm, uint16_t port, uint8_t size)
 {
 	uint32_t v = 0;
 	set_io(vm, KVM_EXIT_IO_IN, port, size);
-	memset((uint8_t *)vm->run + DATA_OFFSET, 0xa5, 4);
-	CHECK_OK(kr_handle_exit(vm));
-	memcpy(&v, (uint8_t *)vm->run + DATA_OFFSET, size);
+	memset((uint8_t *)vm->vcpus[0].run + DATA_OFFSET, 0xa5, 4);
+	CHECK_OK(kr_handle_exit(&vm->vcpus[0]));
+	memcpy(&v, (uint8_t *)vm->vcpus[0].run + DATA_OFFSET, size);
 	return v;
 }

@@ -32,14 +32,14 @@ void fake_vcpu_attach(struct kr_vm *vm, const struct kvm_regs *regs, const struc
 		unit_fail(__FILE__, __LINE__, "fake_vcpu_attach: open /dev/null: %s", strerror(errno));
 	fake_regs = *regs;
 	fake_sregs = *sregs;
-	vm->vcpu_fd = fake_fd;
+	vm->vcpus[0].fd = fake_fd;
 }
 
 void fake_vcpu_detach(struct kr_vm *vm)
 {
 	if (fake_fd >= 0)
 		close(fake_fd);
-	fake_fd = vm->vcpu_fd = -1;
+	fake_fd = vm->vcpus[0].fd = -1;
 }
 
 int ioctl(int fd, unsigned long request, ...)

@@ -11,7 +11,7 @@
 
 /* Give vm a vCPU whose registers are *regs and *sregs (copied); one at a time. */
 void fake_vcpu_attach(struct kr_vm *vm, const struct kvm_regs *regs, const struct kvm_sregs *sregs);
-/* Close it; vm->vcpu_fd is -1 again. */
+/* Close it; vm->vcpus[0].fd is -1 again. */
 void fake_vcpu_detach(struct kr_vm *vm);
 
 #endif

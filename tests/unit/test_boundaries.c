@@ -30,7 +30,7 @@ struct edge_vm {
 static void edge_vm_init(struct edge_vm *e, enum kr_mode mode)
 {
 	e->vm = unit_vm_new(mode, MEM);
-	e->vm->run = calloc(1, RUN_SIZE);
+	e->vm->vcpus[0].run = calloc(1, RUN_SIZE);
 	e->vm->run_size = RUN_SIZE;
 	strcpy(e->path, "/tmp/kvmrun-edge-XXXXXX");
 	kr_console_get(e->vm)->fd = mkstemp(e->path);
@@ -67,19 +67,19 @@ static void edge_vm_free(struct edge_vm *e)
 {
 	close(kr_console_get(e->vm)->fd);
 	unlink(e->path);
-	free(e->vm->run);
-	e->vm->run = NULL;
+	free(e->vm->vcpus[0].run);
+	e->vm->vcpus[0].run = NULL;
 	kr_vm_destroy(e->vm);
 }
 
 static void set_io(struct kr_vm *vm, uint16_t port, uint8_t size, uint32_t count, uint64_t offset)
 {
-	vm->run->exit_reason = KVM_EXIT_IO;
-	vm->run->io.direction = KVM_EXIT_IO_OUT;
-	vm->run->io.port = port;
-	vm->run->io.size = size;
-	vm->run->io.count = count;
-	vm->run->io.data_offset = offset;
+	vm->vcpus[0].run->exit_reason = KVM_EXIT_IO;
+	vm->vcpus[0].run->io.direction = KVM_EXIT_IO_OUT;
+	vm->vcpus[0].run->io.port = port;
+	vm->vcpus[0].run->io.size = size;
+	vm->vcpus[0].run->io.count = count;
+	vm->vcpus[0].run->io.data_offset = offset;
 }
 
 /* ---- port I/O: size * count ------------------------------------------------ */
@@ -98,21 +98,21 @@ UNIT_TEST(edge_io_size_times_count_in_64_bits)
 	edge_vm_init(&e, KR_MODE_LONG);
 	/* No device on port 0x1234: were the check passed, the VM would only stop. */
 	set_io(e.vm, 0x1234, 4, 0x40000000, 4096);
-	CHECK_FAILS_WITH(kr_handle_exit(e.vm), "(1073741824 x 4 bytes) lies outside");
+	CHECK_FAILS_WITH(kr_handle_exit(&e.vm->vcpus[0]), "(1073741824 x 4 bytes) lies outside");
 	CHECK(!e.vm->stop_requested);
 	set_io(e.vm, 0x1234, 2, 0x80000000u, 0);
-	CHECK_FAILS_WITH(kr_handle_exit(e.vm), "outside");
+	CHECK_FAILS_WITH(kr_handle_exit(&e.vm->vcpus[0]), "outside");
 	/* The hypercall port is 4 bytes wide: there the items would be handled. */
 	set_io(e.vm, KVMRUN_HYPERCALL_PORT, 4, 0x40000000, 4096);
-	CHECK_FAILS_WITH(kr_handle_exit(e.vm), "outside");
+	CHECK_FAILS_WITH(kr_handle_exit(&e.vm->vcpus[0]), "outside");
 	CHECK(!e.vm->stop_requested);
 
 	/* The exact edge: the data may end at the very end of the mapping. */
 	set_io(e.vm, KVMRUN_DEBUG_CONSOLE_PORT, 1, 16, RUN_SIZE - 16);
-	memcpy((uint8_t *)e.vm->run + RUN_SIZE - 16, "0123456789abcdef", 16);
-	CHECK_OK(kr_handle_exit(e.vm));
+	memcpy((uint8_t *)e.vm->vcpus[0].run + RUN_SIZE - 16, "0123456789abcdef", 16);
+	CHECK_OK(kr_handle_exit(&e.vm->vcpus[0]));
 	set_io(e.vm, KVMRUN_DEBUG_CONSOLE_PORT, 1, 17, RUN_SIZE - 16);
-	CHECK_FAILS_WITH(kr_handle_exit(e.vm), "outside");
+	CHECK_FAILS_WITH(kr_handle_exit(&e.vm->vcpus[0]), "outside");
 	char out[32];
 	CHECK_EQ(edge_output(&e, out, sizeof(out)), 16);
 	CHECK(memcmp(out, "0123456789abcdef", 16) == 0);
@@ -190,11 +190,11 @@ UNIT_TEST(edge_output_limit_exactly)
 	e.vm->cfg.max_output = 3;
 	for (int i = 0; i < 3; i++) {
 		set_io(e.vm, KVMRUN_DEBUG_CONSOLE_PORT, 1, 1, 4096);
-		CHECK_OK(kr_handle_exit(e.vm));
+		CHECK_OK(kr_handle_exit(&e.vm->vcpus[0]));
 	}
 	CHECK(!e.vm->stop_requested);
 	set_io(e.vm, KVMRUN_DEBUG_CONSOLE_PORT, 1, 1, 4096);
-	CHECK_OK(kr_handle_exit(e.vm));
+	CHECK_OK(kr_handle_exit(&e.vm->vcpus[0]));
 	CHECK_EQ(e.vm->pending_stop.reason, KR_STOP_OUTPUT_LIMIT);
 	CHECK_EQ(edge_output(&e, out, sizeof(out)), 3);
 	edge_vm_free(&e);
@@ -213,8 +213,8 @@ static const char *port_write(struct edge_vm *e, uint64_t rdi, uint64_t rsi)
 	fake_vcpu_attach(e->vm, &regs, &e->sregs);
 	set_io(e->vm, KVMRUN_HYPERCALL_PORT, 4, 1, 4096);
 	uint32_t nr = KVMRUN_HC_WRITE;
-	memcpy((uint8_t *)e->vm->run + 4096, &nr, 4);
-	CHECK_OK(kr_handle_exit(e->vm));
+	memcpy((uint8_t *)e->vm->vcpus[0].run + 4096, &nr, 4);
+	CHECK_OK(kr_handle_exit(&e->vm->vcpus[0]));
 	fake_vcpu_detach(e->vm);
 	return e->vm->stop_requested ? e->vm->pending_stop.message : "";
 }

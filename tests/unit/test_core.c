@@ -19,7 +19,7 @@ UNIT_TEST(vm_create_detached_has_ram_and_no_kvm)
 	CHECK(vm && vm->ram && vm->slots[0].used && vm->slots[0].host == vm->ram);
 	CHECK_EQ(vm->slots[0].gpa, 0);
 	CHECK_EQ(vm->slots[0].size, 4u << 20);
-	CHECK(vm->kvm_fd < 0 && vm->vm_fd < 0 && vm->vcpu_fd < 0 && !vm->run);
+	CHECK(vm->kvm_fd < 0 && vm->vm_fd < 0 && vm->vcpus[0].fd < 0 && !vm->vcpus[0].run);
 	vm->ram[(4u << 20) - 1] = 0x5a;
 	CHECK_EQ(*(uint8_t *)kr_gpa_ptr(vm, (4u << 20) - 1, 1), 0x5a);
 	kr_vm_destroy(vm);

@@ -17,7 +17,8 @@
 static struct kr_vm *exit_vm(void)
 {
 	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
-	vm->run = calloc(1, RUN_SIZE);
+	vm->vcpus[0].run = calloc(1, RUN_SIZE);
+	vm->ncpus = 1; /* a vCPU with its kvm_run, but no fd */
 	vm->run_size = RUN_SIZE;
 	kr_console_get(vm)->fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	return vm;
@@ -26,8 +27,8 @@ static struct kr_vm *exit_vm(void)
 static void exit_vm_free(struct kr_vm *vm)
 {
 	int fd = kr_console_get(vm)->fd;
-	free(vm->run);
-	vm->run = NULL; /* not KVM's mapping: kr_vm_destroy must not munmap it */
+	free(vm->vcpus[0].run);
+	vm->vcpus[0].run = NULL; /* not KVM's mapping: kr_vm_destroy must not munmap it */
 	kr_vm_destroy(vm); /* it flushes the console: before the close */
 	close(fd);
 }
@@ -35,27 +36,27 @@ static void exit_vm_free(struct kr_vm *vm)
 static void set_io(struct kr_vm *vm, uint8_t dir, uint16_t port, uint8_t size, uint32_t count,
 		   uint64_t offset)
 {
-	vm->run->exit_reason = KVM_EXIT_IO;
-	vm->run->io.direction = dir;
-	vm->run->io.port = port;
-	vm->run->io.size = size;
-	vm->run->io.count = count;
-	vm->run->io.data_offset = offset;
+	vm->vcpus[0].run->exit_reason = KVM_EXIT_IO;
+	vm->vcpus[0].run->io.direction = dir;
+	vm->vcpus[0].run->io.port = port;
+	vm->vcpus[0].run->io.size = size;
+	vm->vcpus[0].run->io.count = count;
+	vm->vcpus[0].run->io.data_offset = offset;
 }
 
 UNIT_TEST(exit_io_debug_console_takes_rep_outsb)
 {
 	struct kr_vm *vm = exit_vm();
 	set_io(vm, KVM_EXIT_IO_OUT, KVMRUN_DEBUG_CONSOLE_PORT, 1, 3, 4096);
-	memcpy((char *)vm->run + 4096, "abc", 3);
-	CHECK_OK(kr_handle_exit(vm));
+	memcpy((char *)vm->vcpus[0].run + 4096, "abc", 3);
+	CHECK_OK(kr_handle_exit(&vm->vcpus[0]));
 	CHECK(!vm->stop_requested);
 	CHECK_EQ(kr_console_get(vm)->used, 3);
 	CHECK(memcmp(kr_console_get(vm)->buf, "abc", 3) == 0);
 	/* A read of port 0xE9 answers 0xE9, as Bochs does. */
 	set_io(vm, KVM_EXIT_IO_IN, KVMRUN_DEBUG_CONSOLE_PORT, 1, 1, 4096);
-	CHECK_OK(kr_handle_exit(vm));
-	CHECK_EQ(*((uint8_t *)vm->run + 4096), 0xE9);
+	CHECK_OK(kr_handle_exit(&vm->vcpus[0]));
+	CHECK_EQ(*((uint8_t *)vm->vcpus[0].run + 4096), 0xE9);
 	exit_vm_free(vm);
 }
 
@@ -63,7 +64,7 @@ UNIT_TEST(exit_io_unknown_port_stops_with_its_number)
 {
 	struct kr_vm *vm = exit_vm();
 	set_io(vm, KVM_EXIT_IO_OUT, 0x1234, 2, 1, 4096);
-	CHECK_OK(kr_handle_exit(vm));
+	CHECK_OK(kr_handle_exit(&vm->vcpus[0]));
 	CHECK(vm->stop_requested);
 	CHECK_EQ(vm->pending_stop.reason, KR_STOP_UNHANDLED);
 	CHECK(strstr(vm->pending_stop.message, "write of 2 bytes to port 0x1234"));
@@ -74,9 +75,9 @@ UNIT_TEST(exit_io_data_outside_kvm_run_is_refused)
 {
 	struct kr_vm *vm = exit_vm();
 	set_io(vm, KVM_EXIT_IO_OUT, KVMRUN_DEBUG_CONSOLE_PORT, 1, 2, RUN_SIZE - 1);
-	CHECK_FAILS_WITH(kr_handle_exit(vm), "outside");
+	CHECK_FAILS_WITH(kr_handle_exit(&vm->vcpus[0]), "outside");
 	set_io(vm, KVM_EXIT_IO_OUT, KVMRUN_DEBUG_CONSOLE_PORT, 4, UINT32_MAX, 4096);
-	CHECK_FAILS_WITH(kr_handle_exit(vm), "outside");
+	CHECK_FAILS_WITH(kr_handle_exit(&vm->vcpus[0]), "outside");
 	exit_vm_free(vm);
 }
 
@@ -84,7 +85,7 @@ UNIT_TEST(exit_hypercall_port_wants_32_bit_writes)
 {
 	struct kr_vm *vm = exit_vm();
 	set_io(vm, KVM_EXIT_IO_OUT, KVMRUN_HYPERCALL_PORT, 1, 1, 4096);
-	CHECK_OK(kr_handle_exit(vm));
+	CHECK_OK(kr_handle_exit(&vm->vcpus[0]));
 	CHECK_EQ(vm->pending_stop.reason, KR_STOP_GUEST_ERROR);
 	CHECK(strstr(vm->pending_stop.message, "32-bit write"));
 	exit_vm_free(vm);
@@ -93,36 +94,36 @@ UNIT_TEST(exit_hypercall_port_wants_32_bit_writes)
 UNIT_TEST(exit_mmio_unhandled_and_readonly)
 {
 	struct kr_vm *vm = exit_vm();
-	vm->run->exit_reason = KVM_EXIT_MMIO;
-	vm->run->mmio.phys_addr = 0xd0000000;
-	vm->run->mmio.len = 4;
-	vm->run->mmio.is_write = 1;
-	CHECK_OK(kr_handle_exit(vm));
+	vm->vcpus[0].run->exit_reason = KVM_EXIT_MMIO;
+	vm->vcpus[0].run->mmio.phys_addr = 0xd0000000;
+	vm->vcpus[0].run->mmio.len = 4;
+	vm->vcpus[0].run->mmio.is_write = 1;
+	CHECK_OK(kr_handle_exit(&vm->vcpus[0]));
 	CHECK_EQ(vm->pending_stop.reason, KR_STOP_UNHANDLED);
 	CHECK(strstr(vm->pending_stop.message, "MMIO write of 4 bytes at 0xd0000000"));
 
 	vm->stop_requested = false;
 	vm->slots[1] = (struct kr_slot){.used = true, .flags = KR_MEM_READONLY,
 					.gpa = 0x40000000, .size = 0x1000};
-	vm->run->mmio.phys_addr = 0x40000010;
-	CHECK_OK(kr_handle_exit(vm));
+	vm->vcpus[0].run->mmio.phys_addr = 0x40000010;
+	CHECK_OK(kr_handle_exit(&vm->vcpus[0]));
 	CHECK(strstr(vm->pending_stop.message, "read-only memory at 0x40000010"));
 	vm->slots[1].used = false;
 
-	vm->run->mmio.len = 0;
-	CHECK_FAILS_WITH(kr_handle_exit(vm), "length 0");
-	vm->run->mmio.len = 9;
-	CHECK_FAILS_WITH(kr_handle_exit(vm), "length 9");
+	vm->vcpus[0].run->mmio.len = 0;
+	CHECK_FAILS_WITH(kr_handle_exit(&vm->vcpus[0]), "length 0");
+	vm->vcpus[0].run->mmio.len = 9;
+	CHECK_FAILS_WITH(kr_handle_exit(&vm->vcpus[0]), "length 9");
 	exit_vm_free(vm);
 }
 
 static struct kr_stop one_exit(uint32_t reason, void (*fill)(struct kvm_run *))
 {
 	struct kr_vm *vm = exit_vm();
-	vm->run->exit_reason = reason;
+	vm->vcpus[0].run->exit_reason = reason;
 	if (fill)
-		fill(vm->run);
-	CHECK_OK(kr_handle_exit(vm));
+		fill(vm->vcpus[0].run);
+	CHECK_OK(kr_handle_exit(&vm->vcpus[0]));
 	CHECK(vm->stop_requested);
 	struct kr_stop s = vm->pending_stop;
 	exit_vm_free(vm);
@@ -173,8 +174,8 @@ UNIT_TEST(exit_reasons_become_stops)
 UNIT_TEST(exit_intr_is_not_a_stop)
 {
 	struct kr_vm *vm = exit_vm();
-	vm->run->exit_reason = KVM_EXIT_INTR;
-	CHECK_OK(kr_handle_exit(vm));
+	vm->vcpus[0].run->exit_reason = KVM_EXIT_INTR;
+	CHECK_OK(kr_handle_exit(&vm->vcpus[0]));
 	CHECK(!vm->stop_requested);
 	exit_vm_free(vm);
 }
@@ -186,6 +187,6 @@ UNIT_TEST(first_stop_reason_wins)
 	kr_vm_stop(vm, KR_STOP_HLT, 0, "second");
 	CHECK_EQ(vm->pending_stop.reason, KR_STOP_EXIT);
 	CHECK_EQ(vm->pending_stop.exit_code, 7);
-	CHECK(vm->run->immediate_exit == 1);
+	CHECK(vm->vcpus[0].run->immediate_exit == 1);
 	exit_vm_free(vm);
 }
