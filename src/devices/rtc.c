@@ -39,7 +39,7 @@
  * Memory: bytes 0x0e..0x7f are the guest's; kvmrun fills in at creation what
  * PC firmware leaves there about the machine (see rtc.h): conventional,
  * extended and high memory sizes from cfg.mem_size (each clamped to its
- * field), the CPU count and the AT checksum over 0x10..0x2d.
+ * field), the CPU count (cfg.cpus) and the AT checksum over 0x10..0x2d.
  *
  * Two vCPUs may reach the device at once: a mutex keeps the index and the
  * data access together as one.
@@ -305,7 +305,8 @@ static void fill_memory(uint8_t *cmos, const struct kr_vm_config *cfg)
 {
 	const uint64_t kib = 1024, mib = 1024 * kib, gib = 1024 * mib;
 	uint64_t mem = cfg->mem_size;
-	unsigned cpus = 1; /* one vCPU */
+	/* cfg.cpus is 1..KR_MAX_CPUS (checked by kr_vm_new); the byte holds up to 256. */
+	unsigned cpus = cfg->cpus < 1 ? 1 : cfg->cpus > 256 ? 256 : cfg->cpus;
 
 	cmos[KR_CMOS_EQUIPMENT] = 0x02;
 	put16le(&cmos[KR_CMOS_BASE_KIB], 640);

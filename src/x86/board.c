@@ -138,7 +138,7 @@ int kr_board_add_pc_devices(struct kr_vm *vm)
 	    kr_postcode_register(vm) < 0 || kr_rtc_register(vm) < 0)
 		return -1;
 	/* How the guest finds its CPUs and I/O APIC: the MP table (no ACPI). */
-	if (kr_mptable_write(vm, 1) < 0)
+	if (kr_mptable_write(vm, vm->cfg.cpus) < 0)
 		return -1;
 	return 0;
 }

@@ -48,6 +48,8 @@ static size_t table_size(unsigned cpus)
 	       sizeof(struct kr_mpc_ioapic) + (KR_MP_ISA_IRQS - 1 + 2) * sizeof(struct kr_mpc_intsrc);
 }
 
+_Static_assert(KR_MAX_CPUS <= KR_MPTABLE_MAX_CPUS, "every cfg.cpus has an MP table");
+
 long kr_mptable_write(struct kr_vm *vm, unsigned cpus)
 {
 	if (cpus < 1 || cpus > KR_MPTABLE_MAX_CPUS)

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* test_mptable.c - the MultiProcessor Specification table: checksums, entries, what Linux reads. */
+#include <linux/qemu_fw_cfg.h>
 #include <string.h>
 
+#include "devices/fwcfg.h"
+#include "devices/rtc.h"
 #include "fake_io.h"
 #include "x86/mptable.h"
 
@@ -124,5 +127,21 @@ UNIT_TEST(mptable_is_written_with_the_pc_devices)
 {
 	struct kr_vm *vm = io_vm_new();
 	check_table(vm, 1);
+	io_vm_free(vm);
+}
+
+/* With 4 vCPUs: the table, fw_cfg's NB_CPUS and the CMOS byte agree. */
+UNIT_TEST(mptable_fwcfg_and_cmos_follow_cfg_cpus)
+{
+	struct kr_vm *vm = io_vm_new_cpus(2u << 20, 4);
+	CHECK(vm != NULL);
+	if (!vm)
+		return;
+	check_table(vm, 4);
+	io_out(vm, KR_FWCFG_PORT_SELECTOR, 2, FW_CFG_NB_CPUS);
+	CHECK_EQ(io_in(vm, KR_FWCFG_PORT_DATA, 1), 4);
+	CHECK_EQ(io_in(vm, KR_FWCFG_PORT_DATA, 1), 0);
+	io_out(vm, KR_RTC_INDEX_PORT, 1, KR_CMOS_CPUS_MINUS_1);
+	CHECK_EQ(io_in(vm, KR_RTC_DATA_PORT, 1), 3);
 	io_vm_free(vm);
 }
