@@ -475,6 +475,14 @@ t multiboot-kbd-reset 0 '' 'guest requested a reset (0xfe to the keyboard contro
 	-- run --append action=reset "$G/mbguest.elf"
 t multiboot-debug-exit-above-123 $GUEST_CRASH '' 'isa-debug-exit port 0xf4: exit status 125' 'must be 0..123' \
 	-- run --append action=exit62 "$G/mbguest.elf"
+# ---- multiboot with several CPUs: the MP table, INIT/SIPI -----------------------
+# mbsmp.elf finds the CPUs in the MP table (checked against fw_cfg's NB_CPUS),
+# starts each AP with INIT and STARTUP IPIs through its local APIC; each AP
+# goes from real to protected mode, counts itself and records its APIC id.
+t multiboot-smp-1-cpu 1 'mbsmp: cpus=1 started=0\n' -- run "$G/mbsmp.elf"
+t multiboot-smp-2-cpus 1 'mbsmp: cpus=2 started=1\n' -- run --cpus 2 "$G/mbsmp.elf"
+t multiboot-smp-4-cpus 1 'mbsmp: cpus=4 started=3\n' -- run --cpus 4 "$G/mbsmp.elf"
+
 # patch FILE OFFSET OCTAL-BYTES: a copy of mbaout.bin with bytes replaced, as $T/FILE
 patch() {
 	cp "$G/mbaout.bin" "$T/$1"
