@@ -813,7 +813,9 @@ t cli-version-no-arguments $VMM_ERROR '' 'kvmrun version: takes no arguments' --
 # The test bed's Debian kernel (copied to build/linux/vmlinuz by make) with an
 # initramfs made here from the static busybox: /init prints a marker, reads a
 # line from the serial console, echoes it, prints the year from date and
-# hwclock (the CMOS clock) and reboots (reboot=t: a triple
+# hwclock (the CMOS clock) and the processors in /proc/cpuinfo, and reboots.
+# It boots with 2 vCPUs: Linux finds them in the MP table (no ACPI) and
+# starts the second with INIT/SIPI (reboot=t: a triple
 # fault, status 0). The line is fed on kvmrun's stdin only once the marker is
 # out: the 8250 driver empties the receive FIFO when it starts the port.
 LINUX_KERNEL=${KVMRUN_LINUX_KERNEL:-$(dirname "$KVMRUN")/linux/vmlinuz}
@@ -828,6 +830,8 @@ read -r line
 echo "KVMRUN-ECHO:$line"
 echo "KVMRUN-DATE:$(/bin/busybox date -u +%Y)"
 echo "KVMRUN-HWCLOCK:$(/bin/busybox hwclock -r -u 2>&1)"
+/bin/busybox mount -t proc proc /proc
+echo "KVMRUN-CPUS:$(/bin/busybox grep -c ^processor /proc/cpuinfo)"
 /bin/busybox reboot -f
 INIT
 	chmod 755 "$T/ird/init"
@@ -852,7 +856,7 @@ linux_boot() {
 			sleep 0.2; i=$((i + 1)); done; echo "hello-from-the-host") >"$T/in" &
 		feeder=$!
 		timeout -s KILL 300 "$KVMRUN" boot --kernel "$LINUX_KERNEL" --initrd "$T/initrd.gz" \
-			--append "console=ttyS0 reboot=t quiet" --mem 256M --timeout 240s \
+			--append "console=ttyS0 reboot=t quiet" --mem 256M --cpus 2 --timeout 240s \
 			<"$T/in" >"$T/out" 2>"$T/err"
 		status=$?
 		kill "$feeder" 2>/dev/null
@@ -871,6 +875,9 @@ linux_boot() {
 			why="the guest's date is not in the host's year $y0: $(grep KVMRUN-DATE "$T/out")"
 		elif ! grep -Eq "KVMRUN-HWCLOCK:.* ($y0|$((y0 + 1)))" "$T/out"; then
 			why="the guest's hwclock is not in the host's year $y0: $(grep KVMRUN-HWCLOCK "$T/out")"
+		# Two vCPUs: Linux found both in the MP table and started the second.
+		elif ! grep -q "KVMRUN-CPUS:2" "$T/out"; then
+			why="the guest does not report 2 processors in /proc/cpuinfo: $(grep KVMRUN-CPUS "$T/out")"
 		fi
 	fi
 	report "$name" "$why"
