@@ -410,7 +410,8 @@ int kr_linux_prepare(struct kr_vm *vm, const struct kr_image *img);
  *     QEMU's fw_cfg (ports 0x510/0x511), isa-debug-exit (0xf4), the
  *     keyboard controller (0x60/0x64; its reset is KR_STOP_RESET), port
  *     0x80, the CMOS clock (0x70/0x71) and the MP table at 0xF0000 (one
- *     processor per vCPU); with cfg.pc (kr_multiboot_probe_file) also the
+ *     processor per vCPU); with cfg.pc (kvmrun run sets it for a multiboot
+ *     kernel with several vCPUs: kr_multiboot_probe_file) also the
  *     in-kernel irqchip, so that it starts its APs with INIT/SIPI;
  *   - gets, page-aligned after the image, its modules in the order added,
  *     then the multiboot information: mem_lower (640) and mem_upper, the

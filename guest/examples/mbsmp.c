@@ -208,7 +208,9 @@ void mb_main(uint32_t magic, const struct multiboot_info *mi)
 	for (const uint8_t *s = ap_trampoline; s < ap_trampoline_end; s++)
 		*t++ = *s;
 
-	lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | LAPIC_SVR_ENABLE);
+	/* One CPU: no AP to start (and kvmrun gives a one-vCPU kernel no local APIC). */
+	if (ncpus > 1)
+		lapic_write(LAPIC_SVR, lapic_read(LAPIC_SVR) | LAPIC_SVR_ENABLE);
 	for (uint32_t id = 0; id < 256; id++) {
 		if (!(c.aps[id / 32] & (1u << (id % 32))))
 			continue;

@@ -529,11 +529,14 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 	struct kr_image img;
 	struct kr_stop stop;
 	/*
-	 * A multiboot kernel gets the whole PC platform: the in-kernel irqchip
-	 * (a local APIC per vCPU, for INIT/SIPI) must exist before the vCPUs.
-	 * A file that cannot be read fails below, when it is loaded.
+	 * A multiboot kernel with several vCPUs gets the whole PC platform: it
+	 * starts its APs with INIT/SIPI through the in-kernel local APICs,
+	 * which must exist before the vCPUs. With one vCPU it runs without the
+	 * irqchip as before, so that its snapshots keep working (they do not
+	 * hold the irqchip's state yet). A file that cannot be read fails
+	 * below, when it is loaded.
 	 */
-	if (kr_multiboot_probe_file(o.guest) > 0)
+	if (o.cfg.cpus > 1 && kr_multiboot_probe_file(o.guest) > 0)
 		o.cfg.pc = true;
 	int failed = kr_vm_create(&vm, &o.cfg) < 0 || set_multiboot_options(vm, &o) < 0 ||
 		     kr_load_file(vm, o.guest, &o.load, &img) < 0;
