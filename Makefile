@@ -5,9 +5,15 @@
 #   make install    PREFIX (/usr/local), DESTDIR: see mk/install.mk; make uninstall
 CC ?= cc
 SAN ?= 0
+TSAN ?= 0
 ifeq ($(SAN),1)
 BUILD ?= build-san
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+else ifeq ($(TSAN),1)
+# ThreadSanitizer (gcc 12's runtime, Debian's libtsan2), for the vCPU threads:
+# make TSAN=1 lib build-tsan/kvm-libtest; tests/kvm/tsan.sh runs the threading tests.
+BUILD ?= build-tsan
+SANFLAGS = -fsanitize=thread -fno-omit-frame-pointer
 else
 BUILD ?= build
 SANFLAGS =
@@ -133,7 +139,7 @@ test:
 	bash tests/run-all.sh
 
 clean:
-	rm -rf build build-san
+	rm -rf build build-san build-tsan
 
 include mk/fuzz.mk
 include mk/mutants.mk

@@ -8,7 +8,8 @@
 # and then run in the test bed within the same run, never skipped. In CI, or
 # with KVMRUN_TESTBED_SMOKE=1, a smoke part also goes through the test bed
 # even when /dev/kvm is here, so both paths stay green. Both the normal and
-# the ASan+UBSan builds are tested.
+# the ASan+UBSan builds are tested, and the threading KVM tests with
+# ThreadSanitizer (build-tsan, tests/kvm/tsan.sh).
 #
 # Every part is accounted for by tests/lib/part.sh: its runner's exit status,
 # its summary, and the number of tests it declares (--list) must agree, so a
@@ -78,6 +79,7 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 	note "build"
 	run_step build make -j"$JOBS" all
 	run_step build-san make -j"$JOBS" SAN=1 lib tests build-san/kvmrun
+	run_step build-tsan make -j"$JOBS" TSAN=1 lib build-tsan/kvm-libtest
 	run_step layers sh scripts/check-layers.sh
 
 	note "unit tests"
@@ -108,6 +110,8 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 		sed -n 's/^lacks:/(this back end lacks:/p' "$log/info" | sed 's/$/)/'
 		kvm_run kvm-run/native --native --timeout 1200 -- \
 			sh tests/kvm/suite.sh --defer "$PWD/$deferred" "${builds[@]}"
+		note "the threading tests under ThreadSanitizer"
+		sh tests/kvm/tsan.sh build-tsan
 		if [ -n "$(cat "$deferred"/* 2>/dev/null)" ]; then
 			note "KVM tests this back end cannot run, in the QEMU test bed"
 			testbed_ready
@@ -125,6 +129,9 @@ nfuzz=$(ls tests/fuzz/fuzz_*.c | grep -vc 'fuzz_common.c$')
 		testbed_ready
 		kvm_run kvm-run/emulated --emulated --timeout 1500 "${payload[@]}" -- \
 			sh tests/kvm/suite.sh "${builds[@]}"
+		note "the threading tests under ThreadSanitizer, in the QEMU test bed"
+		kvm_run kvm-run/tsan --emulated --timeout 600 --payload "$PWD/build-tsan" \
+			--payload "$PWD/tests" -- sh tests/kvm/tsan.sh build-tsan
 	fi
 } 2>&1 | tee "$log/all.out"
 
@@ -133,7 +140,8 @@ read -r passed failed < <(awk '/^result [^ ]+: [0-9]+ passed, [0-9]+ failed, [0-
 	p += $3; f += $5 } END { print p + 0, f + 0 }' "$log/all.out")
 
 # Each part must have reported: one that never started is a failure, not a pass.
-expect=(build build-san layers unit/build unit/build-san valgrind mutants-apply install testbed fuzz)
+expect=(build build-san build-tsan layers unit/build unit/build-san valgrind mutants-apply install
+	testbed fuzz kvm-lib-tsan/build-tsan/)
 for b in "${builds[@]}"; do
 	expect+=("kvm-lib/$b/" "kvm/$b/")
 	# Each deferred test must have run in the test bed.

@@ -7,7 +7,7 @@ EXAMPLE_C_GUESTS = hello long pagecross higherhalf hlt \
 	repouts triple badport mmio badptr hugelen noncanon badhc hcsize \
 	spin flood badcr3 ud jumpunmapped badstack printspin calc \
 	wrrodata execdata execstack nullptr sdkdemo sdkports snapcount gdbdemo \
-	smpcount
+	smpcount smpcrash smpexit
 # ... also as raw images -> NAME.bin
 EXAMPLE_C_RAW_GUESTS = hello long
 # 16/32-bit assembly guests -> NAME.bin

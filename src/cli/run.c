@@ -278,6 +278,12 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 		fprintf(stderr, "kvmrun run: --gdb and --snapshot cannot be used together\n");
 		return -1;
 	}
+	/* Said before a socket is opened or the guest runs (the library refuses them too). */
+	if (o->cfg.cpus > 1 && (o->gdb || o->snapshot_path)) {
+		fprintf(stderr, "kvmrun run: --%s works with one vCPU only, not --cpus %u (yet)\n",
+			o->gdb ? "gdb" : "snapshot", o->cfg.cpus);
+		return -1;
+	}
 	return 0;
 }
 

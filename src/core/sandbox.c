@@ -163,13 +163,29 @@ static int build_filter(scmp_filter_ctx ctx, struct kr_vm *vm, const int *write_
 		SCMP_SYS(futex),
 		/*
 		 * The filter binds all threads (TSYNC), a thread still starting
-		 * too: what glibc's thread start does in the new thread.
+		 * or ending too (the vCPU threads end in kr_vm_destroy): glibc's
+		 * thread start, and the sanitizers' alternate signal stack.
 		 */
-		SCMP_SYS(rseq), SCMP_SYS(set_robust_list),
+		SCMP_SYS(rseq), SCMP_SYS(set_robust_list), SCMP_SYS(sigaltstack),
 	};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
 		if (allow(ctx, plain[i], 0, NULL) < 0)
 			return -1;
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+	/*
+	 * The sanitizer builds only (make SAN=1, make TSAN=1): the filter binds
+	 * every thread, and the sanitizers' runtimes map memory when a thread
+	 * ends (ASan) and have a thread of their own that sleeps and reads the
+	 * clock (TSan).
+	 */
+	static const int tsan_runtime[] = {
+		SCMP_SYS(nanosleep), SCMP_SYS(clock_nanosleep), SCMP_SYS(gettimeofday),
+		SCMP_SYS(mmap),      SCMP_SYS(mprotect),        SCMP_SYS(sched_yield),
+	};
+	for (size_t i = 0; i < sizeof(tsan_runtime) / sizeof(tsan_runtime[0]); i++)
+		if (allow(ctx, tsan_runtime[i], 0, NULL) < 0)
+			return -1;
+#endif
 	/*
 	 * The UART's input thread exists before the sandbox, and the filter
 	 * binds every thread (TSYNC): its poll and reads of cfg.serial_in_fd.

@@ -15,9 +15,10 @@
  * in a run, those of the run loop (ioctl on its own vCPU fd, tgkill of the
  * kick, the devices' calls).
  *
- * Signals: an AP thread blocks all of them but the kick signal, so that a
- * signal meant for the process (SIGINT, SIGTERM, the caller's timers) goes
- * to the caller's threads, and the kick reaches the AP in KVM_RUN.
+ * Signals: an AP thread blocks all of them but the kick signal (and those a
+ * thread raises itself, SIGSYS of the sandbox among them), so that a signal
+ * meant for the process (SIGINT, SIGTERM, the caller's timers) goes to the
+ * caller's threads, and the kick reaches the AP in KVM_RUN.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,6 +36,8 @@ static void *ap_thread(void *arg)
 	struct kr_vcpu *v = arg;
 	struct kr_smp *s = &v->vm->smp;
 	pthread_mutex_lock(&s->lock);
+	s->parked++; /* started: kr_smp_start_threads waits for this */
+	pthread_cond_broadcast(&s->cond);
 	for (;;) {
 		while (!s->quit && !v->go)
 			pthread_cond_wait(&s->cond, &s->lock);
@@ -81,10 +84,17 @@ int kr_smp_start_threads(struct kr_vm *vm, bool all_started)
 	}
 	s->lock_ready = true;
 
-	/* The threads inherit this mask: everything blocked but the kick. */
+	/*
+	 * The threads inherit this mask: everything blocked but the kick and
+	 * the signals a thread raises itself (a blocked one would kill the
+	 * process unheard: the sandbox's SIGSYS names the denied call).
+	 */
+	static const int own[] = {SIGSYS, SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT};
 	sigset_t all, old;
 	sigfillset(&all);
 	sigdelset(&all, kr_kick_signal());
+	for (size_t i = 0; i < sizeof(own) / sizeof(own[0]); i++)
+		sigdelset(&all, own[i]);
 	e = pthread_sigmask(SIG_SETMASK, &all, &old);
 	if (e) {
 		errno = e;
@@ -103,6 +113,18 @@ int kr_smp_start_threads(struct kr_vm *vm, bool all_started)
 		v->has_thread = true;
 	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	/*
+	 * Return once every thread has started: a thread's start-up makes
+	 * system calls (glibc's, a sanitizer's) that a sandbox entered right
+	 * after this would kill it for.
+	 */
+	unsigned created = 0;
+	for (unsigned id = 1; id < vm->ncpus; id++)
+		created += vm->vcpus[id].has_thread;
+	pthread_mutex_lock(&s->lock);
+	while (s->parked < created)
+		pthread_cond_wait(&s->cond, &s->lock);
+	pthread_mutex_unlock(&s->lock);
 	return rc;
 }
 

@@ -166,6 +166,7 @@ struct kr_smp {
 	bool quit;           /* kr_vm_destroy: the threads end */
 	bool in_run;         /* between kr_vm_run's start and its wait for the APs */
 	unsigned active;     /* APs with active set */
+	unsigned parked;     /* AP threads that have started (and parked) */
 	/* The first VMM failure of an AP's run loop, to hand to kr_vm_run's caller. */
 	bool failed;
 	int err_code, err_errno;

@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,17 +71,38 @@ static int flush(struct kr_console *c)
 	return 0;
 }
 
+/*
+ * Several vCPUs write at once (port 0xE9, WRITE, the UART): one at a time,
+ * so that a WRITE hypercall's message or a line is never cut by another's.
+ * One vCPU: no lock, nothing to race with (the run's end and teardown come
+ * after the vCPU threads are out).
+ */
+static void lock(struct kr_vm *vm, struct kr_console *c)
+{
+	if (kr_vm_smp(vm))
+		pthread_mutex_lock(&c->lock);
+}
+
+static void unlock(struct kr_vm *vm, struct kr_console *c)
+{
+	if (kr_vm_smp(vm))
+		pthread_mutex_unlock(&c->lock);
+}
+
 int kr_console_flush(struct kr_vm *vm)
 {
 	struct kr_console *c = kr_console_get(vm);
-	return c ? flush(c) : 0;
+	if (!c)
+		return 0;
+	lock(vm, c);
+	int rc = flush(c);
+	unlock(vm, c);
+	return rc;
 }
 
-int kr_console_write(struct kr_vm *vm, const void *data, size_t len)
+/* Buffer guest output (the console's lock held, with several vCPUs). */
+static int console_write(struct kr_vm *vm, struct kr_console *c, const void *data, size_t len)
 {
-	struct kr_console *c = kr_console_get(vm);
-	if (!c)
-		return kr_err("console: the VM has none");
 	const char *p = data;
 	/* A guest must not be able to fill the disk behind our stdout. */
 	uint64_t max = vm->cfg.max_output;
@@ -107,6 +129,17 @@ int kr_console_write(struct kr_vm *vm, const void *data, size_t len)
 	}
 	/* A whole line is worth showing now (the rest of the buffer goes with it). */
 	return newline ? flush(c) : 0;
+}
+
+int kr_console_write(struct kr_vm *vm, const void *data, size_t len)
+{
+	struct kr_console *c = kr_console_get(vm);
+	if (!c)
+		return kr_err("console: the VM has none");
+	lock(vm, c);
+	int rc = console_write(vm, c, data, len);
+	unlock(vm, c);
+	return rc;
 }
 
 static int debug_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data, uint32_t size,
@@ -169,11 +202,15 @@ static int hc_write(struct kr_vm *vm, void *opaque, uint64_t gva, uint64_t len)
 			 (unsigned long long)gva, (unsigned long long)len, kr_last_error());
 		return kr_hypercall_guest_error(vm, msg);
 	}
-	for (size_t i = 0; i < ps.n; i++)
-		if (kr_console_write(vm, ps.p[i].host, ps.p[i].len) < 0)
-			return -1;
+	int rc = 0;
+	lock(vm, c);
+	for (size_t i = 0; i < ps.n && rc == 0; i++)
+		rc = console_write(vm, c, ps.p[i].host, ps.p[i].len);
 	/* One hypercall is one message: show it now, even without a newline. */
-	return flush(c);
+	if (rc == 0)
+		rc = flush(c);
+	unlock(vm, c);
+	return rc;
 }
 
 /* ---- hooks ---------------------------------------------------------------- */
@@ -190,6 +227,7 @@ static void on_destroy(struct kr_vm *vm, void *opaque)
 	struct kr_console *c = opaque;
 	if (c->used)
 		flush(c);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -261,7 +299,9 @@ int kr_console_register(struct kr_vm *vm)
 	if (!c)
 		return kr_err_sys("console: calloc(%zu)", sizeof(*c));
 	c->fd = vm->cfg.console_fd;
+	pthread_mutex_init(&c->lock, NULL);
 	if (kr_vm_add_module(vm, &console_hooks, c) < 0) {
+		pthread_mutex_destroy(&c->lock);
 		free(c);
 		return -1;
 	}

@@ -3,6 +3,7 @@
 #ifndef KVMRUN_DEVICES_CONSOLE_H
 #define KVMRUN_DEVICES_CONSOLE_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,7 @@
 #define KR_CONSOLE_BUF 4096
 
 struct kr_console {
+	pthread_mutex_t lock; /* several vCPUs: one writer at a time */
 	int fd;
 	uint64_t total; /* bytes the guest has written, for cfg.max_output */
 	size_t used;

@@ -1151,6 +1151,50 @@ t gdb-bad-address $VMM_ERROR '' \
 	-- run --gdb host:port "$G/gdbdemo.elf"
 
 
+# ---- several vCPUs (run --cpus N): APs started by the guest -------------------
+t smp-count-1 1 'smpcount: 1 of 1 vCPUs counted\n' -- run --timeout 20 "$G/smpcount.elf"
+t smp-count-2 2 'smpcount: 2 of 2 vCPUs counted\n' -- run --cpus 2 --timeout 20 "$G/smpcount.elf"
+t smp-count-4 4 'smpcount: 4 of 4 vCPUs counted\n' -- run --cpus 4 --timeout 20 "$G/smpcount.elf"
+t smp-count-no-seccomp 2 'smpcount: 2 of 2 vCPUs counted\n' \
+	-- run --cpus 2 --no-seccomp --timeout 20 "$G/smpcount.elf"
+# An AP crashes while vCPU 0 spins: the run ends at once (not at the timeout), for vCPU 1.
+t smp-ap-crash-ends-the-run $GUEST_CRASH 'smpcrash: starting vCPU 1\n' \
+	'vCPU 1: guest exception #PF (page fault)' 'crash report' \
+	-- run --cpus 2 --timeout 20 "$G/smpcrash.elf"
+# vCPU 1 spins while vCPU 0 exits: the EXIT status, at once.
+t smp-bsp-exit-with-a-spinning-ap 7 'smpexit: vCPU 1 spins, vCPU 0 exits\n' \
+	-- run --cpus 2 --timeout 20 "$G/smpexit.elf"
+# The exit observer (--trace) runs on every vCPU's thread: records of both, one per line.
+check_smp_trace() {
+	grep -q '"vcpu":0' "$T/smp.trace" || echo "no exit of vCPU 0 in the trace"
+	grep -q '"vcpu":1' "$T/smp.trace" || echo "no exit of vCPU 1 in the trace"
+	grep -v '^{.*}$' "$T/smp.trace" | head -1 | sed 's/^/a line that is no JSON object: /'
+}
+CHECK=check_smp_trace
+t smp-trace-names-the-vcpus 2 'smpcount: 2 of 2 vCPUs counted\n' \
+	-- run --cpus 2 --timeout 20 --trace "$T/smp.trace" "$G/smpcount.elf"
+t smp-start-cpu-beyond-the-vcpus $GUEST_CRASH 'smpcrash: starting vCPU 1\n' \
+	'KVMRUN_HC_START_CPU: vCPU 1 does not exist (the VM has 1: 0..0)' \
+	-- run --timeout 20 "$G/smpcrash.elf"
+t smp-cpus-0-refused $VMM_ERROR '' "kvmrun run: --cpus '0': expected a vCPU count from 1 to 64" \
+	-- run --cpus 0 "$G/smpcount.elf"
+t smp-cpus-too-many-refused $VMM_ERROR '' "kvmrun run: --cpus '65': expected a vCPU count from 1 to 64" \
+	-- run --cpus 65 "$G/smpcount.elf"
+t smp-cpus-not-a-number-refused $VMM_ERROR '' "kvmrun run: --cpus 'two': expected a vCPU count" \
+	-- run --cpus two "$G/smpcount.elf"
+t smp-boot-cpus-0-refused $VMM_ERROR '' "kvmrun boot: --cpus '0': expected a vCPU count from 1 to 64" \
+	-- boot --cpus 0 --kernel "$G/hello.elf"
+t smp-snapshot-refused $VMM_ERROR '' 'kvmrun run: --snapshot works with one vCPU only, not --cpus 2' \
+	-- run --cpus 2 --snapshot "$T/smp.snap" "$G/smpcount.elf"
+t smp-gdb-refused $VMM_ERROR '' 'kvmrun run: --gdb works with one vCPU only, not --cpus 2' \
+	-- run --cpus 2 --gdb "unix:$T/smp.sock" "$G/smpcount.elf"
+check_smp_help() {
+	grep -q -e '--cpus N' "$T/out" || echo "run --help lacks --cpus N"
+}
+CHECK=check_smp_help
+t smp-help-lists-cpus 0 '*' -- run --help
+
+
 [ -n "$LIST" ] && exit 0
 # A name in the KVMRUN_TEST_ONLY list that is no test: a failure, or a typo would pass.
 if [ -n "$KVMRUN_TEST_ONLY" ]; then

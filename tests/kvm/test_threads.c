@@ -377,13 +377,14 @@ UNIT_TEST(threads_timeout_inside_the_sandbox)
 
 struct sandboxed_run {
 	struct kr_vm *vm;
-	_Atomic bool done;
+	_Atomic bool started, done;
 	bool ok;
 };
 
 static void *run_until_stopped(void *arg)
 {
 	struct sandboxed_run *r = arg;
+	atomic_store(&r->started, true);
 	r->ok = run_expect(r->vm, KR_STOP_REQUESTED, "stopped from the sandbox");
 	atomic_store(&r->done, true);
 	return NULL;
@@ -392,7 +393,9 @@ static void *run_until_stopped(void *arg)
 /*
  * The filter binds the thread that enters the sandbox: its kr_vm_stop must
  * be allowed to signal the vCPU thread (tgkill). It may not even sleep, so
- * it busy-waits, and leaves with exit_group.
+ * it busy-waits, and leaves with exit_group. The filter binds the running
+ * thread too (TSYNC), which is let start first: a thread's start-up (the
+ * sanitizers' hooks in it) is no run loop.
  */
 static bool sandboxed_stop_of_another_thread(void)
 {
@@ -403,6 +406,8 @@ static bool sandboxed_stop_of_another_thread(void)
 	pthread_t t;
 	if (pthread_create(&t, NULL, run_until_stopped, &r) != 0)
 		return fail("pthread_create");
+	while (!atomic_load(&r.started))
+		;
 	if (kr_sandbox_enter(r.vm, NULL, 0) < 0)
 		return fail("kr_sandbox_enter: %s", kr_last_error());
 	spin_for(200 * 1000000ull);

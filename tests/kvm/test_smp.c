@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_smp.c - several vCPUs (cfg.cpus): APs started by the guest with
+ * KVMRUN_HC_START_CPU, the first stop of any vCPU ending every vCPU's run,
+ * an AP's crash or VMM failure reported for that AP, kr_vm_stop from another
+ * thread, the hypercall's refusals, and what refuses more than one vCPU.
+ *
+ * Guests are hand-assembled 64-bit code at 1 MiB (the source beside each);
+ * the VM has 8 MiB, the APs' stacks at 2 MiB + 4 KiB * index. A run that
+ * must end is bounded: each test runs in a child the parent kills after
+ * BOUND_SECONDS, which fails the test (a stop that never reached a vCPU).
+ */
+#define _GNU_SOURCE /* pipe2 */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "kvmtest.h"
+
+#define BOUND_SECONDS 30
+#define LOAD 0x100000u
+
+/*
+ * count: vCPU 0 starts vCPUs 1..RDX-1 (RDX: the vCPU count at entry) at
+ * `ap`, each adding 1 to `counter` and halting; vCPU 0 waits until
+ * counter + 1 reaches the count and exits with it.
+ *	mov r12, rdx; mov ebx, 1
+ * 1:	cmp rbx, r12; jae 2f
+ *	mov edi, ebx; lea rsi, [rip+ap]; mov rcx, rbx; shl rcx, 12; add rcx, 0x200000
+ *	lea r8, [rip+counter]; mov eax, 4; mov edx, 0x500; out dx, eax
+ *	inc ebx; jmp 1b
+ * 2:	mov rdi, [rip+counter]; inc rdi; cmp rdi, r12; jb 2b
+ *	mov eax, 2; mov edx, 0x500; out dx, eax; hlt
+ * ap:	lock inc qword ptr [rdi]; hlt
+ * counter (offset 0x60): .quad 0
+ */
+static const uint8_t count_code[] = {
+	0x49, 0x89, 0xd4, 0xbb, 0x01, 0x00, 0x00, 0x00, 0x4c, 0x39, 0xe3, 0x73, 0x2d, 0x89, 0xdf,
+	0x48, 0x8d, 0x35, 0x3f, 0x00, 0x00, 0x00, 0x48, 0x89, 0xd9, 0x48, 0xc1, 0xe1, 0x0c, 0x48,
+	0x81, 0xc1, 0x00, 0x00, 0x20, 0x00, 0x4c, 0x8d, 0x05, 0x35, 0x00, 0x00, 0x00, 0xb8, 0x04,
+	0x00, 0x00, 0x00, 0xba, 0x00, 0x05, 0x00, 0x00, 0xef, 0xff, 0xc3, 0xeb, 0xce, 0x48, 0x8b,
+	0x3d, 0x1f, 0x00, 0x00, 0x00, 0x48, 0xff, 0xc7, 0x4c, 0x39, 0xe7, 0x72, 0xf1, 0xb8, 0x02,
+	0x00, 0x00, 0x00, 0xba, 0x00, 0x05, 0x00, 0x00, 0xef, 0xf4, 0xf0, 0x48, 0xff, 0x07, 0xf4,
+	0x66, 0x0f, 0x1f, 0x44, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+};
+#define COUNT_COUNTER 0x60
+
+/*
+ * crash: vCPU 0 starts vCPU 1 at `ap` and spins; vCPU 1 executes ud2.
+ *	mov edi, 1; lea rsi, [rip+ap]; mov ecx, 0x201000; xor r8d, r8d
+ *	mov eax, 4; mov edx, 0x500; out dx, eax; jmp $
+ * ap:	ud2
+ */
+static const uint8_t crash_code[] = {
+	0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x15, 0x00, 0x00, 0x00,
+	0xb9, 0x00, 0x10, 0x20, 0x00, 0x45, 0x31, 0xc0, 0xb8, 0x04, 0x00, 0x00,
+	0x00, 0xba, 0x00, 0x05, 0x00, 0x00, 0xef, 0xeb, 0xfe, 0x0f, 0x0b,
+};
+
+/*
+ * exit7: vCPU 0 starts vCPU 1 at `ap`, which sets `flag` and spins; vCPU 0
+ * waits for the flag (vCPU 1 is running then) and exits with status 7.
+ *	mov edi, 1; lea rsi, [rip+ap]; mov ecx, 0x201000; lea r8, [rip+flag]
+ *	mov eax, 4; mov edx, 0x500; out dx, eax
+ * 1:	cmp byte ptr [rip+flag], 0; je 1b
+ *	mov edi, 7; mov eax, 2; out dx, eax; hlt
+ * ap:	mov byte ptr [rdi], 1; jmp $
+ * flag: .byte 0
+ */
+static const uint8_t exit7_code[] = {
+	0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x2c, 0x00, 0x00, 0x00, 0xb9,
+	0x00, 0x10, 0x20, 0x00, 0x4c, 0x8d, 0x05, 0x25, 0x00, 0x00, 0x00, 0xb8, 0x04,
+	0x00, 0x00, 0x00, 0xba, 0x00, 0x05, 0x00, 0x00, 0xef, 0x80, 0x3d, 0x13, 0x00,
+	0x00, 0x00, 0x00, 0x74, 0xf7, 0xbf, 0x07, 0x00, 0x00, 0x00, 0xb8, 0x02, 0x00,
+	0x00, 0x00, 0xef, 0xf4, 0xc6, 0x07, 0x01, 0xeb, 0xfe, 0x00,
+};
+
+/*
+ * spin2: vCPU 0 starts vCPU 1 at `ap`, which sets the byte at 3 MiB and
+ * spins; vCPU 0 spins too. Only a stop from outside ends it.
+ *	mov edi, 1; lea rsi, [rip+ap]; mov ecx, 0x201000; mov r8d, 0x300000
+ *	mov eax, 4; mov edx, 0x500; out dx, eax; jmp $
+ * ap:	mov byte ptr [rdi], 1; jmp $
+ */
+static const uint8_t spin2_code[] = {
+	0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x18, 0x00, 0x00, 0x00, 0xb9, 0x00,
+	0x10, 0x20, 0x00, 0x41, 0xb8, 0x00, 0x00, 0x30, 0x00, 0xb8, 0x04, 0x00, 0x00, 0x00,
+	0xba, 0x00, 0x05, 0x00, 0x00, 0xef, 0xeb, 0xfe, 0xc6, 0x07, 0x01, 0xeb, 0xfe,
+};
+#define SPIN2_FLAG 0x300000u
+
+/*
+ * startq: two KVMRUN_HC_START_CPU calls, their RDI, RSI, RCX from the table
+ * at offset 0x40 (three quads each, filled in by the test), then EXIT(42).
+ *	lea rbx, [rip+table]; mov r12d, 2
+ * 1:	mov rdi, [rbx]; mov rsi, [rbx+8]; mov rcx, [rbx+16]; xor r8d, r8d
+ *	mov eax, 4; mov edx, 0x500; out dx, eax
+ *	add rbx, 24; dec r12d; jnz 1b
+ *	mov edi, 42; mov eax, 2; out dx, eax; hlt
+ * ap (offset 0x3b): hlt
+ */
+static const uint8_t startq_code[] = {
+	0x48, 0x8d, 0x1d, 0x39, 0x00, 0x00, 0x00, 0x41, 0xbc, 0x02, 0x00, 0x00, 0x00, 0x48, 0x8b,
+	0x3b, 0x48, 0x8b, 0x73, 0x08, 0x48, 0x8b, 0x4b, 0x10, 0x45, 0x31, 0xc0, 0xb8, 0x04, 0x00,
+	0x00, 0x00, 0xba, 0x00, 0x05, 0x00, 0x00, 0xef, 0x48, 0x83, 0xc3, 0x18, 0x41, 0xff, 0xcc,
+	0x75, 0xde, 0xbf, 0x2a, 0x00, 0x00, 0x00, 0xb8, 0x02, 0x00, 0x00, 0x00, 0xef, 0xf4, 0xf4,
+	0x0f, 0x1f, 0x40, 0x00,
+};
+#define STARTQ_AP (LOAD + 0x3b)
+#define STARTQ_TABLE 0x40
+
+/* ---- the child's side ---------------------------------------------------------- */
+
+static char failure[512];
+
+static bool fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static bool fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(failure, sizeof(failure), fmt, ap);
+	va_end(ap);
+	return false;
+}
+
+#define EXPECT(cond, ...) ((cond) ? true : fail(__VA_ARGS__))
+
+static int devnull(void)
+{
+	static int fd = -1;
+	if (fd < 0)
+		fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	return fd;
+}
+
+/* A long-mode VM of 8 MiB with `cpus` vCPUs and `code` loaded and prepared, or NULL. */
+static struct kr_vm *smp_vm(unsigned cpus, const uint8_t *code, size_t len)
+{
+	struct kr_vm_config cfg;
+	struct kr_vm *vm;
+	struct kr_image img;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	cfg.cpus = cpus;
+	cfg.console_fd = devnull();
+	if (kr_vm_create(&vm, &cfg) < 0)
+		return fail("kr_vm_create(cpus=%u): %s", cpus, kr_last_error()), NULL;
+	if (kr_load_buffer(vm, code, len, NULL, &img) < 0 || kr_vcpu_prepare(vm, &img) < 0) {
+		fail("load and prepare: %s", kr_last_error());
+		kr_vm_destroy(vm);
+		return NULL;
+	}
+	return vm;
+}
+
+/* Run; the stop in *s. False (with the failure) if kr_vm_run failed. */
+static bool run(struct kr_vm *vm, struct kr_stop *s)
+{
+	if (kr_vm_run(vm, s) < 0)
+		return fail("kr_vm_run: %s", kr_last_error());
+	return true;
+}
+
+static bool stopped_as(const struct kr_stop *s, enum kr_stop_reason reason, unsigned cpu,
+		       const char *needle)
+{
+	return EXPECT(s->reason == reason, "stopped for %s (%s), expected %s",
+		      kr_stop_reason_name(s->reason), s->message, kr_stop_reason_name(reason)) &&
+	       EXPECT(s->cpu == cpu, "the stop names vCPU %u (%s), expected %u", s->cpu, s->message,
+		      cpu) &&
+	       EXPECT(strstr(s->message, needle), "message \"%s\" lacks \"%s\"", s->message,
+		      needle);
+}
+
+/* ---- the parent's side: a child per test, bounded in time ---------------------- */
+
+static void run_bounded(const char *file, int line, bool (*fn)(void))
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		unit_fail(file, line, "pipe2: %s", strerror(errno));
+		return;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		dup2(p[1], STDERR_FILENO); /* sanitizer reports come along */
+		bool ok = fn();
+		ssize_t ignored = write(STDERR_FILENO, failure, strlen(failure));
+		(void)ignored;
+		syscall(SYS_exit_group, ok ? 0 : 1);
+	}
+	close(p[1]);
+	char msg[4096] = "";
+	size_t used = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	bool hung = false;
+	for (;;) {
+		struct timespec t;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		long left_ms = BOUND_SECONDS * 1000L - ((t.tv_sec - t0.tv_sec) * 1000L +
+							(t.tv_nsec - t0.tv_nsec) / 1000000L);
+		if (left_ms <= 0) {
+			hung = true;
+			break;
+		}
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		int r = poll(&pfd, 1, (int)left_ms);
+		if (r <= 0)
+			continue;
+		ssize_t n = read(p[0], msg + used, sizeof(msg) - 1 - used);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	msg[used] = '\0';
+	close(p[0]);
+	if (pid < 0) {
+		unit_fail(file, line, "fork: %s", strerror(errno));
+		return;
+	}
+	if (hung)
+		kill(pid, SIGKILL);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	if (hung)
+		unit_fail(file, line, "still running after %d s: killed (a stop that never reached "
+				      "every vCPU?) %s", BOUND_SECONDS, msg);
+	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		unit_fail(file, line, "child %s %d: %s", WIFEXITED(status) ? "exited" : "killed by signal",
+			  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
+			  msg[0] ? msg : "(no message)");
+	else if (msg[0])
+		unit_fail(file, line, "the child reported (a sanitizer?): %s", msg);
+}
+
+#define RUN_BOUNDED(fn) run_bounded(__FILE__, __LINE__, fn)
+
+/* ---- APs started by the guest count themselves ---------------------------------- */
+
+static bool count_with(unsigned cpus)
+{
+	struct kr_vm *vm = smp_vm(cpus, count_code, sizeof(count_code));
+	struct kr_stop s;
+	bool ok = vm && run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status") &&
+		  EXPECT(s.exit_code == (int)cpus, "%u vCPUs counted %d", cpus, s.exit_code);
+	if (ok) {
+		uint64_t *counter = kr_gpa_ptr(vm, LOAD + COUNT_COUNTER, 8);
+		ok = EXPECT(counter && *counter == cpus - 1, "the APs counted %llu, expected %u",
+			    counter ? (unsigned long long)*counter : 0ull, cpus - 1);
+	}
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+static bool count_1_2_4(void)
+{
+	return count_with(1) && count_with(2) && count_with(4);
+}
+
+UNIT_TEST(smp_aps_started_by_the_guest_count_themselves)
+{
+	RUN_BOUNDED(count_1_2_4);
+}
+
+/* A VM destroyed with AP threads that never ran: they end with it. */
+static bool destroy_unstarted(void)
+{
+	for (int i = 0; i < 3; i++) {
+		struct kr_vm *vm = smp_vm(4, count_code, sizeof(count_code));
+		if (!vm)
+			return false;
+		kr_vm_destroy(vm);
+	}
+	return true;
+}
+
+UNIT_TEST(smp_destroy_ends_parked_ap_threads)
+{
+	RUN_BOUNDED(destroy_unstarted);
+}
+
+/* ---- the first stop of any vCPU ends every vCPU ---------------------------------- */
+
+static bool ap_crash(void)
+{
+	struct kr_vm *vm = smp_vm(2, crash_code, sizeof(crash_code));
+	struct kr_stop s;
+	bool ok = vm && run(vm, &s) &&
+		  stopped_as(&s, KR_STOP_EXCEPTION, 1, "#UD (invalid opcode)") &&
+		  EXPECT(strncmp(s.message, "vCPU 1: ", 8) == 0, "message \"%s\" does not start "
+			 "with \"vCPU 1: \"", s.message) &&
+		  EXPECT(s.have_state && s.regs.rip == LOAD + 0x21, "state of vCPU 1: rip 0x%llx",
+			 (unsigned long long)s.regs.rip) &&
+		  EXPECT(kr_vm_run(vm, &s) < 0 && strstr(kr_last_error(), "cannot be resumed"),
+			 "a run after the crash: %s", kr_last_error());
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_ap_crash_ends_the_spinning_bsp)
+{
+	RUN_BOUNDED(ap_crash);
+}
+
+static bool ap_spins_bsp_exits(void)
+{
+	struct kr_vm *vm = smp_vm(2, exit7_code, sizeof(exit7_code));
+	struct kr_stop s;
+	bool ok = vm && run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status 7") &&
+		  EXPECT(s.exit_code == 7, "exit code %d", s.exit_code);
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_bsp_exit_ends_the_spinning_ap)
+{
+	RUN_BOUNDED(ap_spins_bsp_exits);
+}
+
+struct stopper {
+	struct kr_vm *vm;
+	volatile uint8_t *flag;
+};
+
+static void *stop_once_ap_runs(void *arg)
+{
+	struct stopper *st = arg;
+	while (!__atomic_load_n(st->flag, __ATOMIC_SEQ_CST))
+		sched_yield();
+	struct timespec ts = {0, 20 * 1000000}; /* both vCPUs in the guest, surely */
+	nanosleep(&ts, NULL);
+	kr_vm_stop(st->vm, KR_STOP_REQUESTED, 0, "stopped by another thread");
+	return NULL;
+}
+
+/* Two spinning vCPUs, stopped from another thread; twice, as a stopped run resumes. */
+static bool stop_two_spinning(void)
+{
+	struct kr_vm *vm = smp_vm(2, spin2_code, sizeof(spin2_code));
+	if (!vm)
+		return false;
+	struct stopper st = {vm, kr_gpa_ptr(vm, SPIN2_FLAG, 1)};
+	bool ok = true;
+	for (int round = 0; round < 2 && ok; round++) {
+		pthread_t t;
+		if (pthread_create(&t, NULL, stop_once_ap_runs, &st) != 0) {
+			kr_vm_destroy(vm);
+			return fail("pthread_create");
+		}
+		struct kr_stop s;
+		ok = run(vm, &s) && stopped_as(&s, KR_STOP_REQUESTED, 0, "another thread");
+		pthread_join(t, NULL);
+	}
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_stop_from_another_thread_ends_both_vcpus)
+{
+	RUN_BOUNDED(stop_two_spinning);
+}
+
+/* ---- an AP's VMM failure reaches kr_vm_run's caller -------------------------------- */
+
+static int fail_on_ap(struct kr_vm *vm, void *opaque, uint64_t port, void *data, uint32_t size,
+		      bool is_write)
+{
+	(void)vm, (void)opaque, (void)port, (void)data, (void)size, (void)is_write;
+	return -1; /* a device's own failure */
+}
+
+/*
+ * vCPU 1 writes to port 0x99, whose device fails; vCPU 0 spins.
+ *	mov edi, 1; lea rsi, [rip+ap]; mov ecx, 0x201000; xor r8d, r8d
+ *	mov eax, 4; mov edx, 0x500; out dx, eax; jmp $
+ * ap:	out 0x99, al; hlt
+ */
+static const uint8_t ap_port_code[] = {
+	0xbf, 0x01, 0x00, 0x00, 0x00, 0x48, 0x8d, 0x35, 0x15, 0x00, 0x00, 0x00,
+	0xb9, 0x00, 0x10, 0x20, 0x00, 0x45, 0x31, 0xc0, 0xb8, 0x04, 0x00, 0x00,
+	0x00, 0xba, 0x00, 0x05, 0x00, 0x00, 0xef, 0xeb, 0xfe, 0xe6, 0x99, 0xf4,
+};
+
+static bool ap_vmm_failure(void)
+{
+	struct kr_vm_config cfg;
+	struct kr_vm *vm;
+	struct kr_image img;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	cfg.cpus = 2;
+	cfg.console_fd = devnull();
+	if (kr_vm_create(&vm, &cfg) < 0)
+		return fail("kr_vm_create: %s", kr_last_error());
+	bool ok = EXPECT(kr_bus_register(vm, KR_SPACE_PIO, 0x99, 1, fail_on_ap, NULL) == 0, "bus") &&
+		  EXPECT(kr_load_buffer(vm, ap_port_code, sizeof(ap_port_code), NULL, &img) == 0 &&
+				 kr_vcpu_prepare(vm, &img) == 0,
+			 "prepare: %s", kr_last_error());
+	struct kr_stop s;
+	ok = ok && EXPECT(kr_vm_run(vm, &s) < 0, "kr_vm_run succeeded (%s)", s.message) &&
+	     EXPECT(strstr(kr_last_error(), "vCPU 1: run: handling KVM_EXIT_IO"),
+		    "the caller's error is \"%s\"", kr_last_error());
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_ap_vmm_failure_reaches_the_caller)
+{
+	RUN_BOUNDED(ap_vmm_failure);
+}
+
+/* ---- KVMRUN_HC_START_CPU's refusals ------------------------------------------------- */
+
+/* startq with its table: two calls (cpu, entry, stack), on `cpus` vCPUs. */
+static bool startq(unsigned cpus, const uint64_t call[6], enum kr_stop_reason reason,
+		   const char *needle)
+{
+	uint8_t code[STARTQ_TABLE + 48];
+	memset(code, 0, sizeof(code));
+	memcpy(code, startq_code, sizeof(startq_code));
+	memcpy(code + STARTQ_TABLE, call, 48);
+	struct kr_vm *vm = smp_vm(cpus, code, sizeof(code));
+	struct kr_stop s;
+	bool ok = vm && run(vm, &s) && stopped_as(&s, reason, 0, needle);
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+static bool start_refusals(void)
+{
+	const uint64_t stack = 0x201000, ap = STARTQ_AP;
+	/* Both good (vCPUs 1 and 2 halt at once): the guest exits with 42. */
+	return startq(3, (const uint64_t[]){1, ap, stack, 2, ap, stack + 0x1000}, KR_STOP_EXIT,
+		      "status 42") &&
+	       startq(2, (const uint64_t[]){0, ap, stack, 1, ap, stack}, KR_STOP_GUEST_ERROR,
+		      "vCPU 0 is the boot processor") &&
+	       startq(2, (const uint64_t[]){2, ap, stack, 1, ap, stack}, KR_STOP_GUEST_ERROR,
+		      "vCPU 2 does not exist") &&
+	       startq(1, (const uint64_t[]){1, ap, stack, 1, ap, stack}, KR_STOP_GUEST_ERROR,
+		      "vCPU 1 does not exist") &&
+	       startq(2, (const uint64_t[]){1ull << 32, ap, stack, 1, ap, stack},
+		      KR_STOP_GUEST_ERROR, "does not exist") &&
+	       startq(2, (const uint64_t[]){1, ap, stack, 1, ap, stack}, KR_STOP_GUEST_ERROR,
+		      "vCPU 1 was started already") &&
+	       startq(2, (const uint64_t[]){1, 0x0000800000000000ull, stack, 1, ap, stack},
+		      KR_STOP_GUEST_ERROR, "entry 0x800000000000 of vCPU 1 is not canonical") &&
+	       startq(2, (const uint64_t[]){1, ap, 0xffff700000000000ull, 1, ap, stack},
+		      KR_STOP_GUEST_ERROR, "stack 0xffff700000000000 of vCPU 1 is not canonical");
+}
+
+UNIT_TEST(smp_start_cpu_refuses_bad_arguments)
+{
+	RUN_BOUNDED(start_refusals);
+}
+
+/* ---- the count, and what does not take several vCPUs yet ---------------------------- */
+
+UNIT_TEST(smp_cpus_count_is_checked)
+{
+	struct kr_vm_config cfg;
+	struct kr_vm *vm = NULL;
+	kr_vm_config_init(&cfg);
+	CHECK_EQ(cfg.cpus, 1);
+	cfg.cpus = 0;
+	CHECK_FAILS_WITH(kr_vm_create(&vm, &cfg), "0 vCPUs: the count must be between 1 and 64");
+	CHECK_EQ(kr_last_error_code(), KR_E_BAD_ARG);
+	cfg.cpus = KR_MAX_CPUS + 1;
+	CHECK_FAILS_WITH(kr_vm_create(&vm, &cfg), "65 vCPUs");
+	CHECK_EQ(kr_last_error_code(), KR_E_BAD_ARG);
+	CHECK(vm == NULL);
+}
+
+UNIT_TEST(smp_features_of_one_vcpu_refuse_several)
+{
+	struct kvmtest_vm one;
+	struct kr_snapshot *snap = NULL;
+	if (!kvmtest_start(&one, KR_MODE_LONG))
+		return;
+	static const uint8_t hlt[] = {0xf4};
+	if (!kvmtest_load(one.vm, hlt, sizeof(hlt), NULL, 0) || kr_snapshot_take(one.vm, &snap) < 0) {
+		unit_fail(__FILE__, __LINE__, "snapshot of one vCPU: %s", kr_last_error());
+		kvmtest_end(&one);
+		return;
+	}
+	struct kr_vm *vm = smp_vm(2, hlt, sizeof(hlt));
+	CHECK(vm != NULL);
+	if (vm) {
+		struct kr_snapshot *s2 = NULL;
+		CHECK_FAILS_WITH(kr_snapshot_take(vm, &s2), "snapshot: not with 2 vCPUs");
+		CHECK_EQ(kr_last_error_code(), KR_E_BAD_ARG);
+		CHECK_FAILS_WITH(kr_vm_reset(vm, snap), "reset: not with 2 vCPUs");
+		CHECK_FAILS_WITH(kr_vm_reset_full(vm, snap), "reset: not with 2 vCPUs");
+		uint64_t result;
+		CHECK_FAILS_WITH(kr_vm_call(vm, "f", NULL, 0, NULL, &result, NULL),
+				 "call: not with 2 vCPUs");
+		CHECK_EQ(kr_last_error_code(), KR_E_BAD_ARG);
+		int sv[2];
+		struct kr_stop stop;
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
+			CHECK_FAILS_WITH(kr_gdb_serve(vm, sv[0], &stop), "gdb: not with 2 vCPUs");
+			close(sv[0]);
+			close(sv[1]);
+		}
+		kr_vm_destroy(vm);
+	}
+	struct kr_vm_config cfg;
+	struct kr_vm *restored = NULL;
+	kr_vm_config_init(&cfg);
+	cfg.cpus = 2;
+	CHECK_FAILS_WITH(kr_vm_restore(&restored, snap, &cfg), "restore: not with 2 vCPUs");
+	CHECK(restored == NULL);
+	kr_snapshot_free(snap);
+	kvmtest_end(&one);
+}
