@@ -165,7 +165,7 @@ static uint8_t read_reg(struct rtc *r, uint8_t i)
 		return encode(r, (tm.tm_year + 1900) % 100);
 	case KR_RTC_CENTURY:
 		guest_time(r, &tm);
-		return encode(r, (tm.tm_year + 1900) / 100);
+		return encode(r, (tm.tm_year + 1900) / 100 % 100); /* two digits, as the year's */
 	case KR_RTC_REG_A:
 		return (uint8_t)((r->cmos[i] & ~KR_RTC_A_UIP) | (update_in_progress(r) ? KR_RTC_A_UIP : 0));
 	case KR_RTC_REG_C: {
