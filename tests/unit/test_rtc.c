@@ -215,3 +215,23 @@ UNIT_TEST(rtc_with_the_real_clock_shows_this_year)
 	CHECK(seen == year || seen == year + 1);
 	io_vm_free(vm);
 }
+
+UNIT_TEST(rtc_century_wraps_after_9999_as_two_digits)
+{
+	struct kr_vm *vm = rtc_vm();
+	wr(vm, KR_RTC_REG_B, KR_RTC_B_SET | KR_RTC_B_BINARY | KR_RTC_B_24H);
+	wr(vm, KR_RTC_CENTURY, 99);
+	wr(vm, KR_RTC_YEAR, 99);
+	wr(vm, KR_RTC_MONTH, 12);
+	wr(vm, KR_RTC_DAY_OF_MONTH, 31);
+	wr(vm, KR_RTC_HOURS, 23);
+	wr(vm, KR_RTC_MINUTES, 59);
+	wr(vm, KR_RTC_SECONDS, 59);
+	wr(vm, KR_RTC_REG_B, KR_RTC_B_BINARY | KR_RTC_B_24H);
+	CHECK_EQ(rd(vm, KR_RTC_CENTURY), 99);
+	set_fake(T0 + 1, 0);
+	CHECK_EQ(rd(vm, KR_RTC_YEAR), 0);
+	CHECK_EQ(rd(vm, KR_RTC_CENTURY), 0); /* year 10000: two digits, not 100 */
+	CHECK_EQ(rd(vm, KR_RTC_MONTH), 1);
+	io_vm_free(vm);
+}
