@@ -598,7 +598,8 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop);
  * observer the run loop does no extra work (no clock reads, no ioctls).
  */
 struct kr_exit_record {
-	uint64_t seq;      /* 0, 1, 2... since the VM was created */
+	uint64_t seq;      /* 0, 1, 2... since the VM was created (several vCPUs: one
+			      count, its calls possibly out of order) */
 	uint32_t vcpu;     /* the vCPU that exited (0..cfg.cpus-1) */
 	uint32_t kvm_exit; /* KVM_EXIT_* */
 	bool has_access;   /* port I/O or MMIO: the fields below are set */
@@ -625,12 +626,14 @@ void kr_vm_observe_exits(struct kr_vm *vm, kr_exit_observer fn, void *opaque, bo
  * once; the VM must stay alive until the call returns.
  *
  * How it reaches a vCPU inside KVM_RUN: it sets kvm_run->immediate_exit and
- * sends the signal SIGRTMIN+3 to the running thread (tgkill); KVM_RUN returns
- * EINTR. The same signal carries cfg.timeout_ns, from a timer each run
- * creates for its own thread. kr_vm_create installs its handler (SA_RESTART:
- * other system calls it interrupts go on) and fails if the application has
- * a handler of its own for SIGRTMIN+3; kr_vm_run unblocks it on the running
- * thread for the duration of the run. A stray SIGRTMIN+3 does no harm.
+ * sends the signal SIGRTMIN+3 to the thread running it (tgkill), for every
+ * vCPU; KVM_RUN returns EINTR. The same signal carries cfg.timeout_ns, from a
+ * timer each run creates for its own thread. kr_vm_create installs its
+ * handler (SA_RESTART: other system calls it interrupts go on) and fails if
+ * the application has a handler of its own for SIGRTMIN+3; kr_vm_run
+ * unblocks it on the running thread for the duration of the run (the vCPU
+ * threads of the APs block every other signal). A stray SIGRTMIN+3 does no
+ * harm.
  */
 void kr_vm_stop(struct kr_vm *vm, enum kr_stop_reason reason, int exit_code, const char *message);
 

@@ -36,7 +36,7 @@ enum kvmrun_hypercall {
 				   (kvmrun run --snapshot), then go on; restored, the guest
 				   goes on after this call */
 	KVMRUN_HC_START_CPU = 4, /* RDI = vCPU index (1..cpus-1), RSI = entry (GVA), RCX =
-				    stack pointer (GVA), R8 = an argument: start that
+				    stack pointer (GVA), RBX = an argument: start that
 				    application processor (kvmrun run --cpus N); see below */
 };
 #endif
@@ -47,8 +47,9 @@ enum kvmrun_hypercall {
  * is started, an AP does not run. It starts in the mode of the caller at
  * the call: the same control registers, page tables (CR3), GDT, IDT and
  * segments, with RIP = entry, RSP = stack, RDI = the argument, RSI = its own
- * index, RFLAGS = 0x2 (interrupts off), other registers 0. (RCX and R8, not
- * RDX: DX holds the hypercall port for the OUT.) In long mode it
+ * index, RFLAGS = 0x2 (interrupts off), other registers 0. (RCX and RBX, not
+ * RDX, which holds the hypercall port for the OUT, nor R8, which 32-bit code
+ * does not have.) In long mode it
  * has an exception stack of its own (while the guest uses kvmrun's IDT and
  * TSS), so two vCPUs may fault at once. Outside 64-bit code only the low 32
  * bits of each register count. An AP is started once; HLT on it ends it

@@ -139,11 +139,10 @@ static inline void kr_start_cpu(unsigned int cpu, kr_cpu_entry fn, void *stack_t
 	/* As after a call: RSP = 8 mod 16, the return address on top. */
 	unsigned long *sp = (unsigned long *)(((unsigned long)stack_top & ~15ul) - 8);
 	*sp = (unsigned long)kr_ap_return;
-	register unsigned long r8 __asm__("r8") = arg;
 	__asm__ volatile("outl %0, %w1"
 			 :
 			 : "a"(KVMRUN_HC_START_CPU), "Nd"((unsigned short)KVMRUN_HYPERCALL_PORT),
-			   "D"((unsigned long)cpu), "S"(fn), "c"(sp), "r"(r8)
+			   "D"((unsigned long)cpu), "S"(fn), "c"(sp), "b"(arg)
 			 : "memory");
 }
 

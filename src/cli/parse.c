@@ -39,14 +39,12 @@ int cli_parse_u64(const char *s, bool sizes, uint64_t *out)
 
 int cli_parse_cpus(const char *s, unsigned *out)
 {
-	uint64_t v;
-	/* Decimal only: "010" as octal 8 would surprise. */
-	for (const char *p = s; *p; p++)
-		if (!isdigit((unsigned char)*p))
-			return -1;
-	if (cli_parse_u64(s, false, &v) < 0 && !(s[0] == '0' && s[1] == '\0'))
+	/* Decimal digits, no leading zero ("010" read as octal 8 would surprise), at most 3. */
+	size_t n = strlen(s);
+	if (n == 0 || n > 3 || s[0] == '0' || strspn(s, "0123456789") != n)
 		return -1;
-	if (s[0] == '0' || v < 1 || v > KR_MAX_CPUS)
+	unsigned long v = strtoul(s, NULL, 10);
+	if (v > KR_MAX_CPUS)
 		return -1;
 	*out = (unsigned)v;
 	return 0;

@@ -614,13 +614,14 @@ static int run_vcpu(struct kr_vcpu *v, pid_t tid, const struct run_timer *timer)
 	atomic_store(&v->tid, 0);
 	kr_this_vcpu = NULL;
 	__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-	v->sync_fresh = false; /* outside a run, the caller may change the vCPU */
 	return rc;
 }
 
 int kr_run_ap(struct kr_vcpu *v)
 {
-	return run_vcpu(v, gettid(), NULL);
+	int rc = run_vcpu(v, gettid(), NULL);
+	v->sync_fresh = false; /* outside its run, another thread may read or change the vCPU */
+	return rc;
 }
 
 /* Take the request that ended the run (waiting out a kr_vm_stop still writing it). */
@@ -686,6 +687,11 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 	}
 	if (end_run(vm) < 0 && rc == 0)
 		rc = -1;
+	/*
+	 * Only now: the stop's state came from vCPU 0's run->s.regs if fresh
+	 * (no ioctl); outside a run, the caller may change the vCPU.
+	 */
+	vm->vcpus[0].sync_fresh = false;
 	return rc;
 }
 

@@ -10,6 +10,11 @@
  * is seen at once, and a user who stops kvmrun (SIGINT) loses nothing the
  * guest wrote.
  *
+ * With several vCPUs, each one's port bytes are held in a line buffer of
+ * its own until its newline (or 256 bytes, or its next WRITE, or the run's
+ * end): two vCPUs printing byte by byte do not mix their lines, and one
+ * lock makes each line and each WRITE's message go out whole.
+ *
  * The console registers all it needs itself: its port, the WRITE hypercall,
  * and hooks for the end of a run (flush), VM teardown (flush, free) and the
  * sandbox (the fd it writes to).
@@ -89,13 +94,35 @@ static void unlock(struct kr_vm *vm, struct kr_console *c)
 		pthread_mutex_unlock(&c->lock);
 }
 
+static int console_write(struct kr_vm *vm, struct kr_console *c, const void *data, size_t len);
+
+/* A vCPU's held port bytes into the shared buffer (the lock held). */
+static int put_line(struct kr_vm *vm, struct kr_console *c, struct kr_console_line *l)
+{
+	size_t n = l->used;
+	l->used = 0;
+	return n ? console_write(vm, c, l->buf, n) : 0;
+}
+
+/* Every vCPU's held bytes, then the buffer, out (the lock held). */
+static int put_all_and_flush(struct kr_vm *vm, struct kr_console *c)
+{
+	int rc = 0;
+	for (unsigned i = 0; i < c->nlines; i++)
+		if (put_line(vm, c, &c->lines[i]) < 0)
+			rc = -1;
+	if (flush(c) < 0)
+		rc = -1;
+	return rc;
+}
+
 int kr_console_flush(struct kr_vm *vm)
 {
 	struct kr_console *c = kr_console_get(vm);
 	if (!c)
 		return 0;
 	lock(vm, c);
-	int rc = flush(c);
+	int rc = put_all_and_flush(vm, c);
 	unlock(vm, c);
 	return rc;
 }
@@ -154,7 +181,20 @@ static int debug_port(struct kr_vm *vm, void *opaque, uint64_t port, void *data,
 		return 0;
 	}
 	/* Only the low byte of a wider write is a character. */
-	return kr_console_write(vm, data, 1);
+	struct kr_console *c = opaque;
+	if (!c->lines)
+		return kr_console_write(vm, data, 1);
+	/* Several vCPUs: held per vCPU until its newline, then the whole line goes out. */
+	unsigned id = kr_vcpu_current(vm)->id;
+	struct kr_console_line *l = &c->lines[id < c->nlines ? id : 0];
+	char ch = *(const char *)data;
+	int rc = 0;
+	lock(vm, c);
+	l->buf[l->used++] = ch;
+	if (ch == '\n' || l->used == sizeof(l->buf))
+		rc = put_line(vm, c, l);
+	unlock(vm, c);
+	return rc;
 }
 
 /* ---- KVMRUN_HC_WRITE ------------------------------------------------------ */
@@ -204,6 +244,11 @@ static int hc_write(struct kr_vm *vm, void *opaque, uint64_t gva, uint64_t len)
 	}
 	int rc = 0;
 	lock(vm, c);
+	/* What this vCPU printed on the port before comes first. */
+	if (c->lines) {
+		unsigned id = kr_vcpu_current(vm)->id;
+		rc = put_line(vm, c, &c->lines[id < c->nlines ? id : 0]);
+	}
 	for (size_t i = 0; i < ps.n && rc == 0; i++)
 		rc = console_write(vm, c, ps.p[i].host, ps.p[i].len);
 	/* One hypercall is one message: show it now, even without a newline. */
@@ -217,17 +262,15 @@ static int hc_write(struct kr_vm *vm, void *opaque, uint64_t gva, uint64_t len)
 
 static int on_run_end(struct kr_vm *vm, void *opaque)
 {
-	(void)vm;
-	return flush(opaque);
+	return put_all_and_flush(vm, opaque); /* no vCPU runs: no lock needed */
 }
 
 static void on_destroy(struct kr_vm *vm, void *opaque)
 {
-	(void)vm;
 	struct kr_console *c = opaque;
-	if (c->used)
-		flush(c);
+	put_all_and_flush(vm, c);
 	pthread_mutex_destroy(&c->lock);
+	free(c->lines);
 	free(c);
 }
 
@@ -299,9 +342,18 @@ int kr_console_register(struct kr_vm *vm)
 	if (!c)
 		return kr_err_sys("console: calloc(%zu)", sizeof(*c));
 	c->fd = vm->cfg.console_fd;
+	if (kr_vm_smp(vm)) {
+		c->lines = calloc(vm->cfg.cpus, sizeof(*c->lines));
+		if (!c->lines) {
+			free(c);
+			return kr_err_sys("console: calloc(%u line buffers)", vm->cfg.cpus);
+		}
+		c->nlines = vm->cfg.cpus;
+	}
 	pthread_mutex_init(&c->lock, NULL);
 	if (kr_vm_add_module(vm, &console_hooks, c) < 0) {
 		pthread_mutex_destroy(&c->lock);
+		free(c->lines);
 		free(c);
 		return -1;
 	}

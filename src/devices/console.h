@@ -11,8 +11,22 @@
 
 #define KR_CONSOLE_BUF 4096
 
+#define KR_CONSOLE_LINE 256
+
+/* Port 0xE9 bytes of one vCPU, held until its newline (several vCPUs only). */
+struct kr_console_line {
+	size_t used;
+	char buf[KR_CONSOLE_LINE];
+};
+
 struct kr_console {
 	pthread_mutex_t lock; /* several vCPUs: one writer at a time */
+	/*
+	 * Several vCPUs: a line buffer per vCPU (by id) for port 0xE9, so that
+	 * two vCPUs printing byte by byte do not mix their lines; NULL with one.
+	 */
+	struct kr_console_line *lines;
+	unsigned nlines;
 	int fd;
 	uint64_t total; /* bytes the guest has written, for cfg.max_output */
 	size_t used;

@@ -92,7 +92,7 @@ static void on_stop(struct kr_vm *vm, void *opaque, struct kr_stop *stop)
 			 "address is unknown");
 }
 
-/* KVMRUN_HC_START_CPU: an AP of a flat guest starts (x86/smp.c; RCX, R8 read there). */
+/* KVMRUN_HC_START_CPU: an AP of a flat guest starts (x86/smp.c; RCX, RBX read there). */
 static int hc_start_cpu(struct kr_vm *vm, void *opaque, uint64_t cpu, uint64_t entry)
 {
 	(void)opaque;

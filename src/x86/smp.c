@@ -54,7 +54,7 @@ int kr_x86_start_cpu(struct kr_vm *vm, uint64_t cpu, uint64_t entry)
 		return refuse(vm, "not from real mode (vCPU %llu)", (unsigned long long)cpu);
 	bool wide = (s.efer & KR_EFER_LMA) && s.cs.l;
 	uint64_t mask = wide ? UINT64_MAX : UINT32_MAX;
-	uint64_t stack = caller.rcx & mask, arg = caller.r8 & mask;
+	uint64_t stack = caller.rcx & mask, arg = caller.rbx & mask;
 	unsigned bits = s.cr4 & X86_CR4_LA57 ? 57 : 48;
 	if (wide && !kr_canonical(entry, bits))
 		return refuse(vm, "entry 0x%llx of vCPU %llu is not canonical",

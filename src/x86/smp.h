@@ -9,7 +9,7 @@
 
 /*
  * The hypercall, made by the calling vCPU (kr_vcpu_current): start AP `cpu`
- * at `entry` with RSP and the argument from the caller's RCX and R8 (see
+ * at `entry` with RSP and the argument from the caller's RCX and RBX (see
  * kvmrun_abi.h). A bad call stops the VM with KR_STOP_GUEST_ERROR and
  * returns 0; -1 only on a VMM failure (an ioctl).
  */

@@ -12,6 +12,8 @@
  * positive number of nanoseconds and refuse negative text; what it accepts
  * is digits, an optional fraction of 1..9 digits and a unit (ms, s, m, h or
  * none: seconds), worth what strtold makes of the number times the unit.
+ * cli_parse_cpus accepts only decimal digits without a leading zero, worth
+ * 1..KR_MAX_CPUS, the number they spell.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -108,6 +110,18 @@ static void check_duration(const char *s)
 		   (unsigned long long)ns, want);
 }
 
+static void check_cpus(const char *s)
+{
+	unsigned n = 0;
+	if (cli_parse_cpus(s, &n) != 0)
+		return;
+	size_t len = strlen(s);
+	FUZZ_CHECK(len > 0 && s[0] != '0' && strspn(s, "0123456789") == len,
+		   "\"%s\" accepted as a vCPU count", shown(s));
+	FUZZ_CHECK(n >= 1 && n <= KR_MAX_CPUS && strtoul(s, NULL, 10) == n,
+		   "\"%s\" accepted as %u vCPUs", shown(s), n);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char *s = malloc(size + 1); /* exactly: ASan sees a read past the NUL */
@@ -117,6 +131,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s[size] = '\0';
 	check_u64(s);
 	check_duration(s);
+	check_cpus(s);
 	free(s);
 	return 0;
 }
