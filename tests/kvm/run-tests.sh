@@ -475,6 +475,16 @@ t multiboot-kbd-reset 0 '' 'guest requested a reset (0xfe to the keyboard contro
 	-- run --append action=reset "$G/mbguest.elf"
 t multiboot-debug-exit-above-123 $GUEST_CRASH '' 'isa-debug-exit port 0xf4: exit status 125' 'must be 0..123' \
 	-- run --append action=exit62 "$G/mbguest.elf"
+# The CMOS clock gives the host's date (UTC): the guest's year is the host's (or,
+# at New Year, the next).
+check_rtc_year() {
+	y=$(date -u +%Y)
+	grep -Eq "^mbguest: rtc ($y|$((y + 1)))-[01][0-9]-[0-3][0-9]\$" "$T/out" ||
+		echo "the guest's CMOS date is not in the host's year $y: $(cat "$T/out")"
+}
+CHECK=check_rtc_year
+t multiboot-rtc-host-year 1 '*' -- run --append action=rtc "$G/mbguest.elf"
+
 # ---- multiboot with several CPUs: the MP table, INIT/SIPI -----------------------
 # mbsmp.elf finds the CPUs in the MP table (checked against fw_cfg's NB_CPUS),
 # starts each AP with INIT and STARTUP IPIs through its local APIC; each AP
