@@ -192,6 +192,9 @@ int kr_smp_check_start(struct kr_vm *vm, uint64_t id)
 	struct kr_smp *s = &vm->smp;
 	if (id == 0)
 		return kr_err("vCPU 0 is the boot processor: it is running already");
+	if (vm->ncpus == 0)
+		return kr_err("vCPU %llu does not exist (the VM has no vCPU)",
+			      (unsigned long long)id);
 	if (id >= vm->ncpus)
 		return kr_err("vCPU %llu does not exist (the VM has %u: 0..%u)",
 			      (unsigned long long)id, vm->ncpus, vm->ncpus - 1);

@@ -42,14 +42,19 @@ static int refuse(struct kr_vm *vm, const char *fmt, ...)
 
 int kr_x86_start_cpu(struct kr_vm *vm, uint64_t cpu, uint64_t entry)
 {
+	if (vm->cfg.pc)
+		return refuse(vm,
+			      "the VM has the PC platform: the guest starts vCPU %llu with "
+			      "INIT and SIPI through its local APIC",
+			      (unsigned long long)cpu);
+	/* The index first: it needs no register, and a VM with one vCPU has no AP. */
+	if (kr_smp_check_start(vm, cpu) < 0)
+		return refuse(vm, "%s", kr_last_error());
 	struct kr_vcpu *self = kr_vcpu_current(vm);
 	struct kvm_regs caller;
 	struct kvm_sregs s;
 	if (kr_vcpu_get_regs_of(self, &caller) < 0 || kr_vcpu_get_sregs_of(self, &s) < 0)
 		return -1;
-	if (vm->cfg.pc)
-		return refuse(vm, "the VM has the PC platform: the guest starts vCPU %llu with "
-			      "INIT and SIPI through its local APIC", (unsigned long long)cpu);
 	if (!(s.cr0 & X86_CR0_PE))
 		return refuse(vm, "not from real mode (vCPU %llu)", (unsigned long long)cpu);
 	bool wide = (s.efer & KR_EFER_LMA) && s.cs.l;
@@ -62,11 +67,14 @@ int kr_x86_start_cpu(struct kr_vm *vm, uint64_t cpu, uint64_t entry)
 	if (wide && !kr_canonical(stack, bits))
 		return refuse(vm, "stack 0x%llx of vCPU %llu is not canonical",
 			      (unsigned long long)stack, (unsigned long long)cpu);
-	if (kr_smp_check_start(vm, cpu) < 0)
-		return refuse(vm, "%s", kr_last_error());
 	struct kr_vcpu *ap = &vm->vcpus[cpu];
 
-	/* Its own TSS (IST1 stack) while the caller uses kvmrun's; the guest's own TSS is its business. */
+	/*
+	 * Its own TSS (IST1 stack) while the caller uses kvmrun's; the guest's
+	 * own TSS is its business. TR keeps the selector of the GDT's one TSS
+	 * descriptor (which describes vCPU 0's): in long mode the CPU finds
+	 * the TSS through TR's base, and reads the descriptor only for LTR.
+	 */
 	if (wide && s.tr.base == KR_TSS_GPA)
 		s.tr.base = KR_AP_TSS_GPA(cpu);
 	s.apic_base &= ~APIC_BASE_BSP;

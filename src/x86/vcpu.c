@@ -128,6 +128,20 @@ static int set_entry_regs(struct kr_vm *vm, const struct kr_image *img, uint16_t
 	return kr_vcpu_set_regs(vm, &regs);
 }
 
+/*
+ * Whether KVM holds the APs until the guest's INIT and SIPI: it creates them
+ * in KVM_MP_STATE_UNINITIALIZED when the VM has the in-kernel LAPIC
+ * (KVM_CREATE_IRQCHIP, cfg.pc), runnable from the reset state otherwise.
+ * Asked of KVM, so that whatever created the irqchip, the threads follow.
+ */
+static bool aps_wait_in_kvm(struct kr_vm *vm)
+{
+	struct kvm_mp_state mp;
+	if (vm->ncpus < 2 || ioctl(vm->vcpus[1].fd, KVM_GET_MP_STATE, &mp) < 0)
+		return vm->cfg.pc;
+	return mp.mp_state == KVM_MP_STATE_UNINITIALIZED;
+}
+
 int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img)
 {
 	struct kr_mode_setup ms = {.gdt_base = KR_GDT_GPA};
@@ -171,7 +185,7 @@ int kr_vcpu_prepare(struct kr_vm *vm, const struct kr_image *img)
 	 * KVM for the guest's INIT/SIPI, so it runs with every run; otherwise
 	 * it waits for KVMRUN_HC_START_CPU (x86/smp.c).
 	 */
-	if (kr_smp_start_threads(vm, vm->cfg.pc) < 0)
+	if (kr_smp_start_threads(vm, aps_wait_in_kvm(vm)) < 0)
 		return -1;
 	vm->prepared = true;
 	return 0;

@@ -34,7 +34,7 @@
  * outside RAM: then nothing is written), or its bytes, from the model's
  * translation, written to the console fd and nothing left in the buffer;
  * EXIT with the whole status (saturated at INT_MAX); SNAPSHOT a stop for it;
- * anything else refused. Reads outside guest RAM are ASan reports.
+ * anything else refused (START_CPU too: the fake VM has no vCPU to start). Reads outside guest RAM are ASan reports.
  */
 #define _GNU_SOURCE /* memfd_create */
 #include <limits.h>

@@ -309,6 +309,11 @@ static bool ap_crash(void)
 			 "with \"vCPU 1: \"", s.message) &&
 		  EXPECT(s.have_state && s.regs.rip == LOAD + 0x20, "state of vCPU 1: rip 0x%llx",
 			 (unsigned long long)s.regs.rip) &&
+		  /* vCPU 1's own TSS, so its exception stack is its own (IST1). */
+		  EXPECT(s.sregs.tr.base == KR_AP_TSS_GPA(1), "vCPU 1's TR base 0x%llx",
+			 (unsigned long long)s.sregs.tr.base) &&
+		  EXPECT(s.exception.rsp == 0x201000, "the frame's RSP 0x%llx (vCPU 1's stack)",
+			 (unsigned long long)s.exception.rsp) &&
 		  EXPECT(kr_vm_run(vm, &s) < 0 && strstr(kr_last_error(), "cannot be resumed"),
 			 "a run after the crash: %s", kr_last_error());
 	kr_vm_destroy(vm);
@@ -751,4 +756,71 @@ static bool whole_lines(void)
 UNIT_TEST(smp_console_lines_of_two_vcpus_do_not_mix)
 {
 	RUN_BOUNDED(whole_lines);
+}
+
+/* ---- the timeout: its signal goes to vCPU 0's thread, the stop to every vCPU ------------ */
+
+static bool timeout_two_spinning(void)
+{
+	struct kr_vm_config cfg;
+	struct kr_vm *vm;
+	struct kr_image img;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	cfg.cpus = 2;
+	cfg.timeout_ns = 1000 * 1000000ull; /* generous: vCPU 1 must have run by then */
+	cfg.console_fd = devnull();
+	if (kr_vm_create(&vm, &cfg) < 0)
+		return fail("kr_vm_create: %s", kr_last_error());
+	struct kr_stop s;
+	bool ok = EXPECT(kr_load_buffer(vm, spin2_code, sizeof(spin2_code), NULL, &img) == 0 &&
+				 kr_vcpu_prepare(vm, &img) == 0,
+			 "prepare: %s", kr_last_error()) &&
+		  run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout of 1000 ms");
+	if (ok) {
+		uint8_t *flag = kr_gpa_ptr(vm, SPIN2_FLAG, 1);
+		ok = EXPECT(flag && *flag == 1, "vCPU 1 never ran");
+	}
+	/* Resumable: a second run times out the same way, both vCPUs running again. */
+	ok = ok && run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout of 1000 ms");
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_timeout_ends_two_spinning_vcpus)
+{
+	RUN_BOUNDED(timeout_two_spinning);
+}
+
+/* Each AP's TSS names an exception stack (IST1) of its own, apart from vCPU 0's. */
+UNIT_TEST(smp_each_ap_has_its_own_exception_stack)
+{
+	static const uint8_t hlt[] = {0xf4};
+	struct kr_vm_config cfg;
+	struct kr_vm *vm;
+	struct kr_image img;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	cfg.cpus = 3;
+	CHECK_OK(kr_vm_create(&vm, &cfg));
+	if (!vm)
+		return;
+	CHECK_OK(kr_load_buffer(vm, hlt, sizeof(hlt), NULL, &img));
+	CHECK_OK(kr_vcpu_prepare(vm, &img));
+	uint64_t ist[3];
+	for (unsigned id = 0; id < 3; id++) {
+		uint64_t tss = id ? KR_AP_TSS_GPA(id) : KR_TSS_GPA;
+		const uint8_t *p = kr_gpa_ptr(vm, tss + offsetof(struct kr_tss64, ist), 8);
+		CHECK(p != NULL);
+		ist[id] = 0;
+		if (p)
+			memcpy(&ist[id], p, 8);
+	}
+	CHECK_EQ(ist[0], KR_EXCEPTION_STACK_TOP);
+	CHECK_EQ(ist[1], KR_AP_STACK_TOP(1));
+	CHECK_EQ(ist[2], KR_AP_STACK_TOP(2));
+	CHECK(ist[1] != ist[0] && ist[2] != ist[1]);
+	/* The slots lie in kvmrun's system area, past the page tables. */
+	CHECK(KR_AP_TSS_GPA(1) >= KR_PAGE_TABLES_END && KR_AP_STACK_TOP(KR_MAX_CPUS - 1) <= KVMRUN_SYSTEM_AREA_END);
+	kr_vm_destroy(vm);
 }
