@@ -144,9 +144,11 @@ static void read_mp_table(struct cpus *c)
 		}
 	}
 	check(mpf != 0, 2, "an MP floating pointer in the BIOS area");
-	check(mpf[8] == 1 && (mpf[9] == 1 || mpf[9] == 4), 3, "MP floating pointer length/revision");
+	check(mpf[8] == 1 && (mpf[9] == 1 || mpf[9] == 4), 3,
+	      "MP floating pointer length/revision");
 	const volatile uint8_t *h = (const volatile uint8_t *)(uintptr_t)le32(mpf + 4);
-	check(h[0] == 'P' && h[1] == 'C' && h[2] == 'M' && h[3] == 'P', 4, "MP table signature PCMP");
+	check(h[0] == 'P' && h[1] == 'C' && h[2] == 'M' && h[3] == 'P', 4,
+	      "MP table signature PCMP");
 	uint32_t len = (uint32_t)(h[4] | h[5] << 8), entries = (uint32_t)(h[34] | h[35] << 8);
 	check(len >= 44 && sum(h, len) == 0, 5, "MP table checksum");
 	check(le32(h + 36) == LAPIC, 6, "MP table: local APIC at 0xFEE00000");

@@ -51,13 +51,13 @@
 struct i8042 {
 	pthread_mutex_t lock;
 	struct kr_vm *vm;
-	bool use_irq;     /* an in-kernel irqchip to raise IRQ 1 and 12 on */
+	bool use_irq;	       /* an in-kernel irqchip to raise IRQ 1 and 12 on */
 	uint8_t ram[RAM_SIZE]; /* ram[0] is the CTR */
-	uint8_t status;   /* OBF, AUXDATA, TIMEOUT and CMD; the rest is computed */
-	uint8_t out;      /* the output buffer */
+	uint8_t status;	       /* OBF, AUXDATA, TIMEOUT and CMD; the rest is computed */
+	uint8_t out;	       /* the output buffer */
 	uint8_t output_port;
-	uint8_t pending;  /* the command whose data byte the next data write is */
-	unsigned lines;   /* the IRQ lines as last set: bits KR_I8042_KBD_IRQ, KR_I8042_AUX_IRQ */
+	uint8_t pending; /* the command whose data byte the next data write is */
+	unsigned lines;	 /* the IRQ lines as last set: bits KR_I8042_KBD_IRQ, KR_I8042_AUX_IRQ */
 };
 
 static unsigned wanted_lines(const struct i8042 *k)
@@ -192,8 +192,8 @@ static int i8042_port(struct kr_vm *vm, void *opaque, uint64_t port, void *buf, 
 			d[0] = status(k);
 		} else {
 			d[0] = k->out;
-			k->status &= (uint8_t)~(KR_I8042_STR_OBF | KR_I8042_STR_AUXDATA |
-						KR_I8042_STR_TIMEOUT);
+			k->status &= (uint8_t) ~(KR_I8042_STR_OBF | KR_I8042_STR_AUXDATA |
+						 KR_I8042_STR_TIMEOUT);
 		}
 	} else if (port == KR_I8042_COMMAND_PORT) {
 		k->status |= KR_I8042_STR_CMD;
@@ -208,11 +208,13 @@ static int i8042_port(struct kr_vm *vm, void *opaque, uint64_t port, void *buf, 
 		char msg[128];
 		if (is_write && port == KR_I8042_COMMAND_PORT)
 			snprintf(msg, sizeof(msg),
-				 "guest requested a reset (0x%02x to the keyboard controller, port 0x64)",
+				 "guest requested a reset (0x%02x to the keyboard controller, port "
+				 "0x64)",
 				 d[0]);
 		else
 			snprintf(msg, sizeof(msg),
-				 "guest requested a reset (keyboard controller output port 0x%02x: bit 0, "
+				 "guest requested a reset (keyboard controller output port 0x%02x: "
+				 "bit 0, "
 				 "the CPU reset line, clear)",
 				 d[0]);
 		kr_vm_stop(vm, KR_STOP_RESET, 0, msg);

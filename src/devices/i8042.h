@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* devices/i8042.h - the PS/2 keyboard controller, with no keyboard or mouse behind it (0x60, 0x64). */
+/* devices/i8042.h - the PS/2 keyboard controller, with no keyboard or mouse behind it (0x60, 0x64).
+ */
 #ifndef KVMRUN_DEVICES_I8042_H
 #define KVMRUN_DEVICES_I8042_H
 
@@ -11,13 +12,13 @@
 #define KR_I8042_AUX_IRQ 12
 
 /* Status register (port 0x64, read). */
-#define KR_I8042_STR_OBF 0x01     /* a byte waits in the output buffer */
-#define KR_I8042_STR_IBF 0x02     /* never set: a write is taken at once */
-#define KR_I8042_STR_SYS 0x04     /* the system flag, CTR bit 2 */
-#define KR_I8042_STR_CMD 0x08     /* the last write was to the command port */
+#define KR_I8042_STR_OBF 0x01	   /* a byte waits in the output buffer */
+#define KR_I8042_STR_IBF 0x02	   /* never set: a write is taken at once */
+#define KR_I8042_STR_SYS 0x04	   /* the system flag, CTR bit 2 */
+#define KR_I8042_STR_CMD 0x08	   /* the last write was to the command port */
 #define KR_I8042_STR_UNLOCKED 0x10 /* keyboard not inhibited (no key lock) */
-#define KR_I8042_STR_AUXDATA 0x20 /* the byte came from the AUX (mouse) port */
-#define KR_I8042_STR_TIMEOUT 0x40 /* the device did not answer a byte sent to it */
+#define KR_I8042_STR_AUXDATA 0x20  /* the byte came from the AUX (mouse) port */
+#define KR_I8042_STR_TIMEOUT 0x40  /* the device did not answer a byte sent to it */
 
 /* Controller configuration byte (CTR, internal RAM byte 0). */
 #define KR_I8042_CTR_KBDINT 0x01
@@ -44,7 +45,7 @@
 #define KR_I8042_CMD_KBD_LOOP 0xd2 /* the next data byte comes back as from the keyboard */
 #define KR_I8042_CMD_AUX_LOOP 0xd3 /* ... as from the mouse */
 #define KR_I8042_CMD_AUX_SEND 0xd4 /* the next data byte goes to the mouse */
-#define KR_I8042_CMD_RESET 0xfe   /* pulse the output port's bit 0: the CPU reset line */
+#define KR_I8042_CMD_RESET 0xfe	   /* pulse the output port's bit 0: the CPU reset line */
 
 #define KR_I8042_SELF_TEST_OK 0x55
 /* Interface test result for a port with nothing plugged in: the pulled-up clock line reads high. */

@@ -60,9 +60,9 @@ struct rtc {
 	uint8_t index;
 	bool nmi_disabled;
 	uint8_t cmos[CMOS_SIZE]; /* registers A, B and the memory; time registers are computed */
-	int64_t offset;          /* guest time - host time, seconds */
-	struct tm held;          /* the time while SET is set */
-	int64_t c_read_at;       /* the guest second at the last read of register C */
+	int64_t offset;		 /* guest time - host time, seconds */
+	struct tm held;		 /* the time while SET is set */
+	int64_t c_read_at;	 /* the guest second at the last read of register C */
 };
 
 static int host_clock(struct timespec *now)
@@ -167,7 +167,8 @@ static uint8_t read_reg(struct rtc *r, uint8_t i)
 		guest_time(r, &tm);
 		return encode(r, (tm.tm_year + 1900) / 100 % 100); /* two digits, as the year's */
 	case KR_RTC_REG_A:
-		return (uint8_t)((r->cmos[i] & ~KR_RTC_A_UIP) | (update_in_progress(r) ? KR_RTC_A_UIP : 0));
+		return (uint8_t)((r->cmos[i] & ~KR_RTC_A_UIP) |
+				 (update_in_progress(r) ? KR_RTC_A_UIP : 0));
 	case KR_RTC_REG_C: {
 		uint8_t c = 0;
 		now = guest_time(r, &tm);

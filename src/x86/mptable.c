@@ -45,7 +45,8 @@ static size_t table_size(unsigned cpus)
 {
 	return sizeof(struct kr_mpf) + sizeof(struct kr_mpc_header) +
 	       cpus * sizeof(struct kr_mpc_cpu) + sizeof(struct kr_mpc_bus) +
-	       sizeof(struct kr_mpc_ioapic) + (KR_MP_ISA_IRQS - 1 + 2) * sizeof(struct kr_mpc_intsrc);
+	       sizeof(struct kr_mpc_ioapic) +
+	       (KR_MP_ISA_IRQS - 1 + 2) * sizeof(struct kr_mpc_intsrc);
 }
 
 _Static_assert(KR_MAX_CPUS <= KR_MPTABLE_MAX_CPUS, "every cfg.cpus has an MP table");
@@ -57,14 +58,14 @@ long kr_mptable_write(struct kr_vm *vm, unsigned cpus)
 	size_t size = table_size(cpus);
 	/* At most 44 + 254 * 20 + 8 + 8 + 17 * 8 + 16 bytes: far below the 64 KiB area. */
 	_Static_assert(sizeof(struct kr_mpf) + sizeof(struct kr_mpc_header) +
-				       KR_MPTABLE_MAX_CPUS * sizeof(struct kr_mpc_cpu) + 8 + 8 +
-				       (KR_MP_ISA_IRQS + 1) * 8 <=
-			       KR_MPTABLE_AREA_END - KR_MPTABLE_ADDR,
+			       KR_MPTABLE_MAX_CPUS * sizeof(struct kr_mpc_cpu) + 8 + 8 +
+			       (KR_MP_ISA_IRQS + 1) * 8 <=
+			   KR_MPTABLE_AREA_END - KR_MPTABLE_ADDR,
 		       "the MP table fits the BIOS area");
 	uint8_t *base = kr_gpa_ptr(vm, KR_MPTABLE_ADDR, size);
 	if (!base)
-		return kr_err_context("MP table: guest memory at 0x%x (0x%zx bytes)", KR_MPTABLE_ADDR,
-				      size);
+		return kr_err_context("MP table: guest memory at 0x%x (0x%zx bytes)",
+				      KR_MPTABLE_ADDR, size);
 	memset(base, 0, size);
 
 	struct kr_mpf *mpf = (struct kr_mpf *)base;
@@ -75,10 +76,10 @@ long kr_mptable_write(struct kr_vm *vm, unsigned cpus)
 
 	for (unsigned i = 0; i < cpus; i++, entries++) {
 		struct kr_mpc_cpu c = {
-			.type = KR_MP_PROCESSOR,
-			.apic_id = (uint8_t)i,
-			.apic_version = KR_MP_LAPIC_VERSION,
-			.flags = KR_MP_CPU_ENABLED | (i == 0 ? KR_MP_CPU_BSP : 0),
+		    .type = KR_MP_PROCESSOR,
+		    .apic_id = (uint8_t)i,
+		    .apic_version = KR_MP_LAPIC_VERSION,
+		    .flags = KR_MP_CPU_ENABLED | (i == 0 ? KR_MP_CPU_BSP : 0),
 		};
 		memcpy(p, &c, sizeof(c));
 		p += sizeof(c);

@@ -19,7 +19,7 @@
 struct kr_mpf {
 	char signature[4];  /* "_MP_" */
 	uint32_t physptr;   /* the configuration table */
-	uint8_t length;     /* in 16-byte units: 1 */
+	uint8_t length;	    /* in 16-byte units: 1 */
 	uint8_t spec_rev;   /* 4: version 1.4 */
 	uint8_t checksum;   /* the 16 bytes sum to 0 */
 	uint8_t feature[5]; /* [0] 0: a table follows; [1] bit 7 IMCR present (not here) */
@@ -30,13 +30,13 @@ struct kr_mpc_header {
 	char signature[4]; /* "PCMP" */
 	uint16_t length;   /* of the base table, header included */
 	uint8_t spec_rev;
-	uint8_t checksum;  /* the base table sums to 0 */
+	uint8_t checksum; /* the base table sums to 0 */
 	char oem[8];
 	char product[12];
 	uint32_t oem_table;
 	uint16_t oem_table_size;
 	uint16_t entries;
-	uint32_t lapic;    /* the local APICs' address */
+	uint32_t lapic; /* the local APICs' address */
 	uint16_t ext_length;
 	uint8_t ext_checksum;
 	uint8_t reserved;
@@ -47,9 +47,9 @@ struct kr_mpc_cpu {
 	uint8_t type; /* KR_MP_PROCESSOR */
 	uint8_t apic_id;
 	uint8_t apic_version;
-	uint8_t flags;        /* KR_MP_CPU_ENABLED, KR_MP_CPU_BSP */
-	uint32_t signature;   /* CPUID 1 EAX: stepping, model, family */
-	uint32_t features;    /* CPUID 1 EDX */
+	uint8_t flags;	    /* KR_MP_CPU_ENABLED, KR_MP_CPU_BSP */
+	uint32_t signature; /* CPUID 1 EAX: stepping, model, family */
+	uint32_t features;  /* CPUID 1 EDX */
 	uint32_t reserved[2];
 } __attribute__((packed));
 
@@ -69,11 +69,12 @@ struct kr_mpc_ioapic {
 	uint32_t address;
 } __attribute__((packed));
 
-/* 4.3.4 and 4.3.5: an interrupt source wired to an I/O APIC pin or a local APIC LINT pin, 8 bytes. */
+/* 4.3.4 and 4.3.5: an interrupt source wired to an I/O APIC pin or a local APIC LINT pin, 8 bytes.
+ */
 struct kr_mpc_intsrc {
-	uint8_t type;     /* KR_MP_IO_INTERRUPT or KR_MP_LOCAL_INTERRUPT */
+	uint8_t type;	  /* KR_MP_IO_INTERRUPT or KR_MP_LOCAL_INTERRUPT */
 	uint8_t irq_type; /* KR_MP_INT, KR_MP_NMI, KR_MP_EXTINT */
-	uint16_t flags;   /* polarity and trigger mode; 0: as the bus's (ISA: edge, active high) */
+	uint16_t flags;	  /* polarity and trigger mode; 0: as the bus's (ISA: edge, active high) */
 	uint8_t src_bus;
 	uint8_t src_irq;
 	uint8_t dst_apic; /* an I/O APIC id, or a local APIC id (0xff: all) */
@@ -99,7 +100,8 @@ enum { KR_MP_INT, KR_MP_NMI, KR_MP_SMI, KR_MP_EXTINT };
 #define KR_MPTABLE_AREA_END 0x100000u
 /* The machine it describes: KVM's in-kernel I/O APIC and local APICs. */
 #define KR_MP_LAPIC_ADDR 0xfee00000u
-#define KR_MP_LAPIC_VERSION 0x14 /* an integrated xAPIC, what KVM's LAPIC version register reads */
+#define KR_MP_LAPIC_VERSION 0x14 /* an integrated xAPIC, what KVM's LAPIC version register reads   \
+				  */
 #define KR_MP_IOAPIC_ADDR 0xfec00000u
 #define KR_MP_IOAPIC_VERSION 0x11 /* KVM's I/O APIC version register */
 #define KR_MP_ISA_IRQS 16

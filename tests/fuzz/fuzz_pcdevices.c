@@ -42,7 +42,7 @@ static int fake_clock(struct timespec *now)
 }
 
 static uint32_t port_io(struct kr_vm *vm, uint16_t port, uint32_t size, bool is_write,
-		       uint32_t value)
+			uint32_t value)
 {
 	struct kr_device *dev = kr_bus_find(vm, KR_SPACE_PIO, port, size);
 	if (!dev)
@@ -107,10 +107,9 @@ static void check_clock(struct kr_vm *vm)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint16_t ports[7] = {KR_I8042_DATA_PORT, KR_I8042_COMMAND_PORT,
-					  KR_RTC_INDEX_PORT, KR_RTC_DATA_PORT,
-					  KR_FWCFG_PORT_SELECTOR, KR_FWCFG_PORT_DATA,
-					  KR_FWCFG_PORT_DATA + 1};
+	static const uint16_t ports[7] = {
+	    KR_I8042_DATA_PORT,	    KR_I8042_COMMAND_PORT, KR_RTC_INDEX_PORT,	  KR_RTC_DATA_PORT,
+	    KR_FWCFG_PORT_SELECTOR, KR_FWCFG_PORT_DATA,	   KR_FWCFG_PORT_DATA + 1};
 	static const uint32_t widths[4] = {1, 2, 4, 1};
 	struct fuzz_in in = {data, size};
 	struct kr_vm *vm = fuzz_vm(KR_MODE_LONG, MEM);
@@ -139,9 +138,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			 width, v);
 		port_io(vm, ports[p], width, is_write, v);
 		if (!is_write && ports[p] == KR_I8042_DATA_PORT && width == 1)
-			FUZZ_CHECK(!(port_io(vm, KR_I8042_COMMAND_PORT, 1, false, 0) &
-				     KR_I8042_STR_OBF),
-				   "a byte still waits after the data port was read");
+			FUZZ_CHECK(
+			    !(port_io(vm, KR_I8042_COMMAND_PORT, 1, false, 0) & KR_I8042_STR_OBF),
+			    "a byte still waits after the data port was read");
 	}
 	check_clock(vm);
 	return 0;

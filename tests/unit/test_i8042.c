@@ -31,7 +31,7 @@ UNIT_TEST(i8042_reset_command_stops_with_reset)
 	/* What Linux does: wait for an empty input buffer, then 0xfe. */
 	CHECK_EQ(status(vm), KR_I8042_STR_SYS | KR_I8042_STR_UNLOCKED);
 	io_out(vm, KR_I8042_COMMAND_PORT, 1, KR_I8042_CMD_KBD_DISABLE);
-	io_out(vm, KR_I8042_DATA_PORT, 1, 0xfe); /* 0xfe as data is no reset */
+	io_out(vm, KR_I8042_DATA_PORT, 1, 0xfe);    /* 0xfe as data is no reset */
 	io_out(vm, KR_I8042_COMMAND_PORT, 1, 0xff); /* pulses no line */
 	CHECK(!vm->stop_requested);
 	io_out(vm, KR_I8042_COMMAND_PORT, 1, KR_I8042_CMD_RESET);
@@ -67,7 +67,7 @@ UNIT_TEST(i8042_configuration_byte_self_test_and_port_enables)
 {
 	struct kr_vm *vm = io_vm_new();
 	CHECK_EQ(ask(vm, KR_I8042_CMD_READ_RAM), KR_I8042_CTR_INIT);
-	CHECK_EQ(status(vm) & KR_I8042_STR_OBF, 0); /* the read took the byte */
+	CHECK_EQ(status(vm) & KR_I8042_STR_OBF, 0);		       /* the read took the byte */
 	CHECK_EQ(io_in(vm, KR_I8042_DATA_PORT, 1), KR_I8042_CTR_INIT); /* again: the last byte */
 	cmd_with_data(vm, KR_I8042_CMD_WRITE_RAM, 0x56);
 	CHECK_EQ(status(vm) & KR_I8042_STR_OBF, 0);

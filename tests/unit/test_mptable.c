@@ -42,7 +42,8 @@ static void check_table(struct kr_vm *vm, unsigned cpus)
 	CHECK(kr_gpa_ptr(vm, mpf->physptr, h->length) != NULL);
 	CHECK_EQ(sum(h, h->length), 0);
 	CHECK_EQ(h->ext_length, 0);
-	/* cpus processors, one bus, one I/O APIC, 15 ISA IRQs (not the cascade), LINT0 and LINT1. */
+	/* cpus processors, one bus, one I/O APIC, 15 ISA IRQs (not the cascade), LINT0 and LINT1.
+	 */
 	CHECK_EQ(h->entries, cpus + 1 + 1 + 15 + 2);
 	CHECK_EQ(h->length, 44 + cpus * 20 + 8 + 8 + 17 * 8);
 

@@ -195,7 +195,7 @@ UNIT_TEST(rtc_cmos_memory_sizes_checksum_and_guest_bytes)
 	CHECK_EQ(rd(vm, KR_CMOS_MEM_16M_64K) | rd(vm, KR_CMOS_MEM_16M_64K + 1) << 8,
 		 (1008u << 20) / (64u << 10));
 	CHECK_EQ(rd(vm, KR_CMOS_MEM_4G_64K) | rd(vm, KR_CMOS_MEM_4G_64K + 1) |
-			 rd(vm, KR_CMOS_MEM_4G_64K + 2),
+		     rd(vm, KR_CMOS_MEM_4G_64K + 2),
 		 0);
 	io_vm_free(vm);
 }
