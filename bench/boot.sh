@@ -6,7 +6,7 @@
 #
 # The same kernel (BUILD/linux/vmlinuz, the test bed's Debian kernel) and the
 # same busybox initramfs as the Linux test in tests/kvm/run-tests.sh: /init
-# prints KVMRUN-LINUX-UP, reads a line, echoes it and reboots. Each VMM is run
+# prints KVMRUN-LINUX-UP, reads a line, echoes it, prints the year and reboots. Each VMM is run
 # by BUILD/bootwatch, which times fork to the marker line on the console
 # (CLOCK_MONOTONIC) and reads the child's peak RSS from wait4. The two VMMs
 # alternate, ROUNDS times each (default 5); the best (lowest) time of each
@@ -15,7 +15,7 @@
 # bed files written stay inside: make bench-boot cuts the JSON out of the
 # output). Exit status 1 if any run failed to reach the marker or to exit 0.
 #
-# Both get 256 MiB, one vCPU, the same command line (console=ttyS0 reboot=t
+# Both get 256 MiB, one vCPU (BENCH_BOOT_CPUS), the same command line (console=ttyS0 reboot=t
 # quiet; QEMU's microvm also needs earlyprintk=ttyS0 for its early console, which
 # changes nothing after quiet). QEMU: `-M microvm` with its ISA serial port and
 # RTC (the Debian kernel's timer calibration wants the RTC), qboot as BIOS
@@ -23,10 +23,12 @@
 # KVM's supported CPUID, -no-reboot so that the guest's reboot ends it.
 # Environment: ROUNDS, QEMU (default qemu-system-x86_64), KVMRUN_LINUX_KERNEL;
 # BENCH_BOOT_APPEND (added to both command lines, e.g. "loglevel=7" to see where
-# the time goes), BENCH_BOOT_SHOW=1 (print each console).
+# the time goes), BENCH_BOOT_SHOW=1 (print each console), BENCH_BOOT_CPUS (vCPUs
+# of both, default 1).
 set -u
 B=${1:-build}
 ROUNDS=${ROUNDS:-5}
+CPUS=${BENCH_BOOT_CPUS:-1}
 QEMU=${QEMU:-qemu-system-x86_64}
 K=${KVMRUN_LINUX_KERNEL:-$B/linux/vmlinuz}
 W=$B/bootwatch
@@ -48,6 +50,10 @@ cat >"$T/ird/init" <<'INIT'
 echo KVMRUN-LINUX-UP
 read -r line
 echo "KVMRUN-ECHO:$line"
+echo "KVMRUN-DATE:$(/bin/busybox date -u +%Y)"
+echo "KVMRUN-HWCLOCK:$(/bin/busybox hwclock -r -u 2>&1)"
+/bin/busybox mount -t proc proc /proc
+echo "KVMRUN-CPUS:$(/bin/busybox grep -c ^processor /proc/cpuinfo)"
 /bin/busybox reboot -f
 INIT
 chmod 755 "$T/ird/init"
@@ -57,11 +63,11 @@ I=$T/initrd.gz
 
 run_kvmrun() {
 	"$W" --timeout 120 --log "$T/console" -- "$B/kvmrun" boot --kernel "$K" --initrd "$I" \
-		--append "$APPEND" --mem 256M --timeout 110s
+		--append "$APPEND" --mem 256M --cpus "$CPUS" --timeout 110s
 }
 run_qemu() {
 	"$W" --timeout 120 --log "$T/console" -- "$QEMU" -accel kvm \
-		-M microvm,x-option-roms=off,isa-serial=on,rtc=on -cpu host -smp 1 -m 256M \
+		-M microvm,x-option-roms=off,isa-serial=on,rtc=on -cpu host -smp "$CPUS" -m 256M \
 		-nodefaults -no-user-config -display none -serial stdio -no-reboot \
 		-kernel "$K" -initrd "$I" -append "$APPEND earlyprintk=ttyS0"
 }

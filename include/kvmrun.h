@@ -408,7 +408,11 @@ int kr_linux_prepare(struct kr_vm *vm, const struct kr_image *img);
  *     real and paged32 are refused;
  *   - gets the PC devices (kr_vm_create does not add them to other VMs):
  *     QEMU's fw_cfg (ports 0x510/0x511), isa-debug-exit (0xf4), the
- *     keyboard controller's reset (0x64; KR_STOP_RESET) and port 0x80;
+ *     keyboard controller (0x60/0x64; its reset is KR_STOP_RESET), port
+ *     0x80, the CMOS clock (0x70/0x71) and the MP table at 0xF0000 (one
+ *     processor per vCPU); with cfg.pc (kvmrun run sets it for a multiboot
+ *     kernel with several vCPUs: kr_multiboot_probe_file) also the
+ *     in-kernel irqchip, so that it starts its APs with INIT/SIPI;
  *   - gets, page-aligned after the image, its modules in the order added,
  *     then the multiboot information: mem_lower (640) and mem_upper, the
  *     memory map (kvmrun's system area and the PC hole [0xA0000, 1 MiB)
@@ -427,6 +431,15 @@ int kr_multiboot_set_cmdline(struct kr_vm *vm, const char *cmdline);
  * string in the module list. At most 32 modules.
  */
 int kr_multiboot_add_module(struct kr_vm *vm, const char *path, const char *string);
+/*
+ * Whether the file at `path` is a multiboot kernel: 1 if its first 8 KiB
+ * hold the header's magic (the header is checked only when it is loaded),
+ * 0 if not, -1 if it cannot be read. Before kr_vm_create, for an embedder
+ * that gives multiboot kernels the whole PC platform (cfg.pc: the in-kernel
+ * irqchip with a local APIC per vCPU, so that the kernel starts its APs
+ * with INIT/SIPI; kvmrun run does).
+ */
+int kr_multiboot_probe_file(const char *path);
 
 /* ---- Steps 6-7: CPU state -------------------------------------------------- */
 

@@ -17,7 +17,7 @@ EXAMPLE_ASM_GUESTS = real protected paged32 triple-real triple32 ud32 mbaout
 EXAMPLE_C32_GUESTS = hello32
 
 # The multiboot kernel in C and its module (rules at the end).
-MB_GUEST_FILES = $(GUEST_OUT)/mbguest.elf $(GUEST_OUT)/mbguest.cfg
+MB_GUEST_FILES = $(GUEST_OUT)/mbguest.elf $(GUEST_OUT)/mbguest.cfg $(GUEST_OUT)/mbsmp.elf
 
 EXAMPLE_GUEST_FILES = $(EXAMPLE_C_GUESTS:%=$(GUEST_OUT)/%.elf) \
 	$(EXAMPLE_C_RAW_GUESTS:%=$(GUEST_OUT)/%.bin) \
@@ -59,6 +59,16 @@ $(GUEST_OUT)/mbguest.elf: guest/examples/mbguest-start.S guest/examples/mbguest.
 	$(GUEST_CC) $(MB_CFLAGS) -static -Wl,--build-id=none -Wl,-z,noexecstack \
 		-Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments -T guest/examples/mbguest.ld -o $@ \
 		guest/examples/mbguest-start.S guest/examples/mbguest.c
+# ---- multiboot, several CPUs ---------------------------------------------------
+# mbsmp.elf: a multiboot kernel (built as mbguest.elf) that finds the CPUs in the
+# MP table and fw_cfg and starts each AP with INIT/SIPI (its trampoline in
+# mbsmp-start.S); the APs count themselves.
+$(GUEST_OUT)/mbsmp.elf: guest/examples/mbsmp-start.S guest/examples/mbsmp.c \
+		guest/examples/mbguest.ld src/loader/multiboot.h
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(MB_CFLAGS) -static -Wl,--build-id=none -Wl,-z,noexecstack \
+		-Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments -T guest/examples/mbguest.ld -o $@ \
+		guest/examples/mbsmp-start.S guest/examples/mbsmp.c
 $(GUEST_OUT)/mbguest.cfg: guest/examples/mbguest.cfg
 	@mkdir -p $(@D)
 	cp $< $@

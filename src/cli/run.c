@@ -41,8 +41,8 @@ void cli_run_usage(FILE *f)
 		"  -m, --mode MODE       real, protected, paged32 or long (default long)\n"
 		"  -M, --mem SIZE        guest RAM, e.g. 64M (default 32M, 2M..3G)\n"
 		"      --cpus N          N vCPUs (default 1, at most %u); the guest starts\n"
-		"                        vCPUs 1..N-1 itself (KVMRUN_HC_START_CPU); not with\n"
-		"                        --snapshot or --gdb\n"
+		"                        vCPUs 1..N-1 itself (KVMRUN_HC_START_CPU; a multiboot\n"
+		"                        kernel with INIT/SIPI); not with --snapshot or --gdb\n"
 		"  -l, --load ADDR       load address of a raw image (default 0x100000;\n"
 		"                        0x7c00 in real mode)\n"
 		"  -e, --entry ADDR      entry point (default: ELF entry or load address; it\n"
@@ -534,6 +534,16 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 	struct kr_vm *vm = NULL;
 	struct kr_image img;
 	struct kr_stop stop;
+	/*
+	 * A multiboot kernel with several vCPUs gets the whole PC platform: it
+	 * starts its APs with INIT/SIPI through the in-kernel local APICs,
+	 * which must exist before the vCPUs. With one vCPU it runs without the
+	 * irqchip as before, so that its snapshots keep working (they do not
+	 * hold the irqchip's state yet). A file that cannot be read fails
+	 * below, when it is loaded.
+	 */
+	if (o.cfg.cpus > 1 && kr_multiboot_probe_file(o.guest) > 0)
+		o.cfg.pc = true;
 	int failed = kr_vm_create(&vm, &o.cfg) < 0 || set_multiboot_options(vm, &o) < 0 ||
 		     kr_load_file(vm, o.guest, &o.load, &img) < 0;
 	if (!failed && check_multiboot_options(&img, &o) < 0) {

@@ -11,7 +11,7 @@
  *   FW_CFG_SIGNATURE (0x00)  "QEMU"
  *   FW_CFG_ID        (0x01)  32-bit LE FW_CFG_VERSION: the traditional interface, no DMA
  *   FW_CFG_RAM_SIZE  (0x03)  64-bit LE, cfg.mem_size
- *   FW_CFG_NB_CPUS   (0x05)  16-bit LE, 1 (one vCPU)
+ *   FW_CFG_NB_CPUS   (0x05)  16-bit LE, cfg.cpus
  * Every other key (file directory 0x19 included: 0 files) reads as zeros,
  * as QEMU answers a key it has no item for. The key numbers and flags come
  * from the kernel's <linux/qemu_fw_cfg.h>.
@@ -31,6 +31,7 @@ struct fwcfg {
 	uint16_t key;
 	uint32_t offset; /* of the next data byte in the selected item */
 	uint64_t ram_size;
+	uint16_t cpus;
 };
 
 /* Item `key` into buf (ITEM_MAX bytes); returns its length, 0 for no item. */
@@ -51,7 +52,7 @@ static size_t item(const struct fwcfg *f, uint16_t key, uint8_t *buf)
 		v = f->ram_size, n = 8;
 		break;
 	case FW_CFG_NB_CPUS:
-		v = 1, n = 2;
+		v = f->cpus, n = 2;
 		break;
 	default:
 		return 0;
@@ -105,6 +106,8 @@ int kr_fwcfg_register(struct kr_vm *vm)
 	if (!f)
 		return kr_err_sys("fw_cfg: calloc(%zu)", sizeof(*f));
 	f->ram_size = vm->cfg.mem_size;
+	/* 1..KR_MAX_CPUS, checked by kr_vm_new; the item is 16 bits wide. */
+	f->cpus = (uint16_t)(vm->cfg.cpus > UINT16_MAX ? UINT16_MAX : vm->cfg.cpus);
 	if (kr_vm_add_module(vm, &fwcfg_hooks, f) < 0) {
 		free(f);
 		return -1;

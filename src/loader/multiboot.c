@@ -28,8 +28,11 @@
  * of RAM.
  */
 #include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/bounds.h"
 #include "core/error.h"
@@ -159,6 +162,34 @@ int kr_multiboot_add_module(struct kr_vm *vm, const char *path, const char *stri
 	int ret = kr_multiboot_add_module_buffer(vm, buf, size, string ? string : path);
 	free(buf);
 	return ret;
+}
+
+int kr_multiboot_probe_file(const char *path)
+{
+	if (!path)
+		return kr_err_code(KR_E_BAD_ARG, "multiboot: kr_multiboot_probe_file needs a path");
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return kr_err_sys("multiboot: open %s", path);
+	uint8_t head[MULTIBOOT_SEARCH];
+	size_t n = 0;
+	while (n < sizeof(head)) {
+		ssize_t r = read(fd, head + n, sizeof(head) - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return kr_err_sys("multiboot: read %s (first %zu bytes)", path, sizeof(head));
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	size_t offset;
+	return kr_multiboot_find(head, n, &offset);
 }
 
 /* ---- the header ------------------------------------------------------------- */

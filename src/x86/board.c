@@ -19,10 +19,12 @@
 #include "devices/irqchip.h"
 #include "devices/i8042.h"
 #include "devices/postcode.h"
+#include "devices/rtc.h"
 #include "devices/uart.h"
 #include "x86/board.h"
 #include "x86/cpuid.h"
 #include "x86/exceptions.h"
+#include "x86/mptable.h"
 #include "x86/smp.h"
 
 /*
@@ -120,8 +122,8 @@ int kr_board_add_devices(struct kr_vm *vm)
 
 /*
  * The PC devices that kernels written for QEMU's PC expect (multiboot test
- * kernels): fw_cfg, the isa-debug-exit port, the keyboard controller's reset
- * and port 0x80. Not in every VM: on kvmrun's own guests these ports stay
+ * kernels): fw_cfg, the isa-debug-exit port, the keyboard controller, port
+ * 0x80, the CMOS clock, and the MP table in the BIOS area. Not in every VM: on kvmrun's own guests these ports stay
  * unhandled, so a stray write there is still reported as one. A marker
  * module makes a second call a no-op.
  */
@@ -133,7 +135,10 @@ int kr_board_add_pc_devices(struct kr_vm *vm)
 		return 0;
 	if (kr_vm_add_module(vm, &pc_hooks, vm) < 0 || kr_fwcfg_register(vm) < 0 ||
 	    kr_debugexit_register(vm) < 0 || kr_i8042_register(vm) < 0 ||
-	    kr_postcode_register(vm) < 0)
+	    kr_postcode_register(vm) < 0 || kr_rtc_register(vm) < 0)
+		return -1;
+	/* How the guest finds its CPUs and I/O APIC: the MP table (no ACPI). */
+	if (kr_mptable_write(vm, vm->cfg.cpus) < 0)
 		return -1;
 	return 0;
 }

@@ -107,6 +107,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ret == 0) {
 		check_loaded(vm, &img);
 		fuzz_ram_restore(vm, img.start, img.end - img.start);
+		/* The PC devices came with it, and the MP table in the BIOS area. */
+		fuzz_ram_restore(vm, 0xf0000, 0x10000);
 	} else {
 		FUZZ_CHECK(kr_last_error()[0] != '\0', "failed without a message");
 		FUZZ_CHECK(vm->cfg.mode == KR_MODE_LONG, "a refused kernel changed the mode");

@@ -475,6 +475,24 @@ t multiboot-kbd-reset 0 '' 'guest requested a reset (0xfe to the keyboard contro
 	-- run --append action=reset "$G/mbguest.elf"
 t multiboot-debug-exit-above-123 $GUEST_CRASH '' 'isa-debug-exit port 0xf4: exit status 125' 'must be 0..123' \
 	-- run --append action=exit62 "$G/mbguest.elf"
+# The CMOS clock gives the host's date (UTC): the guest's year is the host's (or,
+# at New Year, the next).
+check_rtc_year() {
+	y=$(date -u +%Y)
+	grep -Eq "^mbguest: rtc ($y|$((y + 1)))-[01][0-9]-[0-3][0-9]\$" "$T/out" ||
+		echo "the guest's CMOS date is not in the host's year $y: $(cat "$T/out")"
+}
+CHECK=check_rtc_year
+t multiboot-rtc-host-year 1 '*' -- run --append action=rtc "$G/mbguest.elf"
+
+# ---- multiboot with several CPUs: the MP table, INIT/SIPI -----------------------
+# mbsmp.elf finds the CPUs in the MP table (checked against fw_cfg's NB_CPUS),
+# starts each AP with INIT and STARTUP IPIs through its local APIC; each AP
+# goes from real to protected mode, counts itself and records its APIC id.
+t multiboot-smp-1-cpu 1 'mbsmp: cpus=1 started=0\n' -- run "$G/mbsmp.elf"
+t multiboot-smp-2-cpus 1 'mbsmp: cpus=2 started=1\n' -- run --cpus 2 "$G/mbsmp.elf"
+t multiboot-smp-4-cpus 1 'mbsmp: cpus=4 started=3\n' -- run --cpus 4 "$G/mbsmp.elf"
+
 # patch FILE OFFSET OCTAL-BYTES: a copy of mbaout.bin with bytes replaced, as $T/FILE
 patch() {
 	cp "$G/mbaout.bin" "$T/$1"
@@ -804,7 +822,10 @@ t cli-version-no-arguments $VMM_ERROR '' 'kvmrun version: takes no arguments' --
 # ---- kvmrun boot: Linux on the PC platform -----------------------------------
 # The test bed's Debian kernel (copied to build/linux/vmlinuz by make) with an
 # initramfs made here from the static busybox: /init prints a marker, reads a
-# line from the serial console, echoes it and reboots (reboot=t: a triple
+# line from the serial console, echoes it, prints the year from date and
+# hwclock (the CMOS clock) and the processors in /proc/cpuinfo, and reboots.
+# It boots with 2 vCPUs: Linux finds them in the MP table (no ACPI) and
+# starts the second with INIT/SIPI (reboot=t: a triple
 # fault, status 0). The line is fed on kvmrun's stdin only once the marker is
 # out: the 8250 driver empties the receive FIFO when it starts the port.
 LINUX_KERNEL=${KVMRUN_LINUX_KERNEL:-$(dirname "$KVMRUN")/linux/vmlinuz}
@@ -817,6 +838,10 @@ linux_initrd() {
 echo KVMRUN-LINUX-UP
 read -r line
 echo "KVMRUN-ECHO:$line"
+echo "KVMRUN-DATE:$(/bin/busybox date -u +%Y)"
+echo "KVMRUN-HWCLOCK:$(/bin/busybox hwclock -r -u 2>&1)"
+/bin/busybox mount -t proc proc /proc
+echo "KVMRUN-CPUS:$(/bin/busybox grep -c ^processor /proc/cpuinfo)"
 /bin/busybox reboot -f
 INIT
 	chmod 755 "$T/ird/init"
@@ -833,6 +858,7 @@ linux_boot() {
 		why="could not build the initramfs"
 	else
 		rm -f "$T/in" "$T/out" "$T/err"
+		y0=$(date -u +%Y)
 		mkfifo "$T/in"
 		: >"$T/out"
 		# The feeder: waits for the marker (at most 240 s), then sends the line.
@@ -840,7 +866,7 @@ linux_boot() {
 			sleep 0.2; i=$((i + 1)); done; echo "hello-from-the-host") >"$T/in" &
 		feeder=$!
 		timeout -s KILL 300 "$KVMRUN" boot --kernel "$LINUX_KERNEL" --initrd "$T/initrd.gz" \
-			--append "console=ttyS0 reboot=t quiet" --mem 256M --timeout 240s \
+			--append "console=ttyS0 reboot=t quiet" --mem 256M --cpus 2 --timeout 240s \
 			<"$T/in" >"$T/out" 2>"$T/err"
 		status=$?
 		kill "$feeder" 2>/dev/null
@@ -853,6 +879,15 @@ linux_boot() {
 			why="the line read from the serial console was not echoed"
 		elif ! grep -q "the guest rebooted" "$T/err"; then
 			why="kvmrun did not report a reboot"
+		# The CMOS clock gives the guest the host's time: its year, read at boot
+		# (date) and from /dev/rtc0 (hwclock), is the host's (or the next: New Year).
+		elif ! grep -Eq "KVMRUN-DATE:($y0|$((y0 + 1)))" "$T/out"; then
+			why="the guest's date is not in the host's year $y0: $(grep KVMRUN-DATE "$T/out")"
+		elif ! grep -Eq "KVMRUN-HWCLOCK:.* ($y0|$((y0 + 1)))" "$T/out"; then
+			why="the guest's hwclock is not in the host's year $y0: $(grep KVMRUN-HWCLOCK "$T/out")"
+		# Two vCPUs: Linux found both in the MP table and started the second.
+		elif ! grep -q "KVMRUN-CPUS:2" "$T/out"; then
+			why="the guest does not report 2 processors in /proc/cpuinfo: $(grep KVMRUN-CPUS "$T/out")"
 		fi
 	fi
 	report "$name" "$why"

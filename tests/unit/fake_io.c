@@ -12,8 +12,23 @@
 
 struct kr_vm *io_vm_new(void)
 {
-	struct kr_vm *vm = unit_vm_new(KR_MODE_LONG, 2u << 20);
-	if (!vm)
+	return io_vm_new_sized(2u << 20);
+}
+
+struct kr_vm *io_vm_new_sized(uint64_t mem_size)
+{
+	return io_vm_new_cpus(mem_size, 1);
+}
+
+struct kr_vm *io_vm_new_cpus(uint64_t mem_size, unsigned cpus)
+{
+	struct kr_vm_config cfg;
+	kr_vm_config_init(&cfg);
+	cfg.mode = KR_MODE_LONG;
+	cfg.mem_size = mem_size;
+	cfg.cpus = cpus;
+	struct kr_vm *vm;
+	if (kr_vm_create_detached(&vm, &cfg) < 0)
 		return NULL;
 	vm->vcpus[0].run = calloc(1, RUN_SIZE);
 	vm->run_size = RUN_SIZE;

@@ -6,7 +6,9 @@
  */
 #include <elf.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "devices/fwcfg.h"
 #include "loader/multiboot.h"
@@ -289,4 +291,53 @@ UNIT_TEST(multiboot_modes_options_and_room)
 	CHECK_FAILS_WITH(kr_multiboot_add_module(vm, "/nonexistent/module", NULL),
 			 "open(\"/nonexistent/module\"");
 	kr_vm_destroy(vm);
+}
+
+/* Write `size` bytes of k to a temporary file; its path in `path` (a mkstemp template). */
+static void write_temp(char *path, const uint8_t *data, size_t size)
+{
+	int fd = mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd < 0)
+		return;
+	CHECK_EQ(write(fd, data, size), (long)size);
+	close(fd);
+}
+
+UNIT_TEST(multiboot_probe_file_finds_the_magic_in_the_first_8_kib)
+{
+	static struct kernel k;
+	char path[] = "/tmp/kvmrun-mbprobe-XXXXXX";
+
+	make_aout(&k, 8192 - 12, MULTIBOOT_MEMORY_INFO); /* the last aligned place for it */
+	write_temp(path, k.b, k.size);
+	CHECK_EQ(kr_multiboot_probe_file(path), 1);
+	unlink(path);
+
+	/* Only the magic counts here (a bad checksum is refused when it loads). */
+	set_word(&k, 2, 0);
+	strcpy(path, "/tmp/kvmrun-mbprobe-XXXXXX");
+	write_temp(path, k.b, k.size);
+	CHECK_EQ(kr_multiboot_probe_file(path), 1);
+	unlink(path);
+
+	/* Past the first 8 KiB, unaligned, or a file shorter than the magic: not multiboot. */
+	make_aout(&k, 8192, 0);
+	strcpy(path, "/tmp/kvmrun-mbprobe-XXXXXX");
+	write_temp(path, k.b, k.size);
+	CHECK_EQ(kr_multiboot_probe_file(path), 0);
+	unlink(path);
+	make_aout(&k, 2, 0);
+	strcpy(path, "/tmp/kvmrun-mbprobe-XXXXXX");
+	write_temp(path, k.b, k.size);
+	CHECK_EQ(kr_multiboot_probe_file(path), 0);
+	unlink(path);
+	strcpy(path, "/tmp/kvmrun-mbprobe-XXXXXX");
+	write_temp(path, k.b + 2, 3);
+	CHECK_EQ(kr_multiboot_probe_file(path), 0);
+	unlink(path);
+
+	CHECK_FAILS_WITH(kr_multiboot_probe_file("/nonexistent/kvmrun-kernel"),
+			 "multiboot: open /nonexistent/kvmrun-kernel");
+	CHECK_FAILS_WITH(kr_multiboot_probe_file(NULL), "needs a path");
 }
