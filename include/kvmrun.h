@@ -291,7 +291,12 @@ void kr_vm_destroy(struct kr_vm *vm);
  * unmapped.
  */
 int kr_mem_add(struct kr_vm *vm, uint64_t gpa, uint64_t size, unsigned flags, int *slot);
-/* Remove a slot added with kr_mem_add (slot 0, the RAM, cannot be removed). */
+/*
+ * Remove a slot added with kr_mem_add (slot 0, the RAM, cannot be removed).
+ * With several vCPUs (cfg.cpus > 1) neither call is allowed while kr_vm_run
+ * runs (from a device handler, say): the other vCPUs' threads may be using
+ * the slots. Change them between runs.
+ */
 int kr_mem_remove(struct kr_vm *vm, int slot);
 
 /*

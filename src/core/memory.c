@@ -91,8 +91,26 @@ static unsigned phys_addr_bits(const struct kr_vm *vm)
 	return 36;
 }
 
+/*
+ * With several vCPUs the slot table is read on every vCPU's thread without a
+ * lock (kr_gpa_ptr, on the exit path); a slot removed under one of them would
+ * leave it copying from unmapped memory. So slots change only while no vCPU
+ * runs: between runs, or from a device with one vCPU (whose own thread is
+ * the only one).
+ */
+static int slots_may_change(struct kr_vm *vm, const char *what)
+{
+	if (kr_vm_smp(vm) && atomic_load(&vm->running_tid) != 0)
+		return kr_err("memory: %s while the VM's %u vCPUs run: the others may be using the "
+			      "slots; change them between runs",
+			      what, vm->cfg.cpus);
+	return 0;
+}
+
 int kr_mem_add(struct kr_vm *vm, uint64_t gpa, uint64_t size, unsigned flags, int *slot)
 {
+	if (slots_may_change(vm, "cannot add a slot") < 0)
+		return -1;
 	if (size == 0 || (size & 0xfff) || (gpa & 0xfff))
 		return kr_err("memory: slot at gpa 0x%llx size 0x%llx must be non-empty and "
 			      "4 KiB aligned",
@@ -142,6 +160,8 @@ int kr_mem_remove(struct kr_vm *vm, int slot)
 	if (slot <= 0 || slot >= KR_MAX_SLOTS || !vm->slots[slot].used)
 		return kr_err("memory: cannot remove slot %d (not a slot added by kr_mem_add)",
 			      slot);
+	if (slots_may_change(vm, "cannot remove a slot") < 0)
+		return -1;
 	struct kr_slot *s = &vm->slots[slot];
 	/* A region of size 0 deletes the slot. */
 	if (set_region(vm, slot, 0, s->gpa, 0, NULL) < 0)

@@ -432,6 +432,63 @@ UNIT_TEST(smp_ap_vmm_failure_reaches_the_caller)
 	RUN_BOUNDED(ap_vmm_failure);
 }
 
+/* ---- memory slots stay as they are while several vCPUs run --------------------------- */
+
+struct slot_change {
+	int slot;
+	int removed, added;
+	char why[256];
+};
+
+/* Port 0x99 (written by vCPU 1 while vCPU 0 spins): try to change the slots, then stop. */
+static int change_slots(struct kr_vm *vm, void *opaque, uint64_t port, void *data, uint32_t size,
+			bool is_write)
+{
+	(void)port, (void)data, (void)size, (void)is_write;
+	struct slot_change *c = opaque;
+	c->removed = kr_mem_remove(vm, c->slot);
+	snprintf(c->why, sizeof(c->why), "%s", kr_last_error());
+	c->added = kr_mem_add(vm, 1ull << 32, 4096, 0, NULL);
+	kr_vm_stop(vm, KR_STOP_REQUESTED, 0, "slots tried");
+	return 0;
+}
+
+static bool slots_fixed_in_a_run(void)
+{
+	struct kr_vm_config cfg;
+	struct kr_vm *vm;
+	struct kr_image img;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	cfg.cpus = 2;
+	cfg.console_fd = devnull();
+	if (kr_vm_create(&vm, &cfg) < 0)
+		return fail("kr_vm_create: %s", kr_last_error());
+	struct slot_change c = {.slot = -1};
+	bool ok = EXPECT(kr_mem_add(vm, 0x40000000, 4096, 0, &c.slot) == 0, "kr_mem_add: %s",
+			 kr_last_error()) &&
+		  EXPECT(kr_bus_register(vm, KR_SPACE_PIO, 0x99, 1, change_slots, &c) == 0, "bus") &&
+		  EXPECT(kr_load_buffer(vm, ap_port_code, sizeof(ap_port_code), NULL, &img) == 0 &&
+				 kr_vcpu_prepare(vm, &img) == 0,
+			 "prepare: %s", kr_last_error());
+	struct kr_stop s;
+	ok = ok && EXPECT(kr_vm_run(vm, &s) == 0 && s.reason == KR_STOP_REQUESTED, "run: %s",
+			  kr_last_error()) &&
+	     EXPECT(c.removed < 0 && c.added < 0, "a slot changed in the run (%d, %d)", c.removed,
+		    c.added) &&
+	     EXPECT(strstr(c.why, "while the VM's 2 vCPUs run"), "the refusal says \"%s\"", c.why) &&
+	     /* between runs it may */
+	     EXPECT(kr_mem_remove(vm, c.slot) == 0, "kr_mem_remove after the run: %s",
+		    kr_last_error());
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_slots_do_not_change_while_vcpus_run)
+{
+	RUN_BOUNDED(slots_fixed_in_a_run);
+}
+
 /* ---- KVMRUN_HC_START_CPU's refusals ------------------------------------------------- */
 
 /* startq with its table: two calls (cpu, entry, stack), on `cpus` vCPUs. */
