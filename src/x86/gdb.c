@@ -467,8 +467,11 @@ static uint64_t dr7_slot(const struct kr_gdb_bp *bp, int i)
 	return (1ull << (2 * i)) /* L<i> */ | (rw << (16 + 4 * i)) | (len << (18 + 4 * i));
 }
 
-int kr_gdb_set_debug(struct kr_vm *vm, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS], bool step)
+int kr_gdb_set_debug(struct kr_vm *vm, unsigned cpu, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS],
+		     bool step)
 {
+	if (cpu >= vm->ncpus)
+		return kr_err_code(KR_E_BAD_ARG, "gdb: no vCPU %u (the VM has %u)", cpu, vm->ncpus);
 	struct kvm_guest_debug d;
 	memset(&d, 0, sizeof(d));
 	d.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
@@ -482,9 +485,9 @@ int kr_gdb_set_debug(struct kr_vm *vm, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS
 		dr7 |= dr7_slot(&bps[i], i);
 	}
 	d.arch.debugreg[7] = dr7;
-	if (ioctl(kr_vcpu_current(vm)->fd, KVM_SET_GUEST_DEBUG, &d) < 0)
-		return kr_err_sys("gdb: ioctl KVM_SET_GUEST_DEBUG(control 0x%x, dr7 0x%llx)",
-				  d.control, (unsigned long long)dr7);
+	if (ioctl(vm->vcpus[cpu].fd, KVM_SET_GUEST_DEBUG, &d) < 0)
+		return kr_err_sys("gdb: ioctl KVM_SET_GUEST_DEBUG(vCPU %u, control 0x%x, dr7 0x%llx)",
+				  cpu, d.control, (unsigned long long)dr7);
 	return 0;
 }
 

@@ -49,8 +49,12 @@ struct kr_gdb_bp {
 /* Whether a watchpoint of len bytes at addr fits a debug register (aligned, 1/2/4/8). */
 bool kr_gdb_watch_ok(uint64_t addr, uint64_t len);
 
-/* KVM_SET_GUEST_DEBUG: these breakpoints in DR0..3 and DR7, and TF-style single step. */
-int kr_gdb_set_debug(struct kr_vm *vm, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS], bool step);
+/*
+ * KVM_SET_GUEST_DEBUG on vCPU `cpu` (each vCPU has its own debug
+ * registers): these breakpoints in DR0..3 and DR7, and TF-style single step.
+ */
+int kr_gdb_set_debug(struct kr_vm *vm, unsigned cpu, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS],
+		     bool step);
 
 /* What the last KVM_EXIT_DEBUG was: the slot hit (from DR6, -1: none), a single step. */
 struct kr_gdb_debug_exit {

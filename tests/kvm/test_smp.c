@@ -517,13 +517,6 @@ UNIT_TEST(smp_features_of_one_vcpu_refuse_several)
 		CHECK_FAILS_WITH(kr_vm_call(vm, "f", NULL, 0, NULL, &result, NULL),
 				 "call: not with 2 vCPUs");
 		CHECK_EQ(kr_last_error_code(), KR_E_BAD_ARG);
-		int sv[2];
-		struct kr_stop stop;
-		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0) {
-			CHECK_FAILS_WITH(kr_gdb_serve(vm, sv[0], &stop), "gdb: not with 2 vCPUs");
-			close(sv[0]);
-			close(sv[1]);
-		}
 		kr_vm_destroy(vm);
 	}
 	struct kr_vm_config cfg;
