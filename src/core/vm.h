@@ -148,6 +148,15 @@ struct kr_vcpu {
 	/* The thread inside this vCPU's run loop (0: none), which a stop signals. */
 	_Atomic pid_t tid;
 
+	/*
+	 * The last KVM_SET_GUEST_DEBUG on this vCPU (the gdb stub's, see
+	 * kr_gdb_set_debug), kept because KVM ties a single step's TF to the
+	 * RIP of that call: a vCPU whose registers are set later (an AP the
+	 * guest starts in the middle of a run) gets it again (x86/smp.c).
+	 */
+	bool has_guest_debug;
+	struct kvm_guest_debug guest_debug;
+
 	/* An AP's thread, and what it is told (under vm->smp.lock). */
 	bool has_thread;
 	pthread_t thread;

@@ -485,9 +485,25 @@ int kr_gdb_set_debug(struct kr_vm *vm, unsigned cpu, const struct kr_gdb_bp bps[
 		dr7 |= dr7_slot(&bps[i], i);
 	}
 	d.arch.debugreg[7] = dr7;
-	if (ioctl(vm->vcpus[cpu].fd, KVM_SET_GUEST_DEBUG, &d) < 0)
+	struct kr_vcpu *v = &vm->vcpus[cpu];
+	v->has_guest_debug = false;
+	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &d) < 0)
 		return kr_err_sys("gdb: ioctl KVM_SET_GUEST_DEBUG(vCPU %u, control 0x%x, dr7 0x%llx)",
 				  cpu, d.control, (unsigned long long)dr7);
+	v->guest_debug = d;
+	v->has_guest_debug = true;
+	return 0;
+}
+
+int kr_gdb_debug_again(struct kr_vm *vm, unsigned cpu)
+{
+	struct kr_vcpu *v = &vm->vcpus[cpu];
+	if (!v->has_guest_debug)
+		return 0;
+	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &v->guest_debug) < 0)
+		return kr_err_sys("gdb: ioctl KVM_SET_GUEST_DEBUG(vCPU %u, control 0x%x) again, "
+				  "after its registers were set",
+				  cpu, v->guest_debug.control);
 	return 0;
 }
 

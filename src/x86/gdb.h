@@ -56,6 +56,13 @@ bool kr_gdb_watch_ok(uint64_t addr, uint64_t len);
 int kr_gdb_set_debug(struct kr_vm *vm, unsigned cpu, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS],
 		     bool step);
 
+/*
+ * The last kr_gdb_set_debug of vCPU `cpu` once more, if there was one: KVM
+ * sets the single step's TF only while RIP is where it was at the call, so
+ * after KVM_SET_REGS (an AP started by the guest) the step would be lost.
+ */
+int kr_gdb_debug_again(struct kr_vm *vm, unsigned cpu);
+
 /* What the last KVM_EXIT_DEBUG was: the slot hit (from DR6, -1: none), a single step. */
 struct kr_gdb_debug_exit {
 	uint32_t exception; /* 1 (#DB) or 3 (#BP) */
