@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -816,4 +817,90 @@ UNIT_TEST(smp_each_ap_has_its_own_exception_stack)
 	/* The slots lie in kvmrun's system area, past the page tables. */
 	CHECK(KR_AP_TSS_GPA(1) >= KR_PAGE_TABLES_END && KR_AP_STACK_TOP(KR_MAX_CPUS - 1) <= KVMRUN_SYSTEM_AREA_END);
 	kr_vm_destroy(vm);
+}
+
+/* ---- held vCPUs (vm->held: the gdb stub steps one vCPU and holds the others) ---------- */
+
+/*
+ * count with 2 vCPUs: the AP held, vCPU 0 starts it and waits for it in
+ * vain until the timeout (however long: the AP never runs); then vCPU 0
+ * held, only the AP runs, counts and halts, which ends the run; nothing is
+ * left to run with vCPU 0 held; and no longer held, vCPU 0 finds the count.
+ */
+static bool held_count(void)
+{
+	struct kr_vm *vm = smp_vm(2, count_code, sizeof(count_code));
+	if (!vm)
+		return false;
+	vm->cfg.timeout_ns = 300 * 1000000ull;
+	uint64_t *counter = kr_gpa_ptr(vm, LOAD + COUNT_COUNTER, 8);
+	struct kr_stop s;
+	struct kvm_regs before, after;
+	vm->held = 1u << 1;
+	bool ok = run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout") &&
+		  EXPECT(*counter == 0, "the held AP counted %llu", (unsigned long long)*counter) &&
+		  EXPECT(vm->vcpus[1].started, "vCPU 0 did not start vCPU 1");
+	vm->held = 1u << 0;
+	ok = ok && EXPECT(kr_vcpu_get_regs_of(&vm->vcpus[0], &before) == 0, "regs: %s",
+			  kr_last_error()) &&
+	     run(vm, &s) && stopped_as(&s, KR_STOP_REQUESTED, 0, "every vCPU that ran halted") &&
+	     EXPECT(*counter == 1, "the AP counted %llu", (unsigned long long)*counter) &&
+	     EXPECT(kr_vcpu_get_regs_of(&vm->vcpus[0], &after) == 0, "regs: %s", kr_last_error()) &&
+	     EXPECT(after.rip == before.rip && after.rdi == before.rdi,
+		    "held vCPU 0 moved: rip 0x%llx -> 0x%llx", (unsigned long long)before.rip,
+		    (unsigned long long)after.rip);
+	ok = ok && EXPECT(kr_vm_run(vm, &s) < 0 && strstr(kr_last_error(), "no vCPU to run"),
+			  "a run with vCPU 0 held and the AP halted: %s", kr_last_error());
+	vm->held = 0;
+	ok = ok && run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status") &&
+	     EXPECT(s.exit_code == 2, "status %d", s.exit_code);
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_held_vcpus_stay_where_they_are)
+{
+	RUN_BOUNDED(held_count);
+}
+
+/*
+ * spin2: with vCPU 0 held, the thread of kr_vm_run runs no vCPU, yet the
+ * timeout and a kr_vm_stop from another thread end the AP's run.
+ */
+static void *stop_in_the_run(void *arg)
+{
+	struct kr_vm *vm = arg;
+	while (atomic_load(&vm->running_tid) == 0)
+		sched_yield();
+	kr_vm_stop(vm, KR_STOP_REQUESTED, 0, "stopped from another thread");
+	return NULL;
+}
+
+static bool held_bsp_stops(void)
+{
+	struct kr_vm *vm = smp_vm(2, spin2_code, sizeof(spin2_code));
+	if (!vm)
+		return false;
+	vm->cfg.timeout_ns = 1000 * 1000000ull; /* generous: vCPU 1 must have run by then */
+	uint8_t *flag = kr_gpa_ptr(vm, SPIN2_FLAG, 1);
+	struct kr_stop s;
+	bool ok = run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout") &&
+		  EXPECT(*flag == 1, "vCPU 1 never ran");
+	vm->held = 1u << 0;
+	ok = ok && run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout of 1000 ms");
+	pthread_t t;
+	ok = ok && EXPECT(pthread_create(&t, NULL, stop_in_the_run, vm) == 0, "pthread_create");
+	if (ok) {
+		vm->cfg.timeout_ns = 0;
+		ok = run(vm, &s) && stopped_as(&s, KR_STOP_REQUESTED, 0, "from another thread");
+		pthread_join(t, NULL);
+	}
+	vm->held = 0;
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_held_bsp_run_ends_at_timeout_and_stop)
+{
+	RUN_BOUNDED(held_bsp_stops);
 }
