@@ -904,3 +904,161 @@ UNIT_TEST(smp_held_bsp_run_ends_at_timeout_and_stop)
 {
 	RUN_BOUNDED(held_bsp_stops);
 }
+
+/* ---- gdb over a socket pair, two vCPUs: the protocol as the stub serves it ---------------- */
+
+#define COUNT_AP (LOAD + 0x58) /* count_code's `ap`: lock inc qword [rdi]; hlt */
+
+/* The debugger's end: one packet out (framed), its ack in. */
+static bool gdb_put(int fd, const char *p)
+{
+	char out[600];
+	unsigned sum = 0;
+	for (const char *c = p; *c; c++)
+		sum += (unsigned char)*c;
+	int n = snprintf(out, sizeof(out), "$%s#%02x", p, sum & 0xff);
+	char ack;
+	return write(fd, out, (size_t)n) == n && read(fd, &ack, 1) == 1 && ack == '+';
+}
+
+/* One packet in (its payload into buf), acknowledged. */
+static bool gdb_get(int fd, char *buf, size_t cap)
+{
+	char c;
+	size_t n = 0;
+	do
+		if (read(fd, &c, 1) != 1)
+			return false;
+	while (c != '$');
+	for (;;) {
+		if (read(fd, &c, 1) != 1)
+			return false;
+		if (c == '#')
+			break;
+		if (n + 1 < cap)
+			buf[n++] = c;
+	}
+	buf[n] = '\0';
+	char sum[2];
+	return read(fd, sum, 2) == 2 && write(fd, "+", 1) == 1;
+}
+
+struct gdb_script {
+	int fd;
+	bool ok;
+	char failure[400];
+};
+
+/* Send `pkt`; the reply must be `want` (NULL: any, left in reply). */
+static bool gdb_ask(struct gdb_script *sc, const char *pkt, const char *want, char *reply,
+		    size_t cap)
+{
+	if (!gdb_put(sc->fd, pkt) || !gdb_get(sc->fd, reply, cap)) {
+		snprintf(sc->failure, sizeof(sc->failure), "'%s': the connection failed", pkt);
+		return false;
+	}
+	if (want && strcmp(reply, want) != 0) {
+		snprintf(sc->failure, sizeof(sc->failure), "'%s' -> '%.200s', expected '%s'", pkt,
+			 reply, want);
+		return false;
+	}
+	return true;
+}
+
+/* RIP from a g reply of the x86-64 set: the 17th register, little-endian hex. */
+static uint64_t g_rip(const char *g)
+{
+	uint64_t rip = 0;
+	if (strlen(g) < 16 * 16 + 16)
+		return 0;
+	for (int i = 7; i >= 0; i--) {
+		unsigned b;
+		if (sscanf(g + 16 * 16 + 2 * i, "%2x", &b) != 1)
+			return 0;
+		rip = rip << 8 | b;
+	}
+	return rip;
+}
+
+static void *gdb_session(void *arg)
+{
+	struct gdb_script *sc = arg;
+	static char r[8192];
+	char pkt[64], hex_ns[64] = "", hex_run[64] = "";
+	const char *ns = "vCPU 1, not started", *rn = "vCPU 1, running";
+	for (size_t i = 0; ns[i]; i++)
+		snprintf(hex_ns + 2 * i, 3, "%02x", (unsigned char)ns[i]);
+	for (size_t i = 0; rn[i]; i++)
+		snprintf(hex_run + 2 * i, 3, "%02x", (unsigned char)rn[i]);
+	snprintf(pkt, sizeof(pkt), "Z1,%x,1", COUNT_AP);
+	char unbreak[64];
+	snprintf(unbreak, sizeof(unbreak), "z1,%x,1", COUNT_AP);
+	uint64_t rip;
+	sc->ok = gdb_ask(sc, "qfThreadInfo", "m1,2", r, sizeof(r)) &&
+		 gdb_ask(sc, "qThreadExtraInfo,2", hex_ns, r, sizeof(r)) &&
+		 gdb_ask(sc, pkt, "OK", r, sizeof(r)) &&
+		 /* vCPU 1 reaches the breakpoint, vCPU 0 waits for it: thread 2 stops */
+		 gdb_ask(sc, "vCont;c", "T05thread:02;hwbreak:;", r, sizeof(r)) &&
+		 gdb_ask(sc, "qC", "QC2", r, sizeof(r)) &&
+		 gdb_ask(sc, "qThreadExtraInfo,2", hex_run, r, sizeof(r)) &&
+		 gdb_ask(sc, "g", NULL, r, sizeof(r));
+	if (sc->ok && (rip = g_rip(r)) != COUNT_AP) {
+		snprintf(sc->failure, sizeof(sc->failure), "thread 2's rip 0x%llx, expected 0x%x",
+			 (unsigned long long)rip, COUNT_AP);
+		sc->ok = false;
+	}
+	sc->ok = sc->ok && gdb_ask(sc, "Hg1", "OK", r, sizeof(r)) && gdb_ask(sc, "g", NULL, r, sizeof(r));
+	if (sc->ok && ((rip = g_rip(r)) < LOAD || rip >= COUNT_AP)) {
+		snprintf(sc->failure, sizeof(sc->failure), "thread 1's rip 0x%llx, not vCPU 0's",
+			 (unsigned long long)rip);
+		sc->ok = false;
+	}
+	/* vCPU 1 alone steps over its lock inc (vCPU 0 held), then both run to the end. */
+	sc->ok = sc->ok && gdb_ask(sc, unbreak, "OK", r, sizeof(r)) &&
+		 gdb_ask(sc, "vCont;s:2", "T05thread:02;", r, sizeof(r)) &&
+		 gdb_ask(sc, "Hg2", "OK", r, sizeof(r)) && gdb_ask(sc, "g", NULL, r, sizeof(r));
+	if (sc->ok && (rip = g_rip(r)) != COUNT_AP + 4) {
+		snprintf(sc->failure, sizeof(sc->failure), "after the step thread 2's rip 0x%llx",
+			 (unsigned long long)rip);
+		sc->ok = false;
+	}
+	sc->ok = sc->ok && gdb_ask(sc, "vCont;c", "W02", r, sizeof(r));
+	shutdown(sc->fd, SHUT_WR); /* as gdb closes: the stub lingers no longer */
+	return NULL;
+}
+
+static bool gdb_two_vcpus(void)
+{
+	struct kr_vm *vm = smp_vm(2, count_code, sizeof(count_code));
+	if (!vm)
+		return false;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		kr_vm_destroy(vm);
+		return fail("socketpair: %s", strerror(errno));
+	}
+	struct gdb_script sc = {.fd = sv[1]};
+	pthread_t t;
+	bool ok = EXPECT(pthread_create(&t, NULL, gdb_session, &sc) == 0, "pthread_create");
+	struct kr_stop s;
+	if (ok) {
+		int rc = kr_gdb_serve(vm, sv[0], &s);
+		shutdown(sv[0], SHUT_RDWR); /* a script that failed half-way stops waiting */
+		pthread_join(t, NULL);
+		ok = EXPECT(sc.ok, "%s", sc.failure) &&
+		     EXPECT(rc == 0, "kr_gdb_serve: %s", kr_last_error()) &&
+		     stopped_as(&s, KR_STOP_EXIT, 0, "status") &&
+		     EXPECT(s.exit_code == 2, "status %d", s.exit_code);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_gdb_sees_each_vcpu_as_a_thread)
+{
+	if (!kvmtest_needs("gdb-singlestep"))
+		return;
+	RUN_BOUNDED(gdb_two_vcpus);
+}
