@@ -254,10 +254,15 @@ int kr_smp_check_start(struct kr_vm *vm, uint64_t id)
 	return 0;
 }
 
-void kr_smp_start_cpu(struct kr_vm *vm, unsigned id)
+int kr_smp_start_cpu(struct kr_vm *vm, unsigned id)
 {
 	struct kr_smp *s = &vm->smp;
 	struct kr_vcpu *v = &vm->vcpus[id];
+	for (size_t i = 0; i < vm->nmodules; i++) {
+		const struct kr_hooks *h = vm->modules[i].hooks;
+		if (h->on_cpu_start && h->on_cpu_start(vm, vm->modules[i].opaque, id) < 0)
+			return -1;
+	}
 	pthread_mutex_lock(&s->lock);
 	v->started = true;
 	/*
@@ -268,4 +273,5 @@ void kr_smp_start_cpu(struct kr_vm *vm, unsigned id)
 	if (!(vm->held >> id & 1))
 		go(s, v);
 	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

@@ -43,7 +43,10 @@ int kr_smp_run_end(struct kr_vm *vm, bool keep_error);
  * (vCPU 0, out of range, already started, no such thread).
  */
 int kr_smp_check_start(struct kr_vm *vm, uint64_t id);
-/* Start AP `id` (its registers set, kr_smp_check_start passed): it runs at once. */
-void kr_smp_start_cpu(struct kr_vm *vm, unsigned id);
+/*
+ * Start AP `id` (its registers set, kr_smp_check_start passed): the
+ * modules' on_cpu_start first, then it runs at once. -1 if a hook failed.
+ */
+int kr_smp_start_cpu(struct kr_vm *vm, unsigned id);
 
 #endif

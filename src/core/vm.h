@@ -74,6 +74,12 @@ struct kr_hooks {
 	 * stops the run as an unhandled one.
 	 */
 	int (*on_debug_exit)(struct kr_vm *vm, void *opaque);
+	/*
+	 * The guest starts AP `cpu` (KVMRUN_HC_START_CPU): its registers are
+	 * set, it has not run yet (the gdb stub sets its debug state again, and
+	 * stops at a breakpoint on its first instruction). -1 fails the run.
+	 */
+	int (*on_cpu_start)(struct kr_vm *vm, void *opaque, unsigned cpu);
 };
 
 #define KR_MAX_MODULES 16

@@ -746,6 +746,17 @@ static int exec_bp_at(const struct kr_gdb *g, uint64_t pc)
 	return -1;
 }
 
+/* vCPU `cpu` stopped for gdb: the first to stop claims the stop reply; every vCPU stops. */
+static void stop_for(struct kr_gdb *g, unsigned cpu, const struct kr_gdb_debug_exit *d)
+{
+	if (!atomic_exchange(&g->hit_claimed, true)) {
+		g->dbg = *d;
+		g->hit_cpu = cpu;
+		g->debug_hit = true;
+	}
+	kr_vm_stop(g->vm, KR_STOP_REQUESTED, 0, "gdb: a breakpoint, watchpoint or single step");
+}
+
 /*
  * KVM_EXIT_DEBUG, on the thread of the vCPU that took it (several at once
  * with several vCPUs). Where the back end ignores the debug registers but
@@ -769,17 +780,37 @@ static int on_debug_exit(struct kr_vm *vm, void *opaque)
 			return 1; /* a step between breakpoints: on */
 		d.slot = hit;
 	}
-	if (!atomic_exchange(&g->hit_claimed, true)) {
-		g->dbg = d;
-		g->hit_cpu = v->id;
-		g->debug_hit = true;
-	}
-	kr_vm_stop(vm, KR_STOP_REQUESTED, 0, "gdb: a breakpoint, watchpoint or single step");
+	stop_for(g, v->id, &d);
 	return 1;
 }
 
+/*
+ * The guest starts an AP in the middle of a run. KVM ties a single step's
+ * TF to the RIP at KVM_SET_GUEST_DEBUG, which the start just changed: set
+ * it again. And where breakpoints are emulated by stepping, no step lands
+ * on the AP's first instruction: a breakpoint there is checked here.
+ */
+static int on_cpu_start(struct kr_vm *vm, void *opaque, unsigned cpu)
+{
+	struct kr_gdb *g = opaque;
+	if (!g)
+		return 0;
+	if (kr_gdb_debug_again(vm, cpu) < 0)
+		return -1;
+	if (!g->emulate || g->resume[cpu] != KR_GDB_RUN)
+		return 0;
+	struct kvm_regs regs;
+	if (kr_vcpu_get_regs_of(&vm->vcpus[cpu], &regs) < 0)
+		return -1;
+	int hit = exec_bp_at(g, regs.rip);
+	if (hit >= 0)
+		stop_for(g, cpu, &(struct kr_gdb_debug_exit){.pc = regs.rip, .slot = hit});
+	return 0;
+}
+
 /* The hooks stay registered for the VM's life; opaque is the stub of the serve in progress. */
-static const struct kr_hooks gdb_hooks = {.name = "gdb", .on_debug_exit = on_debug_exit};
+static const struct kr_hooks gdb_hooks = {
+	.name = "gdb", .on_debug_exit = on_debug_exit, .on_cpu_start = on_cpu_start};
 
 /*
  * While the guest runs: a Ctrl-C from gdb (or the connection going away)

@@ -19,7 +19,6 @@
 
 #include "core/smp.h"
 #include "core/vm.h"
-#include "x86/gdb.h"
 #include "x86/smp.h"
 #include "x86/vcpu.h"
 #include "x86/x86.h"
@@ -81,9 +80,7 @@ int kr_x86_start_cpu(struct kr_vm *vm, uint64_t cpu, uint64_t entry)
 	s.apic_base &= ~APIC_BASE_BSP;
 	memset(s.interrupt_bitmap, 0, sizeof(s.interrupt_bitmap));
 	struct kvm_regs r = {.rip = entry, .rsp = stack, .rdi = arg, .rsi = cpu, .rflags = 0x2};
-	if (kr_vcpu_set_sregs_of(ap, &s) < 0 || kr_vcpu_set_regs_of(ap, &r) < 0 ||
-	    kr_gdb_debug_again(vm, (unsigned)cpu) < 0) /* under gdb: its single step */
+	if (kr_vcpu_set_sregs_of(ap, &s) < 0 || kr_vcpu_set_regs_of(ap, &r) < 0)
 		return -1;
-	kr_smp_start_cpu(vm, (unsigned)cpu);
-	return 0;
+	return kr_smp_start_cpu(vm, (unsigned)cpu);
 }
