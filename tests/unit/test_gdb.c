@@ -42,12 +42,12 @@ static enum kr_gdb_action send(const char *pkt)
 	return kr_gdb_handle(&stub, pkt, strlen(pkt), reply);
 }
 
-#define CHECK_REPLY(pkt, want)                                                             \
-	do {                                                                               \
-		CHECK_EQ(send(pkt), KR_GDB_REPLY);                                         \
-		if (strcmp(reply, want) != 0)                                              \
-			unit_fail(__FILE__, __LINE__, "'%s' -> '%s', expected '%s'", pkt, reply, \
-				  want);                                                   \
+#define CHECK_REPLY(pkt, want)                                                                     \
+	do {                                                                                       \
+		CHECK_EQ(send(pkt), KR_GDB_REPLY);                                                 \
+		if (strcmp(reply, want) != 0)                                                      \
+			unit_fail(__FILE__, __LINE__, "'%s' -> '%s', expected '%s'", pkt, reply,   \
+				  want);                                                           \
 	} while (0)
 
 /* The plan of the last resume, one letter per vCPU: h(old), c(ontinue), s(tep). */
@@ -60,10 +60,10 @@ static const char *plan(unsigned ncpus)
 	return p;
 }
 
-#define CHECK_PLAN(n, want)                                                                \
-	do {                                                                               \
-		if (strcmp(plan(n), want) != 0)                                            \
-			unit_fail(__FILE__, __LINE__, "plan '%s', expected '%s'", plan(n), want); \
+#define CHECK_PLAN(n, want)                                                                        \
+	do {                                                                                       \
+		if (strcmp(plan(n), want) != 0)                                                    \
+			unit_fail(__FILE__, __LINE__, "plan '%s', expected '%s'", plan(n), want);  \
 	} while (0)
 
 /* "vCPU 1, not started" as qThreadExtraInfo gives it: hex. */
@@ -151,27 +151,45 @@ UNIT_TEST(gdb_bad_thread_ids_get_errors)
 	if (!vm)
 		return;
 	static const char *const bad[] = {
-		"Hg3",  "Hg-1", "Hgp1.1", "Hg",  "Hgx", "Hg11111111111111111", "Hc3", "Hc-2",
-		"Hx1",  "T0",   "T-1",    "T3",  "T",   "Tffffffffffffffff",   "T1,", "T-",
-		"qThreadExtraInfo,0", "qThreadExtraInfo,-1", "qThreadExtraInfo,3",
-		"qThreadExtraInfo,", "qThreadExtraInfo,zz",
+	    "Hg3",
+	    "Hg-1",
+	    "Hgp1.1",
+	    "Hg",
+	    "Hgx",
+	    "Hg11111111111111111",
+	    "Hc3",
+	    "Hc-2",
+	    "Hx1",
+	    "T0",
+	    "T-1",
+	    "T3",
+	    "T",
+	    "Tffffffffffffffff",
+	    "T1,",
+	    "T-",
+	    "qThreadExtraInfo,0",
+	    "qThreadExtraInfo,-1",
+	    "qThreadExtraInfo,3",
+	    "qThreadExtraInfo,",
+	    "qThreadExtraInfo,zz",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		unsigned before = stub.g_cpu;
 		CHECK_EQ(send(bad[i]), KR_GDB_REPLY);
 		if (reply[0] != 'E' || strlen(reply) != 3)
-			unit_fail(__FILE__, __LINE__, "'%s' -> '%s', expected an error", bad[i], reply);
+			unit_fail(__FILE__, __LINE__, "'%s' -> '%s', expected an error", bad[i],
+				  reply);
 		CHECK_EQ(stub.g_cpu, before);
 	}
 	/* vCont: bad syntax (E01), a thread that does not exist or cannot step (E04). */
 	static const struct {
 		const char *pkt, *want;
 	} vc[] = {
-		{"vCont", "E01"},         {"vCont;", "E01"},        {"vCont;x", "E01"},
-		{"vCont;t", "E01"},       {"vCont;r1,2", "E01"},    {"vCont;c:", "E04"},
-		{"vCont;c:3", "E04"},     {"vCont;s:p1.2", "E04"},  {"vCont;c:1:2", "E04"},
-		{"vCont;cc", "E01"},      {"vCont;C", "E01"},       {"vCont;s:2", "E04"},
-		{"vCont;s:2;c", "E04"},   {"vCont;c:2", "E04"},     {"vCont;s:-2", "E04"},
+	    {"vCont", "E01"},	    {"vCont;", "E01"},	     {"vCont;x", "E01"},
+	    {"vCont;t", "E01"},	    {"vCont;r1,2", "E01"},   {"vCont;c:", "E04"},
+	    {"vCont;c:3", "E04"},   {"vCont;s:p1.2", "E04"}, {"vCont;c:1:2", "E04"},
+	    {"vCont;cc", "E01"},    {"vCont;C", "E01"},	     {"vCont;s:2", "E04"},
+	    {"vCont;s:2;c", "E04"}, {"vCont;c:2", "E04"},    {"vCont;s:-2", "E04"},
 	};
 	for (size_t i = 0; i < sizeof(vc) / sizeof(vc[0]); i++)
 		CHECK_REPLY(vc[i].pkt, vc[i].want);
