@@ -1013,6 +1013,12 @@ static void *gdb_session(void *arg)
 			 (unsigned long long)rip);
 		sc->ok = false;
 	}
+	/*
+	 * Continued while it sits on the breakpoint, vCPU 1 stops there at once
+	 * (gdb steps the thread it stopped over first; this is the one gdb
+	 * knows nothing of, whose stop another vCPU's took the place of).
+	 */
+	sc->ok = sc->ok && gdb_ask(sc, "vCont;c", "T05thread:02;hwbreak:;", r, sizeof(r));
 	/* vCPU 1 alone steps over its lock inc (vCPU 0 held), then both run to the end. */
 	sc->ok = sc->ok && gdb_ask(sc, unbreak, "OK", r, sizeof(r)) &&
 		 gdb_ask(sc, "vCont;s:2", "T05thread:02;", r, sizeof(r)) &&
@@ -1061,4 +1067,86 @@ UNIT_TEST(smp_gdb_sees_each_vcpu_as_a_thread)
 	if (!kvmtest_needs("gdb-singlestep"))
 		return;
 	RUN_BOUNDED(gdb_two_vcpus);
+}
+
+/* spin2 under gdb: a Ctrl-C stops both spinning vCPUs, each thread's registers are its own. */
+#define SPIN2_AP_LOOP (LOAD + 0x26) /* vCPU 1's jmp $ */
+
+struct ctrl_c_script {
+	struct gdb_script sc;
+	struct kr_vm *vm;
+};
+
+static void *gdb_ctrl_c(void *arg)
+{
+	struct ctrl_c_script *cs = arg;
+	struct gdb_script *sc = &cs->sc;
+	static char r[8192];
+	const uint8_t *flag = kr_gpa_ptr(cs->vm, SPIN2_FLAG, 1);
+	sc->ok = gdb_put(sc->fd, "vCont;c");
+	while (sc->ok && __atomic_load_n(flag, __ATOMIC_SEQ_CST) == 0) /* vCPU 1 runs */
+		sched_yield();
+	sc->ok = sc->ok && write(sc->fd, "\x03", 1) == 1 && gdb_get(sc->fd, r, sizeof(r));
+	if (sc->ok && strcmp(r, "T02thread:01;") != 0) {
+		snprintf(sc->failure, sizeof(sc->failure), "Ctrl-C -> '%.100s'", r);
+		sc->ok = false;
+	}
+	uint64_t rip;
+	sc->ok = sc->ok && gdb_ask(sc, "Hg2", "OK", r, sizeof(r)) && gdb_ask(sc, "g", NULL, r, sizeof(r));
+	if (sc->ok && (rip = g_rip(r)) != SPIN2_AP_LOOP) {
+		snprintf(sc->failure, sizeof(sc->failure), "thread 2's rip 0x%llx, expected 0x%x",
+			 (unsigned long long)rip, SPIN2_AP_LOOP);
+		sc->ok = false;
+	}
+	/*
+	 * vCPU 0 at its jmp $ (0x21), or still at the out that started vCPU 1
+	 * (0x20) where the back end completes an out only at the next KVM_RUN
+	 * (nested KVM) and the stop came first.
+	 */
+	sc->ok = sc->ok && gdb_ask(sc, "Hg1", "OK", r, sizeof(r)) && gdb_ask(sc, "g", NULL, r, sizeof(r));
+	if (sc->ok && (rip = g_rip(r)) != LOAD + 0x21 && rip != LOAD + 0x20) {
+		snprintf(sc->failure, sizeof(sc->failure), "thread 1's rip 0x%llx, expected 0x%x",
+			 (unsigned long long)rip, LOAD + 0x21);
+		sc->ok = false;
+	}
+	/* Killed whatever happened: the guest spins, and gdb's going away would let it run on. */
+	sc->ok = gdb_put(sc->fd, "k") && sc->ok;
+	shutdown(sc->fd, SHUT_WR);
+	return NULL;
+}
+
+static bool gdb_ctrl_c_two_vcpus(void)
+{
+	struct kr_vm *vm = smp_vm(2, spin2_code, sizeof(spin2_code));
+	if (!vm)
+		return false;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		kr_vm_destroy(vm);
+		return fail("socketpair: %s", strerror(errno));
+	}
+	struct ctrl_c_script cs = {.sc = {.fd = sv[1]}, .vm = vm};
+	pthread_t t;
+	bool ok = EXPECT(pthread_create(&t, NULL, gdb_ctrl_c, &cs) == 0, "pthread_create");
+	struct kr_stop s;
+	if (ok) {
+		int rc = kr_gdb_serve(vm, sv[0], &s);
+		shutdown(sv[0], SHUT_RDWR);
+		pthread_join(t, NULL);
+		ok = EXPECT(cs.sc.ok, "%s", cs.sc.failure) &&
+		     EXPECT(rc == 0, "kr_gdb_serve: %s", kr_last_error()) &&
+		     EXPECT(s.reason == KR_STOP_REQUESTED && strstr(s.message, "killed by gdb"),
+			    "stop: %s", s.message);
+	}
+	close(sv[0]);
+	close(sv[1]);
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_gdb_ctrl_c_stops_every_vcpu)
+{
+	if (!kvmtest_needs("gdb"))
+		return;
+	RUN_BOUNDED(gdb_ctrl_c_two_vcpus);
 }
