@@ -158,7 +158,8 @@ struct kr_vcpu {
 	 * The last KVM_SET_GUEST_DEBUG on this vCPU (the gdb stub's, see
 	 * kr_gdb_set_debug), kept because KVM ties a single step's TF to the
 	 * RIP of that call: a vCPU whose registers are set later (an AP the
-	 * guest starts in the middle of a run) gets it again (x86/smp.c).
+	 * guest starts in the middle of a run) gets it again (kr_gdb_debug_again,
+	 * from the stub's on_cpu_start hook).
 	 */
 	bool has_guest_debug;
 	struct kvm_guest_debug guest_debug;

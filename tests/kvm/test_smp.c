@@ -1014,6 +1014,22 @@ static void *gdb_session(void *arg)
 		sc->ok = false;
 	}
 	/*
+	 * Memory by virtual address goes through the selected thread's page
+	 * tables: vCPU 1's CR3 (register 0x3d) pointed at zeroed memory, its
+	 * thread finds nothing mapped at the code while vCPU 0's reads it.
+	 */
+	char cr3[32] = "", set_cr3[48];
+	sc->ok = sc->ok && gdb_ask(sc, "Hg2", "OK", r, sizeof(r)) && gdb_ask(sc, "p3d", NULL, r, sizeof(r));
+	if (sc->ok)
+		snprintf(cr3, sizeof(cr3), "%.16s", r);
+	snprintf(set_cr3, sizeof(set_cr3), "P3d=%s", cr3);
+	sc->ok = sc->ok && gdb_ask(sc, "P3d=0000600000000000", "OK", r, sizeof(r)) &&
+		 gdb_ask(sc, "m100000,4", "E0e", r, sizeof(r)) &&
+		 gdb_ask(sc, "Hg1", "OK", r, sizeof(r)) &&
+		 gdb_ask(sc, "m100000,4", "4989d441", r, sizeof(r)) &&
+		 gdb_ask(sc, "Hg2", "OK", r, sizeof(r)) && gdb_ask(sc, set_cr3, "OK", r, sizeof(r)) &&
+		 gdb_ask(sc, "m100000,4", "4989d441", r, sizeof(r));
+	/*
 	 * Continued while it sits on the breakpoint, vCPU 1 stops there at once
 	 * (gdb steps the thread it stopped over first; this is the one gdb
 	 * knows nothing of, whose stop another vCPU's took the place of).
