@@ -362,11 +362,16 @@ static int parse_thread(const struct kr_gdb *g, const char *p, const char *end)
 	return t <= g->vm->ncpus ? (int)(t - 1) : TID_BAD;
 }
 
-/* Whether vCPU `cpu` can run: the boot processor, or an AP started and not halted. */
+/*
+ * Whether vCPU `cpu` can run: the boot processor, or an AP started and not
+ * halted, which KVM does not hold until an INIT/SIPI (the PC platform's APs
+ * before the guest wakes them, see kr_gdb_cpu_waits_for_sipi).
+ */
 static bool can_run(const struct kr_gdb *g, unsigned cpu)
 {
 	const struct kr_vcpu *v = &g->vm->vcpus[cpu];
-	return cpu == 0 || (v->started && !v->halted);
+	return cpu == 0 ||
+	       (v->started && !v->halted && !kr_gdb_cpu_waits_for_sipi(g->vm, cpu));
 }
 
 /* What qThreadExtraInfo says of vCPU `cpu`'s state. */
@@ -375,7 +380,9 @@ static const char *cpu_state(const struct kr_gdb *g, unsigned cpu)
 	const struct kr_vcpu *v = &g->vm->vcpus[cpu];
 	if (can_run(g, cpu))
 		return "running"; /* it runs when gdb resumes it */
-	return v->halted ? "halted" : "not started";
+	if (v->halted)
+		return "halted";
+	return v->started ? "waiting for INIT/SIPI" : "not started";
 }
 
 /*

@@ -507,6 +507,16 @@ int kr_gdb_debug_again(struct kr_vm *vm, unsigned cpu)
 	return 0;
 }
 
+bool kr_gdb_cpu_waits_for_sipi(struct kr_vm *vm, unsigned cpu)
+{
+	struct kvm_mp_state mp;
+	if (cpu == 0 || cpu >= vm->ncpus || vm->vcpus[cpu].fd < 0 ||
+	    ioctl(vm->vcpus[cpu].fd, KVM_GET_MP_STATE, &mp) < 0)
+		return false;
+	return mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
+	       mp.mp_state == KVM_MP_STATE_INIT_RECEIVED;
+}
+
 void kr_gdb_decode_debug_exit(const struct kvm_run *run, struct kr_gdb_debug_exit *d)
 {
 	d->exception = run->debug.arch.exception;

@@ -63,6 +63,13 @@ int kr_gdb_set_debug(struct kr_vm *vm, unsigned cpu, const struct kr_gdb_bp bps[
  */
 int kr_gdb_debug_again(struct kr_vm *vm, unsigned cpu);
 
+/*
+ * Whether KVM holds AP `cpu` until the guest sends it INIT and SIPI (the
+ * in-kernel LAPIC's APs: KVM_GET_MP_STATE says UNINITIALIZED or
+ * INIT_RECEIVED). False for vCPU 0, a VM without it, or no answer.
+ */
+bool kr_gdb_cpu_waits_for_sipi(struct kr_vm *vm, unsigned cpu);
+
 /* What the last KVM_EXIT_DEBUG was: the slot hit (from DR6, -1: none), a single step. */
 struct kr_gdb_debug_exit {
 	uint32_t exception; /* 1 (#DB) or 3 (#BP) */

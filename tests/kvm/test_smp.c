@@ -1166,3 +1166,65 @@ UNIT_TEST(smp_gdb_ctrl_c_stops_every_vcpu)
 		return;
 	RUN_BOUNDED(gdb_ctrl_c_two_vcpus);
 }
+
+/* pc_exit5 under gdb: KVM holds the PC platform's APs until INIT/SIPI, and gdb is told so. */
+static void *gdb_pc_session(void *arg)
+{
+	struct gdb_script *sc = arg;
+	static char r[512];
+	char waits[96] = "";
+	const char *text = "vCPU 2, waiting for INIT/SIPI";
+	for (size_t i = 0; text[i]; i++)
+		snprintf(waits + 2 * i, 3, "%02x", (unsigned char)text[i]);
+	sc->ok = gdb_ask(sc, "qfThreadInfo", "m1,2,3", r, sizeof(r)) &&
+		 gdb_ask(sc, "qThreadExtraInfo,3", waits, r, sizeof(r)) &&
+		 /* a step of it alone would wait in KVM_RUN for a SIPI that never comes */
+		 gdb_ask(sc, "vCont;s:3", "E04", r, sizeof(r)) &&
+		 gdb_ask(sc, "vCont;c", "W05", r, sizeof(r));
+	shutdown(sc->fd, SHUT_WR);
+	return NULL;
+}
+
+static bool gdb_pc_aps(void)
+{
+	struct kr_vm_config cfg;
+	struct kr_vm *vm;
+	struct kr_image img;
+	kr_vm_config_init(&cfg);
+	cfg.mem_size = 8u << 20;
+	cfg.cpus = 3;
+	cfg.pc = true;
+	cfg.console_fd = devnull();
+	if (kr_vm_create(&vm, &cfg) < 0)
+		return fail("kr_vm_create(pc, 3 vCPUs): %s", kr_last_error());
+	int sv[2] = {-1, -1};
+	bool ok = EXPECT(kr_load_buffer(vm, pc_exit5_code, sizeof(pc_exit5_code), NULL, &img) == 0 &&
+				 kr_vcpu_prepare(vm, &img) == 0,
+			 "prepare: %s", kr_last_error()) &&
+		  EXPECT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+	struct gdb_script sc = {.fd = sv[1]};
+	pthread_t t;
+	ok = ok && EXPECT(pthread_create(&t, NULL, gdb_pc_session, &sc) == 0, "pthread_create");
+	if (ok) {
+		struct kr_stop s;
+		int rc = kr_gdb_serve(vm, sv[0], &s);
+		shutdown(sv[0], SHUT_RDWR);
+		pthread_join(t, NULL);
+		ok = EXPECT(sc.ok, "%s", sc.failure) &&
+		     EXPECT(rc == 0, "kr_gdb_serve: %s", kr_last_error()) &&
+		     stopped_as(&s, KR_STOP_EXIT, 0, "status 5");
+	}
+	if (sv[0] >= 0) {
+		close(sv[0]);
+		close(sv[1]);
+	}
+	kr_vm_destroy(vm);
+	return ok;
+}
+
+UNIT_TEST(smp_gdb_pc_aps_wait_for_sipi)
+{
+	if (!kvmtest_needs("gdb"))
+		return;
+	RUN_BOUNDED(gdb_pc_aps);
+}
