@@ -248,8 +248,8 @@ struct kr_vm_config {
 	 * Each vCPU runs on a thread of its own: vCPU 0 on kr_vm_run's caller,
 	 * the APs on threads kr_vcpu_prepare creates (before kr_sandbox_enter)
 	 * and kr_vm_destroy ends. Any stop ends the run of every vCPU.
-	 * Not yet with several vCPUs: snapshots, kr_vm_reset, kr_vm_call,
-	 * kr_gdb_serve (they fail with KR_E_BAD_ARG).
+	 * Not yet with several vCPUs: snapshots, kr_vm_reset, kr_vm_call (they
+	 * fail with KR_E_BAD_ARG). kr_gdb_serve shows each vCPU as a thread.
 	 */
 	unsigned cpus;
 };
@@ -805,7 +805,12 @@ bool kr_sandbox_available(char *detail, size_t size);
  * virtual address (kr_copy_from_gva, kr_copy_to_gva). Breakpoints of both
  * kinds, and watchpoints, use the four debug registers (no int3 is written
  * into the guest). What the back end cannot do (kr_backend_probe: single
- * step, breakpoints, watchpoints) gdb is told is unsupported. Not with the
+ * step, breakpoints, watchpoints) gdb is told is unsupported. With several
+ * vCPUs each is a thread (thread N = vCPU N-1, all of them listed, an AP the
+ * guest has not started too), in all-stop mode: any vCPU's stop stops them
+ * all; the stop reply names the vCPU; breakpoints hold on every vCPU, a
+ * single step moves only the vCPU gdb steps, and vCPUs that gdb's vCont
+ * leaves without an action stay where they are. Not with the
  * sandbox (kr_sandbox_enter): the stub reads the socket, starts a thread to
  * see a Ctrl-C while the guest runs and sets the debug registers. One
  * session at a time per process. Returns -1 on a failure of the VMM or of

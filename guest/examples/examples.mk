@@ -7,7 +7,7 @@ EXAMPLE_C_GUESTS = hello long pagecross higherhalf hlt \
 	repouts triple badport mmio badptr hugelen noncanon badhc hcsize \
 	spin flood badcr3 ud jumpunmapped badstack printspin calc \
 	wrrodata execdata execstack nullptr sdkdemo sdkports snapcount gdbdemo \
-	smpcount smpcrash smpexit
+	smpcount smpcrash smpexit gdbsmp
 # ... also as raw images -> NAME.bin
 EXAMPLE_C_RAW_GUESTS = hello long
 # 16/32-bit assembly guests -> NAME.bin
@@ -79,3 +79,4 @@ $(GUEST_OUT)/sdkdemo.elf: $(GUEST_OUT)/obj/sdkdemo_list.o
 
 # For gdb (kvmrun run --gdb): no optimisation, every local where the source has it.
 $(GUEST_OUT)/obj/gdbdemo.o: GUEST_CFLAGS += -O0
+$(GUEST_OUT)/obj/gdbsmp.o: GUEST_CFLAGS += -O0

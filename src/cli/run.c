@@ -42,7 +42,8 @@ void cli_run_usage(FILE *f)
 		"  -M, --mem SIZE        guest RAM, e.g. 64M (default 32M, 2M..3G)\n"
 		"      --cpus N          N vCPUs (default 1, at most %u); the guest starts\n"
 		"                        vCPUs 1..N-1 itself (KVMRUN_HC_START_CPU; a multiboot\n"
-		"                        kernel with INIT/SIPI); not with --snapshot or --gdb\n"
+		"                        kernel with INIT/SIPI); not with --snapshot; gdb\n"
+		"                        sees each vCPU as a thread\n"
 		"  -l, --load ADDR       load address of a raw image (default 0x100000;\n"
 		"                        0x7c00 in real mode)\n"
 		"  -e, --entry ADDR      entry point (default: ELF entry or load address; it\n"
@@ -279,9 +280,9 @@ static int parse_options(const struct cli_command *self, int argc, char **argv,
 		return -1;
 	}
 	/* Said before a socket is opened or the guest runs (the library refuses them too). */
-	if (o->cfg.cpus > 1 && (o->gdb || o->snapshot_path)) {
-		fprintf(stderr, "kvmrun run: --%s works with one vCPU only, not --cpus %u (yet)\n",
-			o->gdb ? "gdb" : "snapshot", o->cfg.cpus);
+	if (o->cfg.cpus > 1 && o->snapshot_path) {
+		fprintf(stderr, "kvmrun run: --snapshot works with one vCPU only, not --cpus %u (yet)\n",
+			o->cfg.cpus);
 		return -1;
 	}
 	return 0;

@@ -546,6 +546,14 @@ static int unblock_kick(sigset_t *old, bool *changed)
 	return 0;
 }
 
+static void stop_for_timeout(struct kr_vm *vm)
+{
+	char msg[96];
+	snprintf(msg, sizeof(msg), "the guest ran longer than the timeout of %llu ms",
+		 (unsigned long long)(vm->cfg.timeout_ns / 1000000u));
+	request_stop(vm, KR_STOP_TIMEOUT, 0, msg, KVM_EXIT_INTR);
+}
+
 /*
  * The KVM_RUN loop proper, of one vCPU on its own thread: returns 0 once a
  * stop is requested, KR_EXIT_PARK when the guest halted an AP, -1 on a VMM
@@ -566,13 +574,8 @@ static int run_loop(struct kr_vcpu *v, const struct run_timer *timer)
 			 */
 			if (errno == EINTR || errno == EAGAIN) {
 				__atomic_store_n(&v->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-				if (timer_expired(timer)) {
-					char msg[96];
-					snprintf(msg, sizeof(msg),
-						 "the guest ran longer than the timeout of %llu ms",
-						 (unsigned long long)(vm->cfg.timeout_ns / 1000000u));
-					request_stop(vm, KR_STOP_TIMEOUT, 0, msg, KVM_EXIT_INTR);
-				}
+				if (timer_expired(timer))
+					stop_for_timeout(vm);
 				continue;
 			}
 			return kr_err_sys("run: ioctl KVM_RUN(vcpu %u fd %d)", v->id, v->fd);
@@ -625,6 +628,26 @@ int kr_run_ap(struct kr_vcpu *v)
 	return rc;
 }
 
+/*
+ * kr_vm_run with vCPU 0 held (vm->held: the gdb stub steps an AP alone):
+ * this thread runs no vCPU but waits until the APs' loops end, at a stop
+ * (which ends them all) or when each one that ran halted, which ends the
+ * run too, as nothing would run on. The timeout is this thread's to keep.
+ */
+static void hold_boot_vcpu(struct kr_vm *vm, const struct run_timer *timer)
+{
+	uint64_t deadline = timer->armed ? timer->deadline_ns : 0;
+	while (!kr_smp_wait_aps(vm, deadline)) {
+		stop_for_timeout(vm);
+		deadline = 0; /* the APs leave at the kick: wait for them */
+	}
+	if (!atomic_load(&vm->stop_requested))
+		request_stop(vm, KR_STOP_REQUESTED, 0, "every vCPU that ran halted (vCPU 0 held)",
+			     KVM_EXIT_INTR);
+	/* A kick set it for vCPU 0 too, which did not run: its next KVM_RUN starts clean. */
+	__atomic_store_n(&vm->vcpus[0].run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
 /* Take the request that ended the run (waiting out a kr_vm_stop still writing it). */
 static void take_stop(struct kr_vm *vm, struct kr_stop *out)
 {
@@ -653,10 +676,16 @@ int kr_vm_run(struct kr_vm *vm, struct kr_stop *stop)
 	int rc = unblock_kick(&old_mask, &mask_changed);
 	if (rc == 0)
 		rc = timer_start(vm, tid, &timer);
+	if (rc == 0 && (vm->held & 1) && kr_smp_runnable(vm) == 0)
+		rc = kr_err_code(KR_E_BAD_ARG, "run: no vCPU to run (vCPU 0 held, and no AP "
+					       "started that is neither halted nor held)");
 	if (rc == 0) {
 		ran = true;
 		kr_smp_run_begin(vm); /* the APs go */
-		rc = run_vcpu(&vm->vcpus[0], tid, &timer);
+		if (vm->held & 1)
+			hold_boot_vcpu(vm, &timer);
+		else
+			rc = run_vcpu(&vm->vcpus[0], tid, &timer);
 		/* kr_vm_run returns once no vCPU runs; an AP's failure fails it. */
 		if (kr_smp_run_end(vm, rc < 0) < 0)
 			rc = -1;

@@ -26,6 +26,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "core/run.h"
@@ -156,6 +157,27 @@ static void go(struct kr_smp *s, struct kr_vcpu *v)
 	pthread_cond_broadcast(&s->cond);
 }
 
+_Static_assert(KR_MAX_CPUS <= 64, "vm->held has one bit per vCPU in a uint64_t");
+
+/* Whether AP v runs in the next run: started, not halted, not held (the lock held). */
+static bool can_go(const struct kr_vm *vm, const struct kr_vcpu *v)
+{
+	return v->has_thread && v->started && !v->halted && !(vm->held >> v->id & 1);
+}
+
+unsigned kr_smp_runnable(struct kr_vm *vm)
+{
+	struct kr_smp *s = &vm->smp;
+	if (!s->lock_ready)
+		return 0;
+	unsigned n = 0;
+	pthread_mutex_lock(&s->lock);
+	for (unsigned id = 1; id < vm->ncpus; id++)
+		n += can_go(vm, &vm->vcpus[id]);
+	pthread_mutex_unlock(&s->lock);
+	return n;
+}
+
 void kr_smp_run_begin(struct kr_vm *vm)
 {
 	struct kr_smp *s = &vm->smp;
@@ -164,10 +186,31 @@ void kr_smp_run_begin(struct kr_vm *vm)
 	pthread_mutex_lock(&s->lock);
 	for (unsigned id = 1; id < vm->ncpus; id++) {
 		struct kr_vcpu *v = &vm->vcpus[id];
-		if (v->has_thread && v->started && !v->halted)
+		if (can_go(vm, v))
 			go(s, v);
 	}
 	pthread_mutex_unlock(&s->lock);
+}
+
+bool kr_smp_wait_aps(struct kr_vm *vm, uint64_t deadline_ns)
+{
+	struct kr_smp *s = &vm->smp;
+	if (!s->lock_ready)
+		return true;
+	struct timespec until = {.tv_sec = (time_t)(deadline_ns / 1000000000u),
+				 .tv_nsec = (long)(deadline_ns % 1000000000u)};
+	bool timed_out = false;
+	pthread_mutex_lock(&s->lock);
+	while (s->active && !timed_out) {
+		if (!deadline_ns)
+			pthread_cond_wait(&s->cond, &s->lock);
+		else
+			timed_out = pthread_cond_clockwait(&s->cond, &s->lock, CLOCK_MONOTONIC,
+							   &until) == ETIMEDOUT;
+	}
+	bool none = s->active == 0;
+	pthread_mutex_unlock(&s->lock);
+	return none;
 }
 
 int kr_smp_run_end(struct kr_vm *vm, bool keep_error)
@@ -211,13 +254,24 @@ int kr_smp_check_start(struct kr_vm *vm, uint64_t id)
 	return 0;
 }
 
-void kr_smp_start_cpu(struct kr_vm *vm, unsigned id)
+int kr_smp_start_cpu(struct kr_vm *vm, unsigned id)
 {
 	struct kr_smp *s = &vm->smp;
 	struct kr_vcpu *v = &vm->vcpus[id];
+	for (size_t i = 0; i < vm->nmodules; i++) {
+		const struct kr_hooks *h = vm->modules[i].hooks;
+		if (h->on_cpu_start && h->on_cpu_start(vm, vm->modules[i].opaque, id) < 0)
+			return -1;
+	}
 	pthread_mutex_lock(&s->lock);
 	v->started = true;
-	/* Inside a run (a hypercall's exit): now. A stop already asked for ends it at once. */
-	go(s, v);
+	/*
+	 * Inside a run (a hypercall's exit): now, unless the run holds it (gdb
+	 * steps another vCPU): then with the next run that does not. A stop
+	 * already asked for ends it at once.
+	 */
+	if (!(vm->held >> id & 1))
+		go(s, v);
 	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

@@ -7,6 +7,7 @@
 #define KVMRUN_CORE_SMP_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/vm.h"
 
@@ -20,8 +21,16 @@ int kr_smp_start_threads(struct kr_vm *vm, bool all_started);
 /* kr_vm_destroy: end the threads (no run is in progress) and free what they share. */
 void kr_smp_end_threads(struct kr_vm *vm);
 
-/* kr_vm_run: every started AP that did not halt enters its run loop. */
+/* How many APs the next kr_smp_run_begin would start (started, not halted, not held). */
+unsigned kr_smp_runnable(struct kr_vm *vm);
+/* kr_vm_run: every started AP that did not halt and is not held enters its run loop. */
 void kr_smp_run_begin(struct kr_vm *vm);
+/*
+ * kr_vm_run with vCPU 0 held: wait until no AP runs (their loops end at a
+ * stop, or when the guest halts them). deadline_ns (CLOCK_MONOTONIC, 0:
+ * none): false if it passed first, APs still running.
+ */
+bool kr_smp_wait_aps(struct kr_vm *vm, uint64_t deadline_ns);
 /*
  * kr_vm_run, once vCPU 0's loop ended (a stop was requested): wait until no
  * AP runs. -1 if an AP's loop failed, with that thread's error set on this
@@ -34,7 +43,10 @@ int kr_smp_run_end(struct kr_vm *vm, bool keep_error);
  * (vCPU 0, out of range, already started, no such thread).
  */
 int kr_smp_check_start(struct kr_vm *vm, uint64_t id);
-/* Start AP `id` (its registers set, kr_smp_check_start passed): it runs at once. */
-void kr_smp_start_cpu(struct kr_vm *vm, unsigned id);
+/*
+ * Start AP `id` (its registers set, kr_smp_check_start passed): the
+ * modules' on_cpu_start first, then it runs at once. -1 if a hook failed.
+ */
+int kr_smp_start_cpu(struct kr_vm *vm, unsigned id);
 
 #endif

@@ -16,6 +16,12 @@
 #include "core/vm.h"
 
 __thread struct kr_vcpu *kr_this_vcpu __attribute__((tls_model("initial-exec")));
+__thread struct kr_vcpu *kr_focus_vcpu;
+
+void kr_vcpu_focus(struct kr_vm *vm, unsigned id)
+{
+	kr_focus_vcpu = vm && id < vm->ncpus ? &vm->vcpus[id] : NULL;
+}
 
 void kr_vcpu_sync_init(struct kr_vm *vm, struct kr_vcpu *v)
 {

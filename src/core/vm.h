@@ -80,6 +80,12 @@ struct kr_hooks {
 	 * binds every thread): fills fds[0..max), returns the count.
 	 */
 	size_t (*read_fds)(struct kr_vm *vm, void *opaque, int *fds, size_t max);
+	/*
+	 * The guest starts AP `cpu` (KVMRUN_HC_START_CPU): its registers are
+	 * set, it has not run yet (the gdb stub sets its debug state again, and
+	 * stops at a breakpoint on its first instruction). -1 fails the run.
+	 */
+	int (*on_cpu_start)(struct kr_vm *vm, void *opaque, unsigned cpu);
 };
 
 #define KR_MAX_MODULES 16
@@ -163,6 +169,16 @@ struct kr_vcpu {
 	/* The thread inside this vCPU's run loop (0: none), which a stop signals. */
 	_Atomic pid_t tid;
 
+	/*
+	 * The last KVM_SET_GUEST_DEBUG on this vCPU (the gdb stub's, see
+	 * kr_gdb_set_debug), kept because KVM ties a single step's TF to the
+	 * RIP of that call: a vCPU whose registers are set later (an AP the
+	 * guest starts in the middle of a run) gets it again (kr_gdb_debug_again,
+	 * from the stub's on_cpu_start hook).
+	 */
+	bool has_guest_debug;
+	struct kvm_guest_debug guest_debug;
+
 	/* An AP's thread, and what it is told (under vm->smp.lock). */
 	bool has_thread;
 	pthread_t thread;
@@ -241,6 +257,14 @@ struct kr_vm {
 
 	bool sync_regs; /* KVM_CAP_SYNC_REGS covers what the fast path reads (core/vcpu.c) */
 
+	/*
+	 * The vCPUs that runs leave where they are (bit i: vCPU i, a bit per
+	 * possible vCPU): the gdb stub's vCont, which steps one vCPU and holds
+	 * the others. 0 (the default): every vCPU runs. With vCPU 0 held, the
+	 * thread of kr_vm_run waits for the APs that run (core/smp.c).
+	 */
+	uint64_t held;
+
 	/* Lifecycle: what kr_vcpu_prepare and earlier runs left (see kr_vm_run). */
 	bool prepare_started, prepared;
 	bool cannot_resume;             /* the last stop was a crash: never run again */
@@ -257,14 +281,32 @@ enum { KR_STOPPING_NONE, KR_STOPPING_WRITING, KR_STOPPING_READY };
 extern __thread struct kr_vcpu *kr_this_vcpu __attribute__((tls_model("initial-exec")));
 
 /*
+ * Outside a run, the vCPU this thread chose for the calls that act on "the
+ * vCPU" (registers, translation): the gdb stub's selected thread, see
+ * kr_vcpu_focus. NULL: vCPU 0.
+ */
+extern __thread struct kr_vcpu *kr_focus_vcpu;
+
+/*
  * The vCPU that calls on `vm` act on: inside a run, on a vCPU thread (an
- * exit handler, a device), that thread's own vCPU; anywhere else vCPU 0.
+ * exit handler, a device), that thread's own vCPU; anywhere else the one
+ * this thread focused on (kr_vcpu_focus), by default vCPU 0.
  */
 static inline struct kr_vcpu *kr_vcpu_current(struct kr_vm *vm)
 {
 	struct kr_vcpu *v = kr_this_vcpu;
+	if (v && v->vm == vm)
+		return v;
+	v = kr_focus_vcpu;
 	return v && v->vm == vm ? v : &vm->vcpus[0];
 }
+
+/*
+ * Make vCPU `id` (< vm->ncpus) the one kr_vcpu_current gives this thread
+ * outside a run; vm NULL (or an id out of range) goes back to vCPU 0. A run's
+ * own vCPU threads are not affected: inside a run each acts on its own.
+ */
+void kr_vcpu_focus(struct kr_vm *vm, unsigned id);
 
 /* The register calls on one given vCPU (kr_vcpu_get_regs: on kr_vcpu_current). */
 int kr_vcpu_get_regs_of(struct kr_vcpu *v, struct kvm_regs *regs);

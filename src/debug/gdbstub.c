@@ -2,10 +2,15 @@
 /*
  * gdbstub.c - the GDB remote serial protocol (gdb's manual, "Remote Protocol").
  *
- * One vCPU, shown to gdb as thread 1. The stub runs the guest itself: it
+ * Each vCPU is a thread to gdb: thread N is vCPU N-1, every vCPU the VM has
+ * listed from the start (an AP the guest has not started yet as well: its
+ * qThreadExtraInfo says "not started"). All-stop: when one vCPU stops, they
+ * all do (kr_vm_stop ends every vCPU's run). The stub runs the guest itself: it
  * waits for gdb before the first instruction, answers packets while the
  * guest is stopped, and on `c` or `s` calls kr_vm_run with the debug
- * registers set (KVM_SET_GUEST_DEBUG, x86/gdb.c). The run ends at a
+ * registers set on every vCPU (KVM_SET_GUEST_DEBUG, x86/gdb.c; single step
+ * only on the vCPUs gdb steps; those vCont leaves without an action are held,
+ * see vm->held). The run ends at a
  * KVM_EXIT_DEBUG (a breakpoint, a watchpoint, a single step: this module's
  * on_debug_exit hook asks for the stop) or at a Ctrl-C, which a thread that
  * watches the socket during the run turns into kr_vm_stop. Any other stop is
@@ -160,12 +165,14 @@ void kr_gdb_init(struct kr_gdb *g, struct kr_vm *vm, int fd)
 	g->wide = vm->cfg.mode == KR_MODE_LONG;
 	atomic_init(&g->interrupted, false);
 	atomic_init(&g->conn_lost, false);
+	atomic_init(&g->hit_claimed, false);
+	g->c_cpu = -1;
 	snprintf(g->stop_reply, sizeof(g->stop_reply), "T05thread:01;");
 }
 
 #define REPLY(...) (snprintf(reply, KR_GDB_REPLY_MAX + 1, __VA_ARGS__), KR_GDB_REPLY)
 #define ERR(n) REPLY("E%02x", (unsigned)(n))
-enum { E_SYNTAX = 1, E_RANGE = 2, E_VCPU = 3, E_NOSPC = 0x1c, E_FAULT = 0x0e };
+enum { E_SYNTAX = 1, E_RANGE = 2, E_VCPU = 3, E_THREAD = 4, E_NOSPC = 0x1c, E_FAULT = 0x0e };
 
 /* Set RIP for `c addr` / `s addr`. */
 static bool resume_at(struct kr_gdb *g, const char *p, const char *end)
@@ -333,44 +340,184 @@ static bool starts(const char *p, const char *end, const char *s)
 	return (size_t)(end - p) >= n && memcmp(p, s, n) == 0;
 }
 
-/* Hg/Hc/T: thread 1 is the vCPU; 0 (any) and -1 (all) mean it too. */
-static bool our_thread(const char *p, const char *end)
+/* ---- threads: thread N is vCPU N-1 ------------------------------------------------ */
+
+enum { TID_ALL = -1, TID_ANY = -2, TID_BAD = -3 };
+
+/*
+ * The thread id p[0..end): "-1" (all threads: TID_ALL), "0" (any: TID_ANY)
+ * or a thread of ours, given as its vCPU (0..ncpus-1); else TID_BAD (a
+ * thread that does not exist, or no thread id: the multiprocess "pP.T" form
+ * is not offered, so not taken).
+ */
+static int parse_thread(const struct kr_gdb *g, const char *p, const char *end)
 {
 	if (end - p == 2 && p[0] == '-' && p[1] == '1')
-		return true;
+		return TID_ALL;
 	uint64_t t;
-	return parse_hex(&p, end, &t) && p == end && t <= 1;
+	if (!parse_hex(&p, end, &t) || p != end)
+		return TID_BAD;
+	if (t == 0)
+		return TID_ANY;
+	return t <= g->vm->ncpus ? (int)(t - 1) : TID_BAD;
 }
 
-/* vCont;ACTION[:thread][;ACTION...]: the first action for our thread decides. */
-static enum kr_gdb_action vcont(const char *p, const char *end, char *reply)
+/*
+ * Whether vCPU `cpu` can run: the boot processor, or an AP started and not
+ * halted, which KVM does not hold until an INIT/SIPI (the PC platform's APs
+ * before the guest wakes them, see kr_gdb_cpu_waits_for_sipi).
+ */
+static bool can_run(const struct kr_gdb *g, unsigned cpu)
 {
+	const struct kr_vcpu *v = &g->vm->vcpus[cpu];
+	return cpu == 0 ||
+	       (v->started && !v->halted && !kr_gdb_cpu_waits_for_sipi(g->vm, cpu));
+}
+
+/* What qThreadExtraInfo says of vCPU `cpu`'s state. */
+static const char *cpu_state(const struct kr_gdb *g, unsigned cpu)
+{
+	const struct kr_vcpu *v = &g->vm->vcpus[cpu];
+	if (can_run(g, cpu))
+		return "running"; /* it runs when gdb resumes it */
+	if (v->halted)
+		return "halted";
+	return v->started ? "waiting for INIT/SIPI" : "not started";
+}
+
+/*
+ * The plan is in g->resume: check that it can run. Every vCPU to step must
+ * be able to (a step of a vCPU that does not run would never end), and at
+ * least one vCPU must run. KR_GDB_STEP if one steps, else KR_GDB_CONTINUE.
+ */
+static enum kr_gdb_action check_plan(struct kr_gdb *g, char *reply)
+{
+	bool runs = false, steps = false;
+	for (unsigned i = 0; i < g->vm->ncpus; i++) {
+		if (g->resume[i] == KR_GDB_HOLD)
+			continue;
+		if (g->resume[i] == KR_GDB_STEP1 && !can_run(g, i))
+			return ERR(E_THREAD);
+		runs |= can_run(g, i);
+		steps |= g->resume[i] == KR_GDB_STEP1;
+	}
+	if (steps && !g->can_step)
+		return ERR(E_VCPU);
+	/* No vCPU at all (a VM without KVM behind it, the fuzzer's): nothing to check. */
+	if (!runs && g->vm->ncpus)
+		return ERR(E_THREAD);
+	return steps ? KR_GDB_STEP : KR_GDB_CONTINUE;
+}
+
+/*
+ * c and s (and C, S), for a gdb that does not use vCont: c runs every vCPU;
+ * s steps the vCPU Hc chose (else the last stop's) and holds the others.
+ */
+static enum kr_gdb_action plain_resume(struct kr_gdb *g, bool step, char *reply)
+{
+	unsigned target = g->c_cpu >= 0 ? (unsigned)g->c_cpu : g->stop_cpu;
+	for (unsigned i = 0; i < g->vm->ncpus; i++)
+		g->resume[i] = !step ? KR_GDB_RUN : i == target ? KR_GDB_STEP1 : KR_GDB_HOLD;
+	return check_plan(g, reply);
+}
+
+/*
+ * vCont;ACTION[:thread][;ACTION[:thread]]...: each vCPU takes the leftmost
+ * action that names its thread (or names none); a vCPU no action names is
+ * held. Actions: c, s, C sig, S sig (no signals to deliver in a VM).
+ */
+static enum kr_gdb_action vcont(struct kr_gdb *g, const char *p, const char *end, char *reply)
+{
+	unsigned n = g->vm->ncpus;
+	bool decided[KR_MAX_CPUS] = {false};
+	bool any = false;
 	while (p < end) {
 		if (!expect(&p, end, ';') || p == end)
 			return ERR(E_SYNTAX);
 		char a = *p++;
-		if (a == 'C' || a == 'S') { /* a signal to deliver: there are none in a VM */
+		if (a == 'C' || a == 'S') {
 			uint64_t sig;
 			if (!parse_hex(&p, end, &sig))
 				return ERR(E_SYNTAX);
 		} else if (a != 'c' && a != 's') {
 			return ERR(E_SYNTAX); /* t, r: not offered by vCont? */
 		}
-		const char *t = p;
-		bool mine = true;
+		int tid = TID_ALL;
 		if (expect(&p, end, ':')) {
-			t = p;
+			const char *t = p;
 			while (p < end && *p != ';')
 				p++;
-			mine = our_thread(t, p);
+			tid = parse_thread(g, t, p);
+			if (tid == TID_BAD)
+				return ERR(E_THREAD);
+			if (tid == TID_ANY)
+				tid = (int)g->stop_cpu;
 		}
-		if (mine)
-			return a == 'c' || a == 'C' ? KR_GDB_CONTINUE : KR_GDB_STEP;
+		if (p < end && *p != ';')
+			return ERR(E_SYNTAX);
+		any = true;
+		enum kr_gdb_resume r = a == 's' || a == 'S' ? KR_GDB_STEP1 : KR_GDB_RUN;
+		for (unsigned i = 0; i < n; i++)
+			if (!decided[i] && (tid == TID_ALL || (unsigned)tid == i)) {
+				decided[i] = true;
+				g->resume[i] = r;
+			}
 	}
-	return ERR(E_SYNTAX);
+	if (!any)
+		return ERR(E_SYNTAX);
+	for (unsigned i = 0; i < n; i++)
+		if (!decided[i])
+			g->resume[i] = KR_GDB_HOLD;
+	return check_plan(g, reply);
 }
 
-enum kr_gdb_action kr_gdb_handle(struct kr_gdb *g, const char *pkt, size_t len, char *reply)
+/* qfThreadInfo: every vCPU's thread, in hex: "m1,2,3". */
+static enum kr_gdb_action thread_list(const struct kr_gdb *g, char *reply)
+{
+	if (g->vm->ncpus == 0)
+		return REPLY("l"); /* no vCPU (a VM without KVM behind it): no thread */
+	size_t used = 0;
+	reply[used++] = 'm';
+	for (unsigned i = 0; i < g->vm->ncpus; i++)
+		used += (size_t)snprintf(reply + used, KR_GDB_REPLY_MAX + 1 - used, "%s%x",
+					 i ? "," : "", i + 1);
+	return KR_GDB_REPLY;
+}
+
+/* qThreadExtraInfo,thread: "vCPU 1, halted", hex-encoded. */
+static enum kr_gdb_action thread_info(const struct kr_gdb *g, const char *p, const char *end,
+				      char *reply)
+{
+	int cpu = parse_thread(g, p, end);
+	if (cpu < 0)
+		return ERR(E_THREAD);
+	char what[48];
+	int n = snprintf(what, sizeof(what), "vCPU %d, %s", cpu, cpu_state(g, (unsigned)cpu));
+	to_hex(reply, (const uint8_t *)what, (size_t)n);
+	return KR_GDB_REPLY;
+}
+
+/* Hg (registers and memory) and Hc (plain c and s). */
+static enum kr_gdb_action set_thread(struct kr_gdb *g, const char *p, const char *end, char *reply)
+{
+	if (p == end || (*p != 'g' && *p != 'c'))
+		return ERR(E_SYNTAX);
+	bool general = *p++ == 'g';
+	int cpu = parse_thread(g, p, end);
+	if (cpu == TID_BAD)
+		return ERR(E_THREAD);
+	if (general) {
+		if (cpu == TID_ALL)
+			return ERR(E_THREAD); /* the registers of every thread at once: no */
+		if (cpu >= 0)
+			g->g_cpu = (unsigned)cpu;
+		return REPLY("OK"); /* 0, any thread: the one selected stays */
+	}
+	g->c_cpu = cpu >= 0 ? cpu : -1;
+	return REPLY("OK");
+}
+
+static enum kr_gdb_action handle(struct kr_gdb *g, const char *pkt, size_t len, char *reply)
 {
 	const char *p = pkt, *end = pkt + len;
 	static uint8_t regs[KR_GDB_REGS_MAX];
@@ -423,31 +570,33 @@ enum kr_gdb_action kr_gdb_handle(struct kr_gdb *g, const char *pkt, size_t len, 
 		return write_memory(g, p, end, true, reply);
 	case 'c':
 	case 's':
-		if (cmd == 's' && !g->can_step)
-			return ERR(E_VCPU);
-		if (!resume_at(g, p, end))
-			return ERR(E_SYNTAX);
-		return cmd == 'c' ? KR_GDB_CONTINUE : KR_GDB_STEP;
 	case 'C':
-	case 'S': /* C sig[;addr]: no signals to deliver to a VM; resume */
-		if (!parse_hex(&p, end, &v))
-			return ERR(E_SYNTAX);
-		if (p < end && !expect(&p, end, ';'))
-			return ERR(E_SYNTAX);
-		if (cmd == 'S' && !g->can_step)
+	case 'S': { /* [sig;][addr]: no signals to deliver to a VM */
+		if (cmd == 'C' || cmd == 'S') {
+			if (!parse_hex(&p, end, &v))
+				return ERR(E_SYNTAX);
+			if (p < end && !expect(&p, end, ';'))
+				return ERR(E_SYNTAX);
+		}
+		bool step = cmd == 's' || cmd == 'S';
+		if (step && !g->can_step)
 			return ERR(E_VCPU);
+		enum kr_gdb_action a = plain_resume(g, step, reply);
+		if (a == KR_GDB_REPLY)
+			return a;
+		/* The address is for the thread that steps (or, for c, the last stop's). */
+		kr_vcpu_focus(g->vm, g->c_cpu >= 0 ? (unsigned)g->c_cpu : g->stop_cpu);
 		if (!resume_at(g, p, end))
 			return ERR(E_SYNTAX);
-		return cmd == 'C' ? KR_GDB_CONTINUE : KR_GDB_STEP;
+		return a;
+	}
 	case 'Z':
 	case 'z':
 		return breakpoint(g, cmd == 'Z', p, end, reply);
 	case 'H':
-		if (p == end || (*p != 'g' && *p != 'c'))
-			return ERR(E_SYNTAX);
-		return our_thread(p + 1, end) ? REPLY("OK") : ERR(E_RANGE);
-	case 'T':
-		return our_thread(p, end) ? REPLY("OK") : ERR(E_RANGE);
+		return set_thread(g, p, end, reply);
+	case 'T': /* is the thread alive: every vCPU is, for as long as the VM lives */
+		return parse_thread(g, p, end) >= 0 ? REPLY("OK") : ERR(E_THREAD);
 	case 'k':
 		return KR_GDB_KILL;
 	case 'D':
@@ -455,12 +604,8 @@ enum kr_gdb_action kr_gdb_handle(struct kr_gdb *g, const char *pkt, size_t len, 
 	case 'v':
 		if (starts(p, end, "Cont?"))
 			return g->can_step ? REPLY("vCont;c;C;s;S") : REPLY("vCont;c;C");
-		if (starts(p, end, "Cont;") || (starts(p, end, "Cont") && end - p == 4)) {
-			enum kr_gdb_action a = vcont(p + 4, end, reply);
-			if (a == KR_GDB_STEP && !g->can_step)
-				return ERR(E_VCPU);
-			return a;
-		}
+		if (starts(p, end, "Cont;") || (starts(p, end, "Cont") && end - p == 4))
+			return vcont(g, p + 4, end, reply);
 		if (starts(p, end, "Kill"))
 			return KR_GDB_KILL;
 		return (reply[0] = 0, KR_GDB_REPLY); /* vMustReplyEmpty, vFile...: not here */
@@ -474,22 +619,28 @@ enum kr_gdb_action kr_gdb_handle(struct kr_gdb *g, const char *pkt, size_t len, 
 		if (starts(p, end, "Attached"))
 			return REPLY("1"); /* the guest existed before gdb: detach, not kill */
 		if (end - p == 1 && *p == 'C')
-			return REPLY("QC1");
+			return REPLY("QC%x", g->stop_cpu + 1);
 		if (starts(p, end, "fThreadInfo"))
-			return REPLY("m1");
+			return thread_list(g, reply);
 		if (starts(p, end, "sThreadInfo"))
-			return REPLY("l");
-		if (starts(p, end, "ThreadExtraInfo,")) {
-			static const char what[] = "vCPU 0";
-			to_hex(reply, (const uint8_t *)what, sizeof(what) - 1);
-			return KR_GDB_REPLY;
-		}
+			return REPLY("l"); /* all of them came with qfThreadInfo */
+		if (starts(p, end, "ThreadExtraInfo,"))
+			return thread_info(g, p + 16, end, reply);
 		if (starts(p, end, "Symbol::"))
 			return REPLY("OK");
 		return (reply[0] = 0, KR_GDB_REPLY);
 	default:
 		return (reply[0] = 0, KR_GDB_REPLY);
 	}
+}
+
+enum kr_gdb_action kr_gdb_handle(struct kr_gdb *g, const char *pkt, size_t len, char *reply)
+{
+	/* Registers, memory by virtual address: of (and through the page tables of) Hg's vCPU. */
+	kr_vcpu_focus(g->vm, g->g_cpu);
+	enum kr_gdb_action a = handle(g, pkt, len, reply);
+	kr_vcpu_focus(NULL, 0);
+	return a;
 }
 
 /* ---- the connection -------------------------------------------------------------- */
@@ -593,23 +744,84 @@ static int next_packet(struct kr_gdb *g, char *pkt, size_t *len)
 
 /* ---- running under gdb ------------------------------------------------------------ */
 
+/* The execution breakpoint at pc, or -1. */
+static int exec_bp_at(const struct kr_gdb *g, uint64_t pc)
+{
+	for (int i = 0; i < KR_GDB_MAX_BPS; i++)
+		if (g->bps[i].used && g->bps[i].kind == KR_GDB_BP_EXEC && g->bps[i].addr == pc)
+			return i;
+	return -1;
+}
+
+/* vCPU `cpu` stopped for gdb: the first to stop claims the stop reply; every vCPU stops. */
+static void stop_for(struct kr_gdb *g, unsigned cpu, const struct kr_gdb_debug_exit *d)
+{
+	if (!atomic_exchange(&g->hit_claimed, true)) {
+		g->dbg = *d;
+		g->hit_cpu = cpu;
+		g->debug_hit = true;
+	}
+	kr_vm_stop(g->vm, KR_STOP_REQUESTED, 0, "gdb: a breakpoint, watchpoint or single step");
+}
+
+/*
+ * KVM_EXIT_DEBUG, on the thread of the vCPU that took it (several at once
+ * with several vCPUs). Where the back end ignores the debug registers but
+ * steps (the QEMU test bed's nested SVM), a vCPU that continues with
+ * breakpoints set single-steps (g->emulate): each step lands here, and a
+ * RIP that is no breakpoint lets the vCPU go on at once, without a stop.
+ * One exit per instruction, slow, but it stops where gdb asked. The first
+ * vCPU to stop claims the stop; kr_vm_stop ends every vCPU's run.
+ */
 static int on_debug_exit(struct kr_vm *vm, void *opaque)
 {
 	struct kr_gdb *g = opaque;
 	if (!g)
 		return 0;
-	g->debug_hit = true;
-	kr_gdb_decode_debug_exit(kr_vcpu_current(vm)->run, &g->dbg);
-	kr_vm_stop(vm, KR_STOP_REQUESTED, 0, "gdb: a breakpoint, watchpoint or single step");
+	const struct kr_vcpu *v = kr_vcpu_current(vm);
+	struct kr_gdb_debug_exit d;
+	kr_gdb_decode_debug_exit(v->run, &d);
+	if (g->emulate && g->resume[v->id] != KR_GDB_STEP1) {
+		int hit = exec_bp_at(g, d.pc);
+		if (hit < 0)
+			return 1; /* a step between breakpoints: on */
+		d.slot = hit;
+	}
+	stop_for(g, v->id, &d);
 	return 1;
 }
 
+/*
+ * The guest starts an AP in the middle of a run. KVM ties a single step's
+ * TF to the RIP at KVM_SET_GUEST_DEBUG, which the start just changed: set
+ * it again. And where breakpoints are emulated by stepping, no step lands
+ * on the AP's first instruction: a breakpoint there is checked here.
+ */
+static int on_cpu_start(struct kr_vm *vm, void *opaque, unsigned cpu)
+{
+	struct kr_gdb *g = opaque;
+	if (!g)
+		return 0;
+	if (kr_gdb_debug_again(vm, cpu) < 0)
+		return -1;
+	if (!g->emulate || g->resume[cpu] != KR_GDB_RUN)
+		return 0;
+	struct kvm_regs regs;
+	if (kr_vcpu_get_regs_of(&vm->vcpus[cpu], &regs) < 0)
+		return -1;
+	int hit = exec_bp_at(g, regs.rip);
+	if (hit >= 0)
+		stop_for(g, cpu, &(struct kr_gdb_debug_exit){.pc = regs.rip, .slot = hit});
+	return 0;
+}
+
 /* The hooks stay registered for the VM's life; opaque is the stub of the serve in progress. */
-static const struct kr_hooks gdb_hooks = {.name = "gdb", .on_debug_exit = on_debug_exit};
+static const struct kr_hooks gdb_hooks = {
+	.name = "gdb", .on_debug_exit = on_debug_exit, .on_cpu_start = on_cpu_start};
 
 /*
  * While the guest runs: a Ctrl-C from gdb (or the connection going away)
- * stops it. The vCPU thread is inside KVM_RUN, so this thread watches the
+ * stops it. The vCPU threads are inside KVM_RUN, so this thread watches the
  * socket, and `quit` (a pipe) tells it the run is over.
  */
 struct watcher {
@@ -676,65 +888,125 @@ static int run_watched(struct kr_gdb *g, struct kr_stop *stop)
 	return rc;
 }
 
-/* The execution breakpoint at pc, or -1. */
-static int exec_bp_at(const struct kr_gdb *g, uint64_t pc)
+/*
+ * A vCPU that continues while it sits on an execution breakpoint stops
+ * there at once, as it would on hardware: gdb steps the thread it stopped
+ * last over its breakpoint before it continues, but knows nothing of
+ * another vCPU that reached a breakpoint in the same moment and whose stop
+ * was dropped (one stop per run). On a back end that emulates breakpoints
+ * that vCPU would otherwise run past it. -1 if none, else the vCPU (its
+ * breakpoint in *slot).
+ */
+static int waiting_at_breakpoint(struct kr_gdb *g, int *slot)
 {
-	for (int i = 0; i < KR_GDB_MAX_BPS; i++)
-		if (g->bps[i].used && g->bps[i].kind == KR_GDB_BP_EXEC && g->bps[i].addr == pc)
-			return i;
+	for (unsigned i = 0; i < g->vm->ncpus; i++) {
+		struct kvm_regs regs;
+		if (g->resume[i] != KR_GDB_RUN || !can_run(g, i) ||
+		    kr_vcpu_get_regs_of(&g->vm->vcpus[i], &regs) < 0)
+			continue;
+		int hit = exec_bp_at(g, regs.rip);
+		if (hit >= 0) {
+			*slot = hit;
+			return (int)i;
+		}
+	}
 	return -1;
 }
 
-/*
- * Run for a `c` or `s`. Where the back end ignores the debug registers but
- * steps (the QEMU test bed's nested SVM), a continue with breakpoints set is
- * a series of single steps, each RIP compared with the breakpoints: one exit
- * per instruction, slow, but it stops where gdb asked.
- */
-static int run_to_breakpoint(struct kr_gdb *g, bool step, struct kr_stop *stop)
-{
-	static const struct kr_gdb_bp none[KR_GDB_MAX_BPS];
-	bool emulate = !step && !g->can_hw_bp && g->can_step;
-	if (emulate) {
-		emulate = false;
-		for (int i = 0; i < KR_GDB_MAX_BPS; i++)
-			emulate |= g->bps[i].used && g->bps[i].kind == KR_GDB_BP_EXEC;
-	}
-	for (;;) {
-		g->debug_hit = false;
-		if (kr_gdb_set_debug(g->vm, g->can_hw_bp ? g->bps : none, step || emulate) < 0 ||
-		    run_watched(g, stop) < 0)
-			return -1;
-		if (!emulate || !g->debug_hit || atomic_load(&g->interrupted) ||
-		    atomic_load(&g->conn_lost))
-			return 0;
-		int hit = exec_bp_at(g, g->dbg.pc);
-		if (hit >= 0) {
-			g->dbg.slot = hit;
-			return 0;
-		}
-	}
-}
-
 /* The stop reply for a run that ended at gdb's request (debug exit or Ctrl-C). */
-static void stop_reply_for(struct kr_gdb *g)
+static void stop_reply_for(struct kr_gdb *g, unsigned cpu)
 {
+	unsigned t = cpu + 1;
+	g->stop_cpu = g->g_cpu = cpu; /* as gdbserver: the event's thread is the current one */
+	g->c_cpu = -1;
 	if (!g->debug_hit) {
-		snprintf(g->stop_reply, sizeof(g->stop_reply), "T02thread:01;");
+		snprintf(g->stop_reply, sizeof(g->stop_reply), "T02thread:%02x;", t);
 		return;
 	}
 	const struct kr_gdb_debug_exit *d = &g->dbg;
 	if (d->slot >= 0 && g->bps[d->slot].used) {
 		const struct kr_gdb_bp *b = &g->bps[d->slot];
 		if (b->kind == KR_GDB_BP_EXEC)
-			snprintf(g->stop_reply, sizeof(g->stop_reply), "T05thread:01;%s:;",
+			snprintf(g->stop_reply, sizeof(g->stop_reply), "T05thread:%02x;%s:;", t,
 				 g->bp_is_sw[d->slot] ? "swbreak" : "hwbreak");
 		else
-			snprintf(g->stop_reply, sizeof(g->stop_reply), "T05thread:01;%swatch:%llx;",
-				 b->kind == KR_GDB_BP_ACCESS ? "a" : "", (unsigned long long)b->addr);
+			snprintf(g->stop_reply, sizeof(g->stop_reply), "T05thread:%02x;%swatch:%llx;",
+				 t, b->kind == KR_GDB_BP_ACCESS ? "a" : "",
+				 (unsigned long long)b->addr);
 		return;
 	}
-	snprintf(g->stop_reply, sizeof(g->stop_reply), "T05thread:01;");
+	snprintf(g->stop_reply, sizeof(g->stop_reply), "T05thread:%02x;", t);
+}
+
+/*
+ * Run for a c, s or vCont as g->resume plans it: the debug registers and
+ * single step set on every vCPU, the vCPUs without an action held. The stop
+ * reply is ready in g->stop_reply if the run ended for gdb (*for_gdb).
+ */
+static int run_for_gdb(struct kr_gdb *g, struct kr_stop *stop, bool *for_gdb)
+{
+	static const struct kr_gdb_bp none[KR_GDB_MAX_BPS];
+	struct kr_vm *vm = g->vm;
+	*for_gdb = false;
+	bool any_exec = false;
+	for (int i = 0; i < KR_GDB_MAX_BPS; i++)
+		any_exec |= g->bps[i].used && g->bps[i].kind == KR_GDB_BP_EXEC;
+	g->debug_hit = false;
+	atomic_store(&g->hit_claimed, false);
+	atomic_store(&g->interrupted, false);
+
+	int slot, waiting = waiting_at_breakpoint(g, &slot);
+	if (waiting >= 0) {
+		memset(&g->dbg, 0, sizeof(g->dbg));
+		g->dbg.slot = slot;
+		g->debug_hit = *for_gdb = true;
+		stop_reply_for(g, (unsigned)waiting);
+		return 0;
+	}
+
+	g->emulate = !g->can_hw_bp && g->can_step && any_exec;
+	uint64_t held = 0;
+	int first = -1; /* the first vCPU that runs: a Ctrl-C stop names it */
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		enum kr_gdb_resume r = g->resume[i];
+		if (r == KR_GDB_HOLD)
+			held |= 1ull << i;
+		else if (first < 0 && can_run(g, i))
+			first = (int)i;
+		bool step = r == KR_GDB_STEP1 || (r == KR_GDB_RUN && g->emulate);
+		if (kr_gdb_set_debug(vm, i, g->can_hw_bp ? g->bps : none, step) < 0)
+			return -1;
+	}
+	vm->held = held;
+	int rc = run_watched(g, stop);
+	vm->held = 0;
+	if (rc < 0)
+		return -1;
+	if (atomic_load(&g->conn_lost))
+		return 0;
+	if (g->debug_hit) {
+		*for_gdb = stop->reason == KR_STOP_REQUESTED;
+		if (*for_gdb)
+			stop_reply_for(g, g->hit_cpu);
+		return 0;
+	}
+	if (stop->reason != KR_STOP_REQUESTED)
+		return 0; /* the guest's own end */
+	if (atomic_load(&g->interrupted)) {
+		*for_gdb = true;
+		stop_reply_for(g, first >= 0 ? (unsigned)first : 0);
+		return 0;
+	}
+	/*
+	 * vCPU 0 held, and the APs that ran halted before their step ended (a
+	 * flat guest's AP that returns): the step is over, the vCPU halted.
+	 */
+	if ((held & 1) && first > 0 && vm->vcpus[first].halted) {
+		*for_gdb = true;
+		stop_reply_for(g, (unsigned)first);
+		snprintf(g->stop_reply, sizeof(g->stop_reply), "T05thread:%02x;", first + 1);
+	}
+	return 0;
 }
 
 /* The guest ended by itself: W with its status, or X with a signal that says how. */
@@ -759,12 +1031,6 @@ static void final_reply(const struct kr_stop *stop, char *out, size_t size)
 	}
 }
 
-static bool gdb_stop(const struct kr_gdb *g, const struct kr_stop *stop)
-{
-	return stop->reason == KR_STOP_REQUESTED &&
-	       (g->debug_hit || atomic_load(&g->interrupted) || atomic_load(&g->conn_lost));
-}
-
 /*
  * After a detach (or the guest's end), gdb acknowledges our last packet and
  * closes the connection: give it
@@ -779,12 +1045,14 @@ static void linger(struct kr_gdb *g)
 		;
 }
 
-/* Without gdb: the debug registers off, the guest to its end. */
+/* Without gdb: the debug registers off on every vCPU, the guest to its end. */
 static int run_free(struct kr_gdb *g, struct kr_stop *stop)
 {
 	static const struct kr_gdb_bp none[KR_GDB_MAX_BPS];
-	if (kr_gdb_set_debug(g->vm, none, false) < 0)
-		return -1;
+	g->vm->held = 0;
+	for (unsigned i = 0; i < g->vm->ncpus; i++)
+		if (kr_gdb_set_debug(g->vm, i, none, false) < 0)
+			return -1;
 	/* Off for good: a KVM_EXIT_DEBUG now is nobody's (see debug_exit in core/run.c). */
 	return kr_vm_run(g->vm, stop);
 }
@@ -792,9 +1060,6 @@ static int run_free(struct kr_gdb *g, struct kr_stop *stop)
 int kr_gdb_serve(struct kr_vm *vm, int fd, struct kr_stop *stop)
 {
 	memset(stop, 0, sizeof(*stop));
-	/* gdb would see the vCPUs as threads: not done yet. */
-	if (kr_vm_need_one_cpu(vm, "gdb") < 0)
-		return -1;
 	if (!vm->prepared)
 		return kr_err_code(KR_E_BAD_ARG, "gdb: the vCPU was never prepared: call "
 						 "kr_vcpu_prepare() before kr_gdb_serve()");
@@ -852,15 +1117,15 @@ int kr_gdb_serve(struct kr_vm *vm, int fd, struct kr_stop *stop)
 			rc = run_free(g, stop);
 			goto out;
 		}
-		/* Continue or step. */
-		atomic_store(&g->interrupted, false);
-		if (run_to_breakpoint(g, a == KR_GDB_STEP, stop) < 0)
+		/* Continue or step, as g->resume says. */
+		bool for_gdb;
+		if (run_for_gdb(g, stop, &for_gdb) < 0)
 			goto out;
 		if (atomic_load(&g->conn_lost)) {
 			rc = run_free(g, stop);
 			goto out;
 		}
-		if (!gdb_stop(g, stop)) {
+		if (!for_gdb) {
 			char fin[16];
 			final_reply(stop, fin, sizeof(fin));
 			/* gdb may be gone already: the guest's end counts, not the reply's. */
@@ -869,7 +1134,6 @@ int kr_gdb_serve(struct kr_vm *vm, int fd, struct kr_stop *stop)
 			rc = 0;
 			goto out;
 		}
-		stop_reply_for(g);
 		if (send_packet(g, g->stop_reply) < 0)
 			goto out;
 	}
@@ -878,6 +1142,7 @@ out:
 	for (size_t i = 0; i < vm->nmodules; i++)
 		if (vm->modules[i].hooks == &gdb_hooks)
 			vm->modules[i].opaque = NULL;
+	vm->held = 0;
 	atomic_flag_clear(&busy);
 	return rc;
 }

@@ -39,10 +39,17 @@ enum kr_gdb_frame kr_gdb_frame(const uint8_t *in, size_t n, size_t *used, char *
 
 enum kr_gdb_action {
 	KR_GDB_REPLY,    /* send the reply, wait for the next packet */
-	KR_GDB_CONTINUE, /* run the guest (the reply is empty: the stop replies later) */
-	KR_GDB_STEP,     /* one instruction */
+	KR_GDB_CONTINUE, /* run the guest as g->resume says (the stop replies later) */
+	KR_GDB_STEP,     /* the same, with at least one vCPU stepping */
 	KR_GDB_KILL,     /* end the guest, no reply */
 	KR_GDB_DETACH,   /* reply OK, then let the guest run on without gdb */
+};
+
+/* What a resume (c, s, vCont) asks of one vCPU. */
+enum kr_gdb_resume {
+	KR_GDB_HOLD, /* stays where it is (no action for its thread) */
+	KR_GDB_RUN,  /* continues */
+	KR_GDB_STEP1 /* one instruction */
 };
 
 struct kr_gdb {
@@ -54,8 +61,29 @@ struct kr_gdb {
 	bool bp_is_sw[KR_GDB_MAX_BPS]; /* a Z0 breakpoint (kept in a debug register) */
 	char stop_reply[96];          /* the answer to '?': how the guest last stopped */
 
-	/* Set by the KVM_EXIT_DEBUG hook on the vCPU thread. */
+	/*
+	 * Threads: thread N (1..vm->ncpus) is vCPU N-1. g_cpu is the vCPU of
+	 * register and memory packets (Hg), c_cpu the one a plain c/s acts on
+	 * (Hc; -1: no choice, the vCPU of the last stop), stop_cpu the vCPU the
+	 * last stop reply named (qC). resume: the plan of the next run.
+	 */
+	unsigned g_cpu, stop_cpu;
+	int c_cpu;
+	enum kr_gdb_resume resume[KR_MAX_CPUS];
+
+	/*
+	 * Set for a run: breakpoints by single-stepping every vCPU that runs (a
+	 * back end without debug-register breakpoints), read by the hook.
+	 */
+	bool emulate;
+	/*
+	 * Set by the KVM_EXIT_DEBUG hook on the thread of the vCPU that stopped:
+	 * the first one claims the stop (hit_claimed), the others' events are
+	 * dropped (a breakpoint hits again when its vCPU resumes: see serve).
+	 */
+	atomic_bool hit_claimed;
 	bool debug_hit;
+	unsigned hit_cpu;
 	struct kr_gdb_debug_exit dbg;
 	/* Set by the thread that watches the socket while the guest runs. */
 	atomic_bool interrupted, conn_lost;

@@ -468,8 +468,11 @@ static uint64_t dr7_slot(const struct kr_gdb_bp *bp, int i)
 	return (1ull << (2 * i)) /* L<i> */ | (rw << (16 + 4 * i)) | (len << (18 + 4 * i));
 }
 
-int kr_gdb_set_debug(struct kr_vm *vm, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS], bool step)
+int kr_gdb_set_debug(struct kr_vm *vm, unsigned cpu, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS],
+		     bool step)
 {
+	if (cpu >= vm->ncpus)
+		return kr_err_code(KR_E_BAD_ARG, "gdb: no vCPU %u (the VM has %u)", cpu, vm->ncpus);
 	struct kvm_guest_debug d;
 	memset(&d, 0, sizeof(d));
 	d.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
@@ -483,13 +486,39 @@ int kr_gdb_set_debug(struct kr_vm *vm, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS
 		dr7 |= dr7_slot(&bps[i], i);
 	}
 	d.arch.debugreg[7] = dr7;
+	struct kr_vcpu *v = &vm->vcpus[cpu];
 	/* single-stepping starts from the RIP the vCPU holds: set what waits for the run first */
-	if (kr_vcpu_flush(vm, "gdb") < 0)
+	if (kr_vcpu_flush_of(v, "gdb") < 0)
 		return -1;
-	if (ioctl(kr_vcpu_current(vm)->fd, KVM_SET_GUEST_DEBUG, &d) < 0)
-		return kr_err_sys("gdb: ioctl KVM_SET_GUEST_DEBUG(control 0x%x, dr7 0x%llx)",
-				  d.control, (unsigned long long)dr7);
+	v->has_guest_debug = false;
+	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &d) < 0)
+		return kr_err_sys("gdb: ioctl KVM_SET_GUEST_DEBUG(vCPU %u, control 0x%x, dr7 0x%llx)",
+				  cpu, d.control, (unsigned long long)dr7);
+	v->guest_debug = d;
+	v->has_guest_debug = true;
 	return 0;
+}
+
+int kr_gdb_debug_again(struct kr_vm *vm, unsigned cpu)
+{
+	struct kr_vcpu *v = &vm->vcpus[cpu];
+	if (!v->has_guest_debug)
+		return 0;
+	if (ioctl(v->fd, KVM_SET_GUEST_DEBUG, &v->guest_debug) < 0)
+		return kr_err_sys("gdb: ioctl KVM_SET_GUEST_DEBUG(vCPU %u, control 0x%x) again, "
+				  "after its registers were set",
+				  cpu, v->guest_debug.control);
+	return 0;
+}
+
+bool kr_gdb_cpu_waits_for_sipi(struct kr_vm *vm, unsigned cpu)
+{
+	struct kvm_mp_state mp;
+	if (cpu == 0 || cpu >= vm->ncpus || vm->vcpus[cpu].fd < 0 ||
+	    ioctl(vm->vcpus[cpu].fd, KVM_GET_MP_STATE, &mp) < 0)
+		return false;
+	return mp.mp_state == KVM_MP_STATE_UNINITIALIZED ||
+	       mp.mp_state == KVM_MP_STATE_INIT_RECEIVED;
 }
 
 void kr_gdb_decode_debug_exit(const struct kvm_run *run, struct kr_gdb_debug_exit *d)

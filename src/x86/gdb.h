@@ -49,8 +49,26 @@ struct kr_gdb_bp {
 /* Whether a watchpoint of len bytes at addr fits a debug register (aligned, 1/2/4/8). */
 bool kr_gdb_watch_ok(uint64_t addr, uint64_t len);
 
-/* KVM_SET_GUEST_DEBUG: these breakpoints in DR0..3 and DR7, and TF-style single step. */
-int kr_gdb_set_debug(struct kr_vm *vm, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS], bool step);
+/*
+ * KVM_SET_GUEST_DEBUG on vCPU `cpu` (each vCPU has its own debug
+ * registers): these breakpoints in DR0..3 and DR7, and TF-style single step.
+ */
+int kr_gdb_set_debug(struct kr_vm *vm, unsigned cpu, const struct kr_gdb_bp bps[KR_GDB_MAX_BPS],
+		     bool step);
+
+/*
+ * The last kr_gdb_set_debug of vCPU `cpu` once more, if there was one: KVM
+ * sets the single step's TF only while RIP is where it was at the call, so
+ * after KVM_SET_REGS (an AP started by the guest) the step would be lost.
+ */
+int kr_gdb_debug_again(struct kr_vm *vm, unsigned cpu);
+
+/*
+ * Whether KVM holds AP `cpu` until the guest sends it INIT and SIPI (the
+ * in-kernel LAPIC's APs: KVM_GET_MP_STATE says UNINITIALIZED or
+ * INIT_RECEIVED). False for vCPU 0, a VM without it, or no answer.
+ */
+bool kr_gdb_cpu_waits_for_sipi(struct kr_vm *vm, unsigned cpu);
 
 /* What the last KVM_EXIT_DEBUG was: the slot hit (from DR6, -1: none), a single step. */
 struct kr_gdb_debug_exit {

@@ -82,6 +82,5 @@ int kr_x86_start_cpu(struct kr_vm *vm, uint64_t cpu, uint64_t entry)
 	struct kvm_regs r = {.rip = entry, .rsp = stack, .rdi = arg, .rsi = cpu, .rflags = 0x2};
 	if (kr_vcpu_set_sregs_of(ap, &s) < 0 || kr_vcpu_set_regs_of(ap, &r) < 0)
 		return -1;
-	kr_smp_start_cpu(vm, (unsigned)cpu);
-	return 0;
+	return kr_smp_start_cpu(vm, (unsigned)cpu);
 }

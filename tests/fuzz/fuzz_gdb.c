@@ -6,8 +6,10 @@
  * A fake VM (2 MiB, protected mode without paging, so that guest virtual =
  * physical through the software walker) stands behind the stub. Byte 0 says
  * what the back end can do (bit 0 single step, bit 1 debug-register
- * breakpoints, bit 2 watchpoints) and bit 3 the register set (x86-64 or
- * 32-bit); the rest is the byte stream from "gdb", framed with
+ * breakpoints, bit 2 watchpoints), bit 3 the register set (x86-64 or
+ * 32-bit), bits 4-5 how many vCPUs (threads) the stub sees (1 + the value;
+ * without fds, like the rest), bit 6 whether the APs are started and bit 7
+ * whether they halted; the rest is the byte stream from "gdb", framed with
  * kr_gdb_frame exactly as kr_gdb_serve does, each packet answered by
  * kr_gdb_handle. There is no vCPU: register packets fail with an error
  * reply, continue and step come back as actions and are not run.
@@ -16,7 +18,8 @@
  * reply fits KR_GDB_REPLY_MAX and is one of: empty, "OK", "E" + two hex
  * digits, hex, a stop reply, or a qXfer/qSupported/thread answer; memory
  * writes stay inside guest RAM (ASan guards the rest); at most four
- * breakpoints are ever held.
+ * breakpoints are ever held; the selected threads are vCPUs that exist, and
+ * a resume steps only vCPUs that can run.
  */
 #include <string.h>
 
@@ -36,6 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct kvm_sregs sregs; /* CR0.PE, no paging: linear = physical */
 	sregs.cr0 = 1;
 	vm->soft_sregs = &sregs;
+	vm->ncpus = 1 + ((data[0] >> 4) & 3);
+	for (unsigned i = 0; i < vm->ncpus; i++) {
+		struct kr_vcpu *v = &vm->vcpus[i];
+		*v = (struct kr_vcpu){.vm = vm, .id = i, .fd = -1};
+		v->started = i > 0 && (data[0] & 0x40);
+		v->halted = i > 0 && (data[0] & 0x80);
+	}
 	kr_gdb_init(&stub, vm, -1);
 	stub.can_step = data[0] & 1;
 	stub.can_hw_bp = data[0] & 2;
@@ -55,6 +65,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_CHECK(a >= KR_GDB_REPLY && a <= KR_GDB_DETACH, "action %d", (int)a);
 			if (reply[0] == 'E' && rl != 3)
 				FUZZ_CHECK(false, "error reply '%s'", reply);
+			FUZZ_CHECK(stub.g_cpu < vm->ncpus && stub.stop_cpu < vm->ncpus &&
+					   (stub.c_cpu < 0 || (unsigned)stub.c_cpu < vm->ncpus),
+				   "threads: g %u, c %d, stop %u of %u", stub.g_cpu, stub.c_cpu,
+				   stub.stop_cpu, vm->ncpus);
+			if (a == KR_GDB_CONTINUE || a == KR_GDB_STEP)
+				for (unsigned i = 1; i < vm->ncpus; i++)
+					FUZZ_CHECK(stub.resume[i] != KR_GDB_STEP1 ||
+							   (vm->vcpus[i].started && !vm->vcpus[i].halted),
+						   "a step of vCPU %u, which cannot run", i);
 			fuzz_log("packet '%.*s' -> %d '%.40s'\n", (int)(len < 60 ? len : 60), pkt, (int)a,
 				 reply);
 		}

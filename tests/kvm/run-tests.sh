@@ -1205,8 +1205,6 @@ t smp-boot-cpus-0-refused $VMM_ERROR '' "kvmrun boot: --cpus '0': expected a vCP
 	-- boot --cpus 0 --kernel "$G/hello.elf"
 t smp-snapshot-refused $VMM_ERROR '' 'kvmrun run: --snapshot works with one vCPU only, not --cpus 2' \
 	-- run --cpus 2 --snapshot "$T/smp.snap" "$G/smpcount.elf"
-t smp-gdb-refused $VMM_ERROR '' 'kvmrun run: --gdb works with one vCPU only, not --cpus 2' \
-	-- run --cpus 2 --gdb "unix:$T/smp.sock" "$G/smpcount.elf"
 check_smp_help() {
 	grep -q -e '--cpus N' "$T/out" || echo "run --help lacks --cpus N"
 }
@@ -1226,6 +1224,56 @@ t sdk32-paged32-elf 32 "$SDK32_OUT" -- run --mode paged32 "$G/32/hello32.elf"
 t sdk32-installed-sdk 32 "$SDK32_OUT" -- run --mode protected "${OUTSIDE:-$ROOT/build/outside}/hello32.elf"
 t sdk32-long-mode-refuses-elf32 $VMM_ERROR '' 'a 32-bit ELF (ELFCLASS32) needs protected or paged32 mode' \
 	-- run --mode long "$G/32/hello32.elf"
+
+# ---- gdb with several vCPUs: each vCPU a thread ----------------------------------
+# gdbsmp: vCPU 0 starts vCPU 1 in ap_work(7, 1) and exits with what it leaves.
+# vCPU 0 is in main's wait loop, or still in kr_start_cpu (inlined into
+# main: #1 main) when vCPU 1 gets to the breakpoint: either way not ap_work.
+check_gdb_smp_threads() {
+	gdb_saw 'Thread 2 hit Breakpoint 1, ap_work (arg=7, cpu=1) at' \
+		'1    Thread 1 (vCPU 0, running)' '* 2    Thread 2 (vCPU 1, running) ap_work' \
+		'$1 = 1' '$2 = 49' '[Switching to thread 1 (Thread 1)]' 'exited with code 0145]'
+	grep -Eq '^#[01] .*main \(ram_size=' "$T/gdb.out" || echo "thread 1's bt shows no main"
+	grep -Eq '^rip +0x[0-9a-f]+ +0x[0-9a-f]+ <(main|kr_start_cpu)\+' "$T/gdb.out" ||
+		echo "thread 1's rip is not vCPU 0's: $(grep '^rip' "$T/gdb.out")"
+}
+check_gdb_smp_not_started() {
+	gdb_saw 'Thread 1 hit Breakpoint 1, main (' '2    Thread 2 (vCPU 1, not started)' \
+		'Remote failure reply: E04' 'exited with code 062]'
+}
+TIMEOUT_WAS=$TIMEOUT
+TIMEOUT=150
+# A breakpoint in the AP's function stops with the AP's thread current; its
+# locals are read and set there (square 49 -> 100: status 101, not 50); then
+# thread 1's backtrace and registers are vCPU 0's, in main.
+GDB_TARGET=$GDB_SOCK GDB_FILE=$G/gdbsmp.elf
+GDB_CMDS='break ap_work
+continue
+info threads
+print cpu
+next
+print square
+set var square = 100
+thread 1
+bt
+info registers rip
+continue'
+NEEDS='gdb gdb-singlestep' BEFORE=gdb_attach CHECK=check_gdb_smp_threads
+t gdb-smp-threads 101 'gdbsmp 101\n' -- run --cpus 2 --gdb "unix:$GDB_SOCK" "$G/gdbsmp.elf"
+
+# Before vCPU 0 starts it, vCPU 1 is listed as "not started", and a step of
+# it alone is refused (E04: it would never end); the guest then runs as usual.
+GDB_CMDS='break main
+continue
+info threads
+thread 2
+stepi
+thread 1
+continue'
+NEEDS='gdb gdb-singlestep' BEFORE=gdb_attach CHECK=check_gdb_smp_not_started
+t gdb-smp-ap-not-started 50 'gdbsmp 50\n' -- run --cpus 2 --gdb "unix:$GDB_SOCK" "$G/gdbsmp.elf"
+TIMEOUT=$TIMEOUT_WAS
+
 
 [ -n "$LIST" ] && exit 0
 # A name in the KVMRUN_TEST_ONLY list that is no test: a failure, or a typo would pass.
