@@ -54,7 +54,7 @@ MB_CFLAGS = -m32 -march=i686 -ffreestanding -nostdlib -fno-pie -no-pie -fno-stac
 	-mgeneral-regs-only -fno-asynchronous-unwind-tables -fno-unwind-tables -O2 -g \
 	-Wall -Wextra -Werror -Isrc/loader
 $(GUEST_OUT)/mbguest.elf: guest/examples/mbguest-start.S guest/examples/mbguest.c \
-		guest/examples/mbguest.ld src/loader/multiboot.h
+		guest/examples/mbguest.h guest/examples/mbguest.ld src/loader/multiboot.h
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(MB_CFLAGS) -static -Wl,--build-id=none -Wl,-z,noexecstack \
 		-Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments -T guest/examples/mbguest.ld -o $@ \
@@ -62,13 +62,15 @@ $(GUEST_OUT)/mbguest.elf: guest/examples/mbguest-start.S guest/examples/mbguest.
 # ---- multiboot, several CPUs ---------------------------------------------------
 # mbsmp.elf: a multiboot kernel (built as mbguest.elf) that finds the CPUs in the
 # MP table and fw_cfg and starts each AP with INIT/SIPI (its trampoline in
-# mbsmp-start.S); the APs count themselves.
-$(GUEST_OUT)/mbsmp.elf: guest/examples/mbsmp-start.S guest/examples/mbsmp.c \
-		guest/examples/mbguest.ld src/loader/multiboot.h
+# mbsmp-trampoline.S; its header and entry are mbguest-start.S); the APs count
+# themselves.
+$(GUEST_OUT)/mbsmp.elf: guest/examples/mbguest-start.S guest/examples/mbsmp-trampoline.S \
+		guest/examples/mbsmp.c guest/examples/mbguest.h guest/examples/mbguest.ld \
+		src/loader/multiboot.h
 	@mkdir -p $(@D)
 	$(GUEST_CC) $(MB_CFLAGS) -static -Wl,--build-id=none -Wl,-z,noexecstack \
 		-Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments -T guest/examples/mbguest.ld -o $@ \
-		guest/examples/mbsmp-start.S guest/examples/mbsmp.c
+		guest/examples/mbguest-start.S guest/examples/mbsmp-trampoline.S guest/examples/mbsmp.c
 $(GUEST_OUT)/mbguest.cfg: guest/examples/mbguest.cfg
 	@mkdir -p $(@D)
 	cp $< $@

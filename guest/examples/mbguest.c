@@ -30,82 +30,14 @@
 #define KVMRUN_MULTIBOOT_SPEC_ONLY
 #include "multiboot.h"
 
-#define COM1 0x3f8
-#define UART_LSR 5
-#define UART_LSR_THRE 0x20
-#define DEBUG_EXIT 0xf4
-#define FW_CFG_SELECTOR 0x510
-#define FW_CFG_DATA 0x511
+#define MB_GUEST_NAME "mbguest"
+#include "mbguest.h"
 
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outw(uint16_t port, uint16_t v)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-/* COM1, polled as a kernel without interrupts does: wait for THRE, then write THR. */
-static void putc_(char c)
-{
-	while (!(inb(COM1 + UART_LSR) & UART_LSR_THRE))
-		;
-	outb(COM1, (uint8_t)c);
-}
-
-static void puts_(const char *s)
-{
-	while (*s)
-		putc_(*s++);
-}
 
 static void putn(const char *s, uint32_t n)
 {
 	for (uint32_t i = 0; i < n && s[i]; i++)
 		putc_(s[i]);
-}
-
-static void putu(uint32_t v)
-{
-	char buf[12];
-	int i = 0;
-	do {
-		buf[i++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (i)
-		putc_(buf[--i]);
-}
-
-static __attribute__((noreturn)) void qemu_exit(uint32_t v)
-{
-	outl(DEBUG_EXIT, v);
-	for (;;)
-		__asm__ volatile("hlt");
-}
-
-static void check(int ok, uint32_t n, const char *what)
-{
-	if (ok)
-		return;
-	puts_("mbguest: check failed: ");
-	puts_(what);
-	putc_('\n');
-	qemu_exit(n);
 }
 
 static void fw_cfg_read(uint16_t key, uint8_t *buf, uint32_t n)

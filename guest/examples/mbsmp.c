@@ -7,7 +7,7 @@
  *
  * It finds the CPUs in the MP table (the floating pointer in the BIOS area
  * 0xF0000-0xFFFFF, checksums checked) and checks fw_cfg's NB_CPUS against
- * it; copies the trampoline (mbsmp-start.S) to 0x8000; then, through the
+ * it; copies the trampoline (mbsmp-trampoline.S) to 0x8000; then, through the
  * local APIC at 0xFEE00000, sends each AP of the table INIT and two
  * STARTUP IPIs (vector 0x08). Each AP counts itself (a locked increment)
  * and records its APIC id; the BSP waits, in a bounded loop, until the
@@ -20,12 +20,9 @@
 #define KVMRUN_MULTIBOOT_SPEC_ONLY
 #include "multiboot.h"
 
-#define COM1 0x3f8
-#define UART_LSR 5
-#define UART_LSR_THRE 0x20
-#define DEBUG_EXIT 0xf4
-#define FW_CFG_SELECTOR 0x510
-#define FW_CFG_DATA 0x511
+#define MB_GUEST_NAME "mbsmp"
+#include "mbguest.h"
+
 #define FW_CFG_NB_CPUS 0x05
 
 #define BIOS_AREA 0xf0000u
@@ -46,74 +43,10 @@
 /* Enough for any AP to start many times over; the VMM's --timeout bounds the run anyway. */
 #define WAIT_LOOPS 20000000u
 
-/* Written by the APs (mbsmp-start.S): how many came, and which APIC ids. */
+/* Written by the APs (mbsmp-trampoline.S): how many came, and which APIC ids. */
 volatile uint32_t ap_count;
 volatile uint32_t ap_seen[8];
 extern const uint8_t ap_trampoline[], ap_trampoline_end[];
-
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outw(uint16_t port, uint16_t v)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static void putc_(char c)
-{
-	while (!(inb(COM1 + UART_LSR) & UART_LSR_THRE))
-		;
-	outb(COM1, (uint8_t)c);
-}
-
-static void puts_(const char *s)
-{
-	while (*s)
-		putc_(*s++);
-}
-
-static void putu(uint32_t v)
-{
-	char buf[12];
-	int i = 0;
-	do {
-		buf[i++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	while (i)
-		putc_(buf[--i]);
-}
-
-static __attribute__((noreturn)) void qemu_exit(uint32_t v)
-{
-	outl(DEBUG_EXIT, v);
-	for (;;)
-		__asm__ volatile("hlt");
-}
-
-static void check(int ok, uint32_t n, const char *what)
-{
-	if (ok)
-		return;
-	puts_("mbsmp: check failed: ");
-	puts_(what);
-	putc_('\n');
-	qemu_exit(n);
-}
 
 static uint8_t sum(const volatile uint8_t *p, uint32_t len)
 {

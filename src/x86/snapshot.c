@@ -994,19 +994,10 @@ static int set_regs_synced(struct kr_vm *vm, const struct kr_snapshot *s, bool a
 		v->regs_mirror = true; /* the area holds what the vCPU will */
 		return 0;
 	}
-	__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	int r = ioctl(v->fd, KVM_RUN, 0);
-	int e = errno;
-	__atomic_store_n(&run->immediate_exit, 0, __ATOMIC_SEQ_CST);
-	bool applied = run->kvm_dirty_regs == 0; /* KVM clears each bit it took */
-	run->kvm_dirty_regs = 0;
-	v->regs_mirror = applied; /* the area holds what the vCPU took */
-	if (r == 0 || e != EINTR || !applied) {
-		errno = r == 0 ? EPROTO : e != EINTR ? e : EINVAL;
-		return kr_err_sys("restore: ioctl KVM_RUN(immediate_exit=1, kvm_dirty_regs=0x%x) "
-				  "to set the registers (rip=0x%llx)",
-				  dirty, (unsigned long long)s->regs.rip);
-	}
+	if (kr_vcpu_flush_of(v, "restore") < 0)
+		return -1;
+	/* No exit was left to complete (set_vcpu_state saw to it): the area holds what the vCPU took. */
+	v->regs_mirror = true;
 	return 0;
 }
 

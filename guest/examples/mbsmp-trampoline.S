@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * mbsmp-start.S - the multiboot header and entry of mbsmp (mbsmp.c is the
- * rest), and the trampoline its application processors start in.
+ * mbsmp-trampoline.S - where mbsmp's application processors start (mbsmp
+ * links mbguest-start.S for its multiboot header and entry, and mbsmp.c).
  *
  * The trampoline is assembled here but runs as a copy at AP_TRAMPOLINE
  * (0x8000, SIPI vector 0x08): an AP leaves INIT/SIPI in real mode at
@@ -11,26 +11,10 @@
  * (CPUID 1, EBX[31:24]) in ap_seen, increments ap_count (both locked, both
  * in the kernel's .bss at their linked addresses) and halts for good.
  */
-#define MB_MAGIC 0x1BADB002
-#define MB_FLAGS 0x00000003
 #define AP_TRAMPOLINE 0x8000
 #define T(label) ((label) - ap_trampoline + AP_TRAMPOLINE)
 
-	.section .multiboot, "a"
-	.balign 4
-	.long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
-
 	.text
-	.code32
-	.globl _start
-_start:
-	mov	$stack_top, %esp
-	push	%ebx
-	push	%eax
-	call	mb_main
-1:	hlt
-	jmp	1b
-
 	.globl ap_trampoline, ap_trampoline_end
 	.code16
 ap_trampoline:
@@ -67,10 +51,5 @@ ap_gdt_desc:
 	.word	ap_gdt_desc - ap_gdt - 1
 	.long	T(ap_gdt)
 ap_trampoline_end:
-
-	.bss
-	.balign 16
-	.skip 8192
-stack_top:
 
 	.section .note.GNU-stack, "", @progbits
