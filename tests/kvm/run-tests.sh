@@ -1010,7 +1010,7 @@ if [ -z "$LIST" ] && [ -f "$T/count.snap" ]; then
 	for f in corrupt magic version; do cp "$T/count.snap" "$T/$f.snap"; done
 	printf 'Z' | dd of="$T/corrupt.snap" bs=1 seek=$((size - 100)) conv=notrunc 2>/dev/null
 	printf 'X' | dd of="$T/magic.snap" bs=1 seek=0 conv=notrunc 2>/dev/null
-	printf '\002' | dd of="$T/version.snap" bs=1 seek=8 conv=notrunc 2>/dev/null
+	printf '\003' | dd of="$T/version.snap" bs=1 seek=8 conv=notrunc 2>/dev/null
 	: >"$T/empty.snap"
 fi
 t snapshot-refuses-truncated $VMM_ERROR '' 'snapshot: truncated' -- restore "$T/trunc.snap"
@@ -1018,7 +1018,7 @@ t snapshot-refuses-corrupt $VMM_ERROR '' 'checksum mismatch' 'the file is corrup
 	-- restore "$T/corrupt.snap"
 t snapshot-refuses-bad-magic $VMM_ERROR '' 'bad magic: not a kvmrun snapshot' \
 	-- restore "$T/magic.snap"
-t snapshot-refuses-other-version $VMM_ERROR '' 'version 2, but this kvmrun reads version 1' \
+t snapshot-refuses-other-version $VMM_ERROR '' 'version 3, but this kvmrun reads versions 1 to 2' \
 	-- restore "$T/version.snap"
 t snapshot-refuses-empty $VMM_ERROR '' 'is empty' -- restore "$T/empty.snap"
 t snapshot-refuses-missing $VMM_ERROR '' 'No such file' -- restore "$T/none.snap"
