@@ -1024,6 +1024,19 @@ t snapshot-refuses-empty $VMM_ERROR '' 'is empty' -- restore "$T/empty.snap"
 t snapshot-refuses-missing $VMM_ERROR '' 'No such file' -- restore "$T/none.snap"
 t snapshot-restore-needs-a-file $VMM_ERROR '' 'kvmrun restore: expected one snapshot FILE' -- restore
 
+# ---- snapshots of the PC platform (mbsnap.elf) ------------------------------------
+# A multiboot kernel gets the PC platform (in-kernel PICs, I/O APIC, LAPIC, PIT; COM1
+# on IRQ 4; the CMOS clock, i8042, fw_cfg). mbsnap leaves state in each, asks for a
+# snapshot and reads it all back; restored, it must read the same ("FAIL what: got,
+# want" lines and status 2v+1 otherwise), every time.
+CHECK=check_snapshot_written
+t snapshot-pc-run-writes-a-file 1 'mbsnap: programmed\nmbsnap: ok\n' \
+	-- run --snapshot "$T/run.snap" --snapshot-at hypercall "$G/mbsnap.elf"
+if [ -z "$LIST" ]; then
+	timeout $TIMEOUT "$KVMRUN" run --snapshot "$T/pc.snap" "$G/mbsnap.elf" >/dev/null 2>&1
+fi
+t snapshot-pc-restore-reads-every-device-back 1 'mbsnap: ok\n' -- restore "$T/pc.snap"
+t snapshot-pc-restore-twice-same-result 1 'mbsnap: ok\n' -- restore "$T/pc.snap"
 
 # ---- gdb (kvmrun run --gdb) ---------------------------------------------------
 # gdb in batch mode attaches to kvmrun, which waits for it before the first
