@@ -315,8 +315,7 @@ int kr_console_check_state(const void *buf, size_t len)
 		return kr_err("console: snapshot state of %zu bytes, expected at least %zu", len,
 			      sizeof(st));
 	memcpy(&st, buf, sizeof(st));
-	if (st.used > KR_CONSOLE_BUF || st.used != len - sizeof(st) ||
-	    st.used > st.total)
+	if (st.used > KR_CONSOLE_BUF || st.used != len - sizeof(st) || st.used > st.total)
 		return kr_err("console: snapshot state is inconsistent (%llu bytes buffered of "
 			      "%llu written, %zu bytes of state)",
 			      (unsigned long long)st.used, (unsigned long long)st.total, len);

@@ -140,10 +140,10 @@ static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
 }
 
 static const struct kr_hooks fwcfg_hooks = {
-	.name = "fw_cfg",
-	.on_destroy = on_destroy,
-	.save = save,
-	.restore = restore,
+    .name = "fw_cfg",
+    .on_destroy = on_destroy,
+    .save = save,
+    .restore = restore,
 };
 
 int kr_fwcfg_register(struct kr_vm *vm)

@@ -237,7 +237,8 @@ struct i8042_state {
 	uint32_t lines;
 };
 
-#define STATUS_KEPT (KR_I8042_STR_OBF | KR_I8042_STR_AUXDATA | KR_I8042_STR_TIMEOUT | KR_I8042_STR_CMD)
+#define STATUS_KEPT                                                                                \
+	(KR_I8042_STR_OBF | KR_I8042_STR_AUXDATA | KR_I8042_STR_TIMEOUT | KR_I8042_STR_CMD)
 
 static long save(struct kr_vm *vm, void *opaque, void *buf, size_t max)
 {
@@ -275,7 +276,8 @@ static int parse_state(const void *buf, size_t len, struct i8042_state *st)
 			      st->status);
 	if (!takes_data(st->pending))
 		return kr_err("i8042: snapshot waits for the data byte of command 0x%02x, which "
-			      "takes none", st->pending);
+			      "takes none",
+			      st->pending);
 	struct i8042 k = {.status = st->status};
 	memcpy(k.ram, st->ram, sizeof(k.ram));
 	if (st->lines != wanted_lines(&k))
@@ -312,7 +314,8 @@ static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
 	int rc = 0;
 	for (unsigned irq = 0; irq < 32 && rc == 0; irq++) {
 		struct kvm_irq_level l = {.irq = irq, .level = 0};
-		if ((lower & (1u << irq)) && k->use_irq && ioctl(k->vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+		if ((lower & (1u << irq)) && k->use_irq &&
+		    ioctl(k->vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
 			rc = kr_err_sys("i8042: restore: ioctl KVM_IRQ_LINE(irq %u, level 0)", irq);
 	}
 	pthread_mutex_unlock(&k->lock);
@@ -320,10 +323,10 @@ static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
 }
 
 static const struct kr_hooks i8042_hooks = {
-	.name = "i8042",
-	.on_destroy = on_destroy,
-	.save = save,
-	.restore = restore,
+    .name = "i8042",
+    .on_destroy = on_destroy,
+    .save = save,
+    .restore = restore,
 };
 
 unsigned kr_i8042_irq_lines(struct kr_vm *vm)

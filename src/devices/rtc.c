@@ -396,14 +396,15 @@ static int parse_state(const void *buf, size_t len, struct rtc_state *st)
 		if (st->zero[i])
 			return kr_err("rtc: snapshot padding is not zero");
 	/* Bytes the clock computes (the time, C, D) are never stored, nor A's UIP bit. */
-	static const uint8_t computed[] = {KR_RTC_SECONDS, KR_RTC_MINUTES, KR_RTC_HOURS,
-					   KR_RTC_DAY_OF_WEEK, KR_RTC_DAY_OF_MONTH, KR_RTC_MONTH,
-					   KR_RTC_YEAR, KR_RTC_CENTURY, KR_RTC_REG_C, KR_RTC_REG_D};
+	static const uint8_t computed[] = {
+	    KR_RTC_SECONDS, KR_RTC_MINUTES, KR_RTC_HOURS,   KR_RTC_DAY_OF_WEEK, KR_RTC_DAY_OF_MONTH,
+	    KR_RTC_MONTH,   KR_RTC_YEAR,    KR_RTC_CENTURY, KR_RTC_REG_C,	KR_RTC_REG_D};
 	for (size_t i = 0; i < sizeof(computed); i++)
 		if (st->cmos[computed[i]])
-			return kr_err("rtc: snapshot CMOS byte 0x%02x is 0x%02x: the clock computes "
-				      "it, so it is stored as 0",
-				      computed[i], st->cmos[computed[i]]);
+			return kr_err(
+			    "rtc: snapshot CMOS byte 0x%02x is 0x%02x: the clock computes "
+			    "it, so it is stored as 0",
+			    computed[i], st->cmos[computed[i]]);
 	if (st->cmos[KR_RTC_REG_A] & KR_RTC_A_UIP)
 		return kr_err("rtc: snapshot register A has UIP set (0x%02x)",
 			      st->cmos[KR_RTC_REG_A]);
@@ -434,8 +435,7 @@ static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
 	struct tm held;
 	time_t t = (time_t)st.held;
 	if (!gmtime_r(&t, &held))
-		return kr_err("rtc: snapshot held time %lld does not convert",
-			      (long long)st.held);
+		return kr_err("rtc: snapshot held time %lld does not convert", (long long)st.held);
 	pthread_mutex_lock(&r->lock);
 	memcpy(r->cmos, st.cmos, sizeof(r->cmos));
 	r->index = st.index;
@@ -448,10 +448,10 @@ static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
 }
 
 static const struct kr_hooks rtc_hooks = {
-	.name = "rtc",
-	.on_destroy = on_destroy,
-	.save = save,
-	.restore = restore,
+    .name = "rtc",
+    .on_destroy = on_destroy,
+    .save = save,
+    .restore = restore,
 };
 
 void kr_rtc_set_clock(struct kr_vm *vm, int (*clock)(struct timespec *now))

@@ -508,8 +508,8 @@ static int parse_state(const void *buf, size_t len, struct uart_state *st)
 		return kr_err("uart: snapshot registers out of range (IER 0x%02x, MCR 0x%02x, FCR "
 			      "0x%02x)",
 			      st->ier, st->mcr, st->fcr);
-	if (st->thr_ipending > 1 || st->irq_level > 1 || st->panicked > 1 ||
-	    st->panic_ending > 1 || st->zero)
+	if (st->thr_ipending > 1 || st->irq_level > 1 || st->panicked > 1 || st->panic_ending > 1 ||
+	    st->zero)
 		return kr_err("uart: snapshot flags out of range");
 	if (st->panic_match >= sizeof(panic_text) - 1 || st->end_match >= sizeof(end_text) - 1)
 		return kr_err("uart: snapshot panic watch at %u/%u, beyond its texts",
@@ -570,13 +570,13 @@ static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
 }
 
 static const struct kr_hooks uart_hooks = {
-	.name = "uart",
-	.on_stop = on_stop,
-	.on_destroy = on_destroy,
-	.write_fds = write_fds,
-	.read_fds = read_fds,
-	.save = save,
-	.restore = restore,
+    .name = "uart",
+    .on_stop = on_stop,
+    .on_destroy = on_destroy,
+    .write_fds = write_fds,
+    .read_fds = read_fds,
+    .save = save,
+    .restore = restore,
 };
 
 int kr_uart_check_config(const struct kr_vm_config *cfg)

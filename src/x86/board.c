@@ -154,11 +154,9 @@ static const struct {
 	int (*check)(const void *state, size_t len);
 	bool pc;
 } device_states[] = {
-	{"console", kr_console_check_state, false},
-	{"uart", kr_uart_check_state, false},
-	{"fw_cfg", kr_fwcfg_check_state, true},
-	{"i8042", kr_i8042_check_state, true},
-	{"rtc", kr_rtc_check_state, true},
+    {"console", kr_console_check_state, false}, {"uart", kr_uart_check_state, false},
+    {"fw_cfg", kr_fwcfg_check_state, true},	{"i8042", kr_i8042_check_state, true},
+    {"rtc", kr_rtc_check_state, true},
 };
 
 int kr_board_check_device_state(const char *name, const void *state, size_t len, bool pc_devices)
@@ -168,7 +166,8 @@ int kr_board_check_device_state(const char *name, const void *state, size_t len,
 			continue;
 		if (device_states[i].pc && !pc_devices)
 			return kr_err("device '%s' is one of the PC devices, which the "
-				      "configuration does not have", name);
+				      "configuration does not have",
+				      name);
 		return device_states[i].check(state, len);
 	}
 	return kr_err("no device '%.31s' with state on this machine", name);

@@ -561,16 +561,16 @@ int kr_snapshot_take(struct kr_vm *vm, struct kr_snapshot **out)
 	}
 	kr_snap_host_here(vm, &s->host);
 	s->config = (struct kr_snap_config){
-		.mode = (uint32_t)vm->cfg.mode,
-		.map_page0 = vm->cfg.map_page0,
-		.mem_size = vm->slots[0].size,
-		.cpu_amd = (vm->cpu.features & KR_X86_CPU_AMD) != 0,
-		.cpu_gbpages = (vm->cpu.features & KR_X86_CPU_GBPAGES) != 0,
-		.cpu_la57 = (vm->cpu.features & KR_X86_CPU_LA57) != 0,
-		.cpu_maxphyaddr = vm->cpu.maxphyaddr,
-		.pc = vm->cfg.pc,
-		.pc_devices = kr_board_has_pc_devices(vm),
-		.cpus = vm->cfg.cpus,
+	    .mode = (uint32_t)vm->cfg.mode,
+	    .map_page0 = vm->cfg.map_page0,
+	    .mem_size = vm->slots[0].size,
+	    .cpu_amd = (vm->cpu.features & KR_X86_CPU_AMD) != 0,
+	    .cpu_gbpages = (vm->cpu.features & KR_X86_CPU_GBPAGES) != 0,
+	    .cpu_la57 = (vm->cpu.features & KR_X86_CPU_LA57) != 0,
+	    .cpu_maxphyaddr = vm->cpu.maxphyaddr,
+	    .pc = vm->cfg.pc,
+	    .pc_devices = kr_board_has_pc_devices(vm),
+	    .cpus = vm->cfg.cpus,
 	};
 	if (complete_pending_exit(vm) < 0 || get_cpuid(vm, s) < 0 ||
 	    get_vcpu_state(vm, m, s) < 0 || get_vm_state(vm, s) < 0 || get_devices(vm, s) < 0 ||
@@ -659,11 +659,10 @@ int kr_snapshot_write(const struct kr_snapshot *s, const char *path)
 	     kr_snap_add(&w, KR_SNAP_EVENTS, &s->events, sizeof(s->events)) < 0) ||
 	    (s->have_debugregs &&
 	     kr_snap_add(&w, KR_SNAP_DEBUGREGS, &s->debugregs, sizeof(s->debugregs)) < 0) ||
-	    (s->have_lapic && (kr_snap_add(&w, KR_SNAP_LAPIC, &s->lapic, sizeof(s->lapic)) < 0 ||
-			       kr_snap_add(&w, KR_SNAP_MP_STATE, &s->mp_state,
-					   sizeof(s->mp_state)) < 0)) ||
-	    (s->have_irqchip &&
-	     kr_snap_add(&w, KR_SNAP_IRQCHIP, s->chips, sizeof(s->chips)) < 0) ||
+	    (s->have_lapic &&
+	     (kr_snap_add(&w, KR_SNAP_LAPIC, &s->lapic, sizeof(s->lapic)) < 0 ||
+	      kr_snap_add(&w, KR_SNAP_MP_STATE, &s->mp_state, sizeof(s->mp_state)) < 0)) ||
+	    (s->have_irqchip && kr_snap_add(&w, KR_SNAP_IRQCHIP, s->chips, sizeof(s->chips)) < 0) ||
 	    (s->have_pit && kr_snap_add(&w, KR_SNAP_PIT, &s->pit, sizeof(s->pit)) < 0) ||
 	    kr_snap_add(&w, KR_SNAP_DEVICES, s->devices, s->devices_len) < 0 ||
 	    kr_snap_add_iov(&w, KR_SNAP_MEM_INDEX, idx, 2) < 0 ||
@@ -719,7 +718,8 @@ static int parse_config(const struct kr_snap_config *c)
 			      "(%u bits)", c->cpu_maxphyaddr);
 	if (c->pc > 1 || c->pc_devices > 1 || c->reserved)
 		return kr_err("snapshot: invalid platform flags (pc %u, PC devices %u, reserved "
-			      "0x%x)", c->pc, c->pc_devices, c->reserved);
+			      "0x%x)",
+			      c->pc, c->pc_devices, c->reserved);
 	if (c->pc && !c->pc_devices)
 		return kr_err("snapshot: the configuration has the PC platform (cfg.pc) without "
 			      "the PC devices, which it always brings");
@@ -758,11 +758,15 @@ static int check_platform(const struct kr_snapshot *s)
 	if (pc && !(s->have_lapic && s->have_irqchip && s->have_pit))
 		return kr_err("snapshot: the configuration has the PC platform (cfg.pc), but the "
 			      "file has no %s state",
-			      !s->have_lapic ? "LAPIC" : !s->have_irqchip ? "irqchip" : "PIT");
+			      !s->have_lapic	 ? "LAPIC"
+			      : !s->have_irqchip ? "irqchip"
+						 : "PIT");
 	if (!pc && (s->have_lapic || s->have_irqchip || s->have_pit))
 		return kr_err("snapshot: the file has %s state, but its configuration has no "
 			      "PC platform (cfg.pc) to hold it",
-			      s->have_lapic ? "LAPIC" : s->have_irqchip ? "irqchip" : "PIT");
+			      s->have_lapic	? "LAPIC"
+			      : s->have_irqchip ? "irqchip"
+						: "PIT");
 	static const uint32_t ids[3] = {KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
 					KVM_IRQCHIP_IOAPIC};
 	for (int i = 0; s->have_irqchip && i < 3; i++)
@@ -881,8 +885,7 @@ static int parse_sections(const struct kr_snap_view *v, struct kr_snapshot *s)
 		if (v->s[i].id < KR_SNAP_HOST || v->s[i].id > KR_SNAP_MEM_PAGES)
 			return kr_err("snapshot: unknown section id %u", v->s[i].id);
 	if (section(v, KR_SNAP_HOST, "host", &s->host, sizeof(s->host), true, NULL) < 0 ||
-	    parse_host(&s->host) < 0 ||
-	    parse_config_section(v, &s->config) < 0 ||
+	    parse_host(&s->host) < 0 || parse_config_section(v, &s->config) < 0 ||
 	    section(v, KR_SNAP_REGS, "registers", &s->regs, sizeof(s->regs), true, NULL) < 0 ||
 	    section(v, KR_SNAP_SREGS, "special registers", &s->sregs, sizeof(s->sregs), true,
 		    NULL) < 0 ||
@@ -892,8 +895,8 @@ static int parse_sections(const struct kr_snap_view *v, struct kr_snapshot *s)
 		    &s->have_events) < 0 ||
 	    section(v, KR_SNAP_DEBUGREGS, "debug registers", &s->debugregs, sizeof(s->debugregs),
 		    false, &s->have_debugregs) < 0 ||
-	    section(v, KR_SNAP_LAPIC, "LAPIC", &s->lapic, sizeof(s->lapic), false,
-		    &s->have_lapic) < 0 ||
+	    section(v, KR_SNAP_LAPIC, "LAPIC", &s->lapic, sizeof(s->lapic), false, &s->have_lapic) <
+		0 ||
 	    section(v, KR_SNAP_MP_STATE, "MP state", &s->mp_state, sizeof(s->mp_state),
 		    s->have_lapic, &dummy) < 0 ||
 	    section(v, KR_SNAP_IRQCHIP, "irqchip", s->chips, sizeof(s->chips), false,
@@ -1186,9 +1189,9 @@ static void mark_runnable(struct kr_vm *vm)
 
 static const char *platform_name(bool pc, bool pc_devices)
 {
-	return pc ? "the PC platform (cfg.pc: in-kernel irqchip and PIT, PC devices)"
-		  : pc_devices ? "the PC devices without the in-kernel irqchip"
-			       : "no PC platform";
+	return pc	    ? "the PC platform (cfg.pc: in-kernel irqchip and PIT, PC devices)"
+	       : pc_devices ? "the PC devices without the in-kernel irqchip"
+			    : "no PC platform";
 }
 
 static int check_same_config(struct kr_vm *vm, const struct kr_snapshot *s, const char *what)
@@ -1307,7 +1310,8 @@ int kr_vm_restore(struct kr_vm **out, const struct kr_snapshot *s, const struct 
 	if (kr_vm_create(&vm, &c) < 0) {
 		if (c.pc)
 			kr_err_context("restore: the snapshot is of a VM with %s, which could not "
-				       "be made here", platform_name(true, true));
+				       "be made here",
+				       platform_name(true, true));
 		return -1;
 	}
 	/* A multiboot kernel's machine: the loader added the PC devices, without cfg.pc. */

@@ -55,10 +55,11 @@ struct kr_snap_config {
 	uint64_t mem_size;
 	uint32_t cpu_amd, cpu_gbpages, cpu_la57, cpu_maxphyaddr; /* struct kr_guest_cpu */
 	/* ---- version 2 ---- */
-	uint32_t pc;         /* cfg.pc: in-kernel irqchip and PIT, COM1 on IRQ 4 (implies pc_devices) */
-	uint32_t pc_devices; /* the PC devices (fw_cfg, i8042, CMOS clock, ...; a multiboot kernel) */
-	uint32_t cpus;       /* cfg.cpus: 1 (snapshots hold one vCPU) */
-	uint32_t reserved;   /* 0 */
+	uint32_t pc; /* cfg.pc: in-kernel irqchip and PIT, COM1 on IRQ 4 (implies pc_devices) */
+	uint32_t
+	    pc_devices;	   /* the PC devices (fw_cfg, i8042, CMOS clock, ...; a multiboot kernel) */
+	uint32_t cpus;	   /* cfg.cpus: 1 (snapshots hold one vCPU) */
+	uint32_t reserved; /* 0 */
 };
 #define KR_SNAP_CONFIG_V1_SIZE 32u
 _Static_assert(sizeof(struct kr_snap_config) == 48, "config layout");

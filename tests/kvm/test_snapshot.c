@@ -613,7 +613,8 @@ UNIT_TEST(snapshot_pc_platform_survives_a_restore_into_a_new_vm)
 			unit_fail(__FILE__, __LINE__, "kr_vm_restore: %s", kr_last_error());
 		else {
 			pc_check_runs_to_end(&r);
-			/* Reset in place to the same snapshot: the chips and devices come back too. */
+			/* Reset in place to the same snapshot: the chips and devices come back too.
+			 */
 			CHECK_OK(kr_vm_reset(r.vm, snap));
 			pc_check_runs_to_end(&r);
 		}

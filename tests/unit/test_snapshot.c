@@ -207,8 +207,8 @@ static void hand_init(struct hand *h)
 {
 	memset(h, 0, sizeof(*h));
 	kr_snap_host_here(NULL, &h->host);
-	h->config = (struct kr_snap_config){.mode = KR_MODE_LONG, .mem_size = MEM,
-					    .cpu_maxphyaddr = 40, .cpus = 1};
+	h->config = (struct kr_snap_config){
+	    .mode = KR_MODE_LONG, .mem_size = MEM, .cpu_maxphyaddr = 40, .cpus = 1};
 	h->cpuid[0].function = 0;
 	h->cpuid[1].function = 1;
 	h->regs.rip = 0x100000;
@@ -482,7 +482,6 @@ UNIT_TEST(snapshot_pc_platform_and_device_state_are_checked)
 	if ((st = hand_device(&h, "fw_cfg", &elen)))
 		st[2] = 1;
 	hand_refused(&h, "fw_cfg: snapshot padding");
-
 }
 
 UNIT_TEST(snapshot_version_1_files_still_read)
