@@ -415,9 +415,9 @@ int kr_linux_prepare(struct kr_vm *vm, const struct kr_image *img);
  *     QEMU's fw_cfg (ports 0x510/0x511), isa-debug-exit (0xf4), the
  *     keyboard controller (0x60/0x64; its reset is KR_STOP_RESET), port
  *     0x80, the CMOS clock (0x70/0x71) and the MP table at 0xF0000 (one
- *     processor per vCPU); with cfg.pc (kvmrun run sets it for a multiboot
- *     kernel with several vCPUs: kr_multiboot_probe_file) also the
- *     in-kernel irqchip, so that it starts its APs with INIT/SIPI;
+ *     processor per vCPU); with cfg.pc (kvmrun run sets it for every
+ *     multiboot kernel: kr_multiboot_probe_file) also the in-kernel irqchip
+ *     and PIT, so that it starts its APs with INIT/SIPI;
  *   - gets, page-aligned after the image, its modules in the order added,
  *     then the multiboot information: mem_lower (640) and mem_upper, the
  *     memory map (kvmrun's system area and the PC hole [0xA0000, 1 MiB)
@@ -871,8 +871,11 @@ void kr_snapshot_info(const struct kr_snapshot *s, struct kr_snapshot_info *info
 
 /*
  * A new VM from a snapshot, ready to kr_vm_run on from where it was taken.
- * cfg gives what belongs to the host (console_fd, timeout_ns, max_output);
- * the mode, memory size and page-0 mapping come from the snapshot. Before
+ * cfg gives what belongs to the host (console_fd, serial_in_fd,
+ * timeout_ns, max_output); the mode, memory size, page-0 mapping and
+ * platform come from the snapshot: cfg.pc (the in-kernel irqchip and PIT,
+ * created before any state is set) and the PC devices a multiboot kernel
+ * had, whatever cfg says. Before
  * anything is set, the host is checked against the snapshot's: the KVM back
  * end, the CPUID feature words, the TSC frequency, the XSAVE size; a
  * mismatch fails with KR_E_BAD_SNAPSHOT naming it. Dirty logging is on, as
@@ -887,8 +890,9 @@ int kr_vm_restore(struct kr_vm **out, const struct kr_snapshot *s, const struct 
  * this VM, or since its last reset to s, are copied back. For any other
  * snapshot of the same configuration all of RAM is copied. The host's own
  * writes to guest memory (kr_copy_to_gva) are not in KVM's dirty log: after
- * them, call kr_vm_reset_full. Works after any stop, a crash too.
- * Without an in-kernel LAPIC the registers, special registers and vCPU
+ * them, call kr_vm_reset_full. Works after any stop, a crash too. A
+ * snapshot of another platform (cfg.pc, the PC devices) is refused with
+ * KR_E_BAD_SNAPSHOT. Without an in-kernel LAPIC the registers, special registers and vCPU
  * events are handed to the guest's next KVM_RUN (KVM_CAP_SYNC_REGS) rather
  * than set by a run of their own; every library call sees them at once.
  */

@@ -17,7 +17,8 @@ EXAMPLE_ASM_GUESTS = real protected paged32 triple-real triple32 ud32 mbaout
 EXAMPLE_C32_GUESTS = hello32
 
 # The multiboot kernel in C and its module (rules at the end).
-MB_GUEST_FILES = $(GUEST_OUT)/mbguest.elf $(GUEST_OUT)/mbguest.cfg $(GUEST_OUT)/mbsmp.elf
+MB_GUEST_FILES = $(GUEST_OUT)/mbguest.elf $(GUEST_OUT)/mbguest.cfg $(GUEST_OUT)/mbsmp.elf \
+	$(GUEST_OUT)/mbsnap.elf
 
 EXAMPLE_GUEST_FILES = $(EXAMPLE_C_GUESTS:%=$(GUEST_OUT)/%.elf) \
 	$(EXAMPLE_C_RAW_GUESTS:%=$(GUEST_OUT)/%.bin) \
@@ -71,6 +72,15 @@ $(GUEST_OUT)/mbsmp.elf: guest/examples/mbguest-start.S guest/examples/mbsmp-tram
 	$(GUEST_CC) $(MB_CFLAGS) -static -Wl,--build-id=none -Wl,-z,noexecstack \
 		-Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments -T guest/examples/mbguest.ld -o $@ \
 		guest/examples/mbguest-start.S guest/examples/mbsmp-trampoline.S guest/examples/mbsmp.c
+# ---- multiboot, snapshots of the PC platform ------------------------------------
+# mbsnap.elf: leaves state in every PC device, asks for a snapshot (the ABI's
+# hypercall, hence include/), reads it all back (mbguest-start.S is its entry).
+$(GUEST_OUT)/mbsnap.elf: guest/examples/mbguest-start.S guest/examples/mbsnap.c \
+		guest/examples/mbguest.h guest/examples/mbguest.ld include/kvmrun_abi.h
+	@mkdir -p $(@D)
+	$(GUEST_CC) $(MB_CFLAGS) -Iinclude -static -Wl,--build-id=none -Wl,-z,noexecstack \
+		-Wl,-z,max-page-size=4096 -Wl,--no-warn-rwx-segments -T guest/examples/mbguest.ld -o $@ \
+		guest/examples/mbguest-start.S guest/examples/mbsnap.c
 $(GUEST_OUT)/mbguest.cfg: guest/examples/mbguest.cfg
 	@mkdir -p $(@D)
 	cp $< $@

@@ -82,8 +82,9 @@ void cli_run_usage(FILE *f)
 		"  -h, --help            this help\n"
 		"\n"
 		"GUEST is an ELF file (ELF64 for long mode, ELF32 otherwise) or a raw binary;\n"
-		"a multiboot kernel (header in its first 8 KiB) runs in protected mode with the\n"
-		"PC devices (fw_cfg, isa-debug-exit, keyboard controller reset, port 0x80).\n"
+		"a multiboot kernel (header in its first 8 KiB) runs in protected mode on the\n"
+		"PC platform (in-kernel irqchip and PIT, COM1, CMOS clock, i8042, fw_cfg,\n"
+		"isa-debug-exit, MP table); HLT there waits for an interrupt.\n"
 		"The guest's output goes to stdout as it comes (at each newline and each WRITE\n"
 		"hypercall), kvmrun's messages to stderr.\n"
 		"Exit status:\n"
@@ -536,14 +537,14 @@ int cli_run(const struct cli_command *self, int argc, char **argv)
 	struct kr_image img;
 	struct kr_stop stop;
 	/*
-	 * A multiboot kernel with several vCPUs gets the whole PC platform: it
-	 * starts its APs with INIT/SIPI through the in-kernel local APICs,
-	 * which must exist before the vCPUs. With one vCPU it runs without the
-	 * irqchip as before, so that its snapshots keep working (they do not
-	 * hold the irqchip's state yet). A file that cannot be read fails
-	 * below, when it is loaded.
+	 * A multiboot kernel gets the whole PC platform, as a PC would give
+	 * it: the in-kernel PICs, I/O APIC, local APICs (its APs start with
+	 * INIT/SIPI through them, so they must exist before the vCPUs) and
+	 * PIT. Snapshots hold their state (and restore recreates them), so
+	 * one vCPU gets them too. A file that cannot be read fails below,
+	 * when it is loaded.
 	 */
-	if (o.cfg.cpus > 1 && kr_multiboot_probe_file(o.guest) > 0)
+	if (kr_multiboot_probe_file(o.guest) > 0)
 		o.cfg.pc = true;
 	int failed = kr_vm_create(&vm, &o.cfg) < 0 || set_multiboot_options(vm, &o) < 0 ||
 		     kr_load_file(vm, o.guest, &o.load, &img) < 0;

@@ -54,8 +54,10 @@ void cli_restore_usage(FILE *f)
 		"FILE is a snapshot written by kvmrun run --snapshot. It is checked before\n"
 		"anything runs: magic, version, size, checksums, and the host (the KVM back\n"
 		"end, the CPU's features, the TSC frequency); a file that fails is refused\n"
-		"with the reason (status %d). The guest's output goes on from the snapshot;\n"
-		"the exit status is as for kvmrun run.\n",
+		"with the reason (status %d). The machine comes from the file: its mode,\n"
+		"memory and platform (a multiboot kernel's PC platform: interrupt controllers,\n"
+		"PIT, COM1, CMOS clock, keyboard controller, fw_cfg, with their state). The\n"
+		"guest's output goes on from the snapshot; the exit status is as for kvmrun run.\n",
 		KVMRUN_EXIT_VMM_ERROR);
 }
 

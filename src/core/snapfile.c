@@ -138,7 +138,7 @@ int kr_snap_write(const struct kr_snap_writer *w, int fd)
 	} head;
 	memset(&head, 0, sizeof(head));
 	memcpy(head.h.magic, KR_SNAP_MAGIC, 8);
-	head.h.version = KR_SNAP_VERSION;
+	head.h.version = w->version ? w->version : KR_SNAP_VERSION;
 	head.h.nsections = w->n;
 	uint64_t off = align8(sizeof(head.h) + w->n * sizeof(head.t[0]));
 	for (uint32_t i = 0; i < w->n; i++) {
@@ -196,9 +196,9 @@ int kr_snap_parse(const void *buf, size_t len, bool check_crc, struct kr_snap_vi
 	memcpy(&h, b, sizeof(h));
 	if (memcmp(h.magic, KR_SNAP_MAGIC, 8) != 0)
 		return kr_err("snapshot: bad magic: not a kvmrun snapshot file");
-	if (h.version != KR_SNAP_VERSION)
-		return kr_err("snapshot: version %u, but this kvmrun reads version %u", h.version,
-			      KR_SNAP_VERSION);
+	if (h.version < KR_SNAP_VERSION_MIN || h.version > KR_SNAP_VERSION)
+		return kr_err("snapshot: version %u, but this kvmrun reads versions %u to %u",
+			      h.version, KR_SNAP_VERSION_MIN, KR_SNAP_VERSION);
 	if (h.file_size != len)
 		return kr_err("snapshot: %s: the header says %llu bytes, the file has %zu",
 			      h.file_size > len ? "truncated" : "trailing bytes",
@@ -263,6 +263,7 @@ int kr_snap_parse(const void *buf, size_t len, bool check_crc, struct kr_snap_vi
 		return kr_err("snapshot: %llu bytes after the last section",
 			      (unsigned long long)(len - end));
 	v->n = h.nsections;
+	v->version = h.version;
 	return 0;
 }
 

@@ -21,7 +21,14 @@
 #include <sys/uio.h>
 
 #define KR_SNAP_MAGIC "KVMRSNAP" /* 8 bytes, no NUL in the file */
-#define KR_SNAP_VERSION 1u
+/*
+ * The version kr_snap_write writes, and the oldest kr_snap_parse reads.
+ * Version 2: the configuration section holds the platform (x86/snapshot.h),
+ * and every device with state has its entry. An older reader refuses a
+ * newer file by its version; this one reads version 1 files as they were.
+ */
+#define KR_SNAP_VERSION 2u
+#define KR_SNAP_VERSION_MIN 1u
 #define KR_SNAP_MAX_SECTIONS 32u
 
 struct kr_snap_header {
@@ -53,6 +60,7 @@ uint32_t kr_crc32c_table(uint32_t crc, const void *p, size_t n);
  * scattered guest pages are written without being gathered first.
  */
 struct kr_snap_writer {
+	uint32_t version; /* 0: KR_SNAP_VERSION (tests write older ones) */
 	uint32_t n;
 	struct {
 		uint32_t id;
@@ -71,6 +79,7 @@ int kr_snap_write(const struct kr_snap_writer *w, int fd);
 
 /* A checked file in memory: each section's bytes, pointing into the buffer. */
 struct kr_snap_view {
+	uint32_t version; /* KR_SNAP_VERSION_MIN..KR_SNAP_VERSION */
 	uint32_t n;
 	struct {
 		uint32_t id;

@@ -308,19 +308,28 @@ static long save(struct kr_vm *vm, void *opaque, void *buf, size_t max)
 	return (long)(sizeof(st) + c->used);
 }
 
-static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
+int kr_console_check_state(const void *buf, size_t len)
 {
-	(void)vm;
-	struct kr_console *c = opaque;
 	struct console_state st;
 	if (len < sizeof(st))
 		return kr_err("console: snapshot state of %zu bytes, expected at least %zu", len,
 			      sizeof(st));
 	memcpy(&st, buf, sizeof(st));
-	if (st.used > sizeof(c->buf) || st.used != len - sizeof(st) || st.used > st.total)
+	if (st.used > KR_CONSOLE_BUF || st.used != len - sizeof(st) || st.used > st.total)
 		return kr_err("console: snapshot state is inconsistent (%llu bytes buffered of "
 			      "%llu written, %zu bytes of state)",
 			      (unsigned long long)st.used, (unsigned long long)st.total, len);
+	return 0;
+}
+
+static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
+{
+	(void)vm;
+	struct kr_console *c = opaque;
+	struct console_state st;
+	if (kr_console_check_state(buf, len) < 0)
+		return -1;
+	memcpy(&st, buf, sizeof(st));
 	c->total = st.total;
 	c->used = (size_t)st.used;
 	memcpy(c->buf, (const char *)buf + sizeof(st), c->used);

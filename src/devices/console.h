@@ -40,5 +40,7 @@ int kr_console_register(struct kr_vm *vm);
 /* The VM's console (NULL if it has none): for tests and fuzzers. */
 struct kr_console *kr_console_get(struct kr_vm *vm);
 int kr_console_write(struct kr_vm *vm, const void *data, size_t len);
+/* Snapshots: whether saved state (from a file) makes sense, -1 naming why not. */
+int kr_console_check_state(const void *buf, size_t len);
 
 #endif

@@ -98,7 +98,53 @@ static void on_destroy(struct kr_vm *vm, void *opaque)
 	free(opaque);
 }
 
-static const struct kr_hooks fwcfg_hooks = {.name = "fw_cfg", .on_destroy = on_destroy};
+/* Snapshots: the selected item and the offset in it (the items follow the configuration). */
+struct fwcfg_state {
+	uint16_t key, zero;
+	uint32_t offset;
+};
+
+static long save(struct kr_vm *vm, void *opaque, void *buf, size_t max)
+{
+	(void)vm;
+	const struct fwcfg *f = opaque;
+	struct fwcfg_state st = {.key = f->key, .offset = f->offset};
+	if (max < sizeof(st))
+		return kr_err("fw_cfg: snapshot needs %zu bytes, %zu left", sizeof(st), max);
+	memcpy(buf, &st, sizeof(st));
+	return (long)sizeof(st);
+}
+
+int kr_fwcfg_check_state(const void *buf, size_t len)
+{
+	struct fwcfg_state st;
+	if (len != sizeof(st))
+		return kr_err("fw_cfg: snapshot state of %zu bytes, expected %zu", len, sizeof(st));
+	memcpy(&st, buf, sizeof(st));
+	if (st.zero)
+		return kr_err("fw_cfg: snapshot padding is not zero");
+	return 0;
+}
+
+static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
+{
+	(void)vm;
+	struct fwcfg *f = opaque;
+	struct fwcfg_state st;
+	if (kr_fwcfg_check_state(buf, len) < 0)
+		return -1;
+	memcpy(&st, buf, sizeof(st));
+	f->key = st.key;
+	f->offset = st.offset;
+	return 0;
+}
+
+static const struct kr_hooks fwcfg_hooks = {
+    .name = "fw_cfg",
+    .on_destroy = on_destroy,
+    .save = save,
+    .restore = restore,
+};
 
 int kr_fwcfg_register(struct kr_vm *vm)
 {

@@ -10,5 +10,7 @@
 
 /* Create the device: signature, ID, RAM size and CPU count of this VM; every other key reads zeros. */
 int kr_fwcfg_register(struct kr_vm *vm);
+/* Snapshots: whether saved state (from a file) makes sense, -1 naming why not. */
+int kr_fwcfg_check_state(const void *buf, size_t len);
 
 #endif

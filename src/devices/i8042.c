@@ -230,7 +230,104 @@ static void on_destroy(struct kr_vm *vm, void *opaque)
 	free(k);
 }
 
-static const struct kr_hooks i8042_hooks = {.name = "i8042", .on_destroy = on_destroy};
+/* Snapshots: the RAM (the configuration byte first), the output buffer, the lines. */
+struct i8042_state {
+	uint8_t ram[RAM_SIZE];
+	uint8_t status, out, output_port, pending;
+	uint32_t lines;
+};
+
+#define STATUS_KEPT                                                                                \
+	(KR_I8042_STR_OBF | KR_I8042_STR_AUXDATA | KR_I8042_STR_TIMEOUT | KR_I8042_STR_CMD)
+
+static long save(struct kr_vm *vm, void *opaque, void *buf, size_t max)
+{
+	(void)vm;
+	struct i8042 *k = opaque;
+	struct i8042_state st;
+	if (max < sizeof(st))
+		return kr_err("i8042: snapshot needs %zu bytes, %zu left", sizeof(st), max);
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&k->lock);
+	memcpy(st.ram, k->ram, sizeof(st.ram));
+	st.status = k->status, st.out = k->out, st.output_port = k->output_port;
+	st.pending = k->pending, st.lines = k->lines;
+	pthread_mutex_unlock(&k->lock);
+	memcpy(buf, &st, sizeof(st));
+	return (long)sizeof(st);
+}
+
+/* A command that waits for a data byte (see command()), or none. */
+static bool takes_data(uint8_t cmd)
+{
+	return cmd == NO_PENDING ||
+	       (cmd >= KR_I8042_CMD_WRITE_RAM && cmd < KR_I8042_CMD_WRITE_RAM + RAM_SIZE) ||
+	       cmd == KR_I8042_CMD_WRITE_OUTPUT || cmd == KR_I8042_CMD_KBD_LOOP ||
+	       cmd == KR_I8042_CMD_AUX_LOOP || cmd == KR_I8042_CMD_AUX_SEND;
+}
+
+static int parse_state(const void *buf, size_t len, struct i8042_state *st)
+{
+	if (len != sizeof(*st))
+		return kr_err("i8042: snapshot state of %zu bytes, expected %zu", len, sizeof(*st));
+	memcpy(st, buf, sizeof(*st));
+	if (st->status & ~STATUS_KEPT)
+		return kr_err("i8042: snapshot status 0x%02x has bits the controller computes",
+			      st->status);
+	if (!takes_data(st->pending))
+		return kr_err("i8042: snapshot waits for the data byte of command 0x%02x, which "
+			      "takes none",
+			      st->pending);
+	struct i8042 k = {.status = st->status};
+	memcpy(k.ram, st->ram, sizeof(k.ram));
+	if (st->lines != wanted_lines(&k))
+		return kr_err("i8042: snapshot IRQ lines 0x%x, but the output buffer and the "
+			      "configuration byte say 0x%x",
+			      st->lines, wanted_lines(&k));
+	return 0;
+}
+
+int kr_i8042_check_state(const void *buf, size_t len)
+{
+	struct i8042_state st;
+	return parse_state(buf, len, &st);
+}
+
+static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
+{
+	(void)vm;
+	struct i8042 *k = opaque;
+	struct i8042_state st;
+	if (parse_state(buf, len, &st) < 0)
+		return -1;
+	pthread_mutex_lock(&k->lock);
+	memcpy(k->ram, st.ram, sizeof(k->ram));
+	k->status = st.status, k->out = st.out, k->output_port = st.output_port;
+	k->pending = st.pending;
+	/*
+	 * As the UART's line (uart.c): the irqchip's state holds what the
+	 * lines did; a line this VM holds high that the snapshot has low goes
+	 * down, none is raised again.
+	 */
+	unsigned lower = k->lines & ~st.lines;
+	k->lines = st.lines;
+	int rc = 0;
+	for (unsigned irq = 0; irq < 32 && rc == 0; irq++) {
+		struct kvm_irq_level l = {.irq = irq, .level = 0};
+		if ((lower & (1u << irq)) && k->use_irq &&
+		    ioctl(k->vm->vm_fd, KVM_IRQ_LINE, &l) < 0)
+			rc = kr_err_sys("i8042: restore: ioctl KVM_IRQ_LINE(irq %u, level 0)", irq);
+	}
+	pthread_mutex_unlock(&k->lock);
+	return rc;
+}
+
+static const struct kr_hooks i8042_hooks = {
+    .name = "i8042",
+    .on_destroy = on_destroy,
+    .save = save,
+    .restore = restore,
+};
 
 unsigned kr_i8042_irq_lines(struct kr_vm *vm)
 {

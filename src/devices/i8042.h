@@ -56,6 +56,8 @@
 #define KR_I8042_OUTPUT_INIT 0x03
 
 int kr_i8042_register(struct kr_vm *vm);
+/* Snapshots: whether saved state (from a file) makes sense, -1 naming why not. */
+int kr_i8042_check_state(const void *buf, size_t len);
 /* The interrupt lines the controller drives: bit KR_I8042_KBD_IRQ and bit KR_I8042_AUX_IRQ. */
 unsigned kr_i8042_irq_lines(struct kr_vm *vm);
 

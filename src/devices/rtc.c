@@ -337,7 +337,122 @@ static void on_destroy(struct kr_vm *vm, void *opaque)
 	free(r);
 }
 
-static const struct kr_hooks rtc_hooks = {.name = "rtc", .on_destroy = on_destroy};
+/*
+ * Snapshots: the CMOS bytes, the index, and the guest's time as its offset
+ * to the host's clock (with the held time while SET, and the second of the
+ * last register C read). The offset, not the time: a restored guest's
+ * clock reads the host's time now plus the guest's own setting, as a
+ * battery-backed clock goes on through a suspend, so a snapshot restored
+ * an hour later reads an hour later (and Linux, which reads the RTC at
+ * boot and on resume, sees the real time); the guest's TSC and the timers
+ * in KVM come back as they were, so its clock from them does not jump.
+ */
+struct rtc_state {
+	uint8_t cmos[CMOS_SIZE];
+	uint8_t index, nmi_disabled, zero[6];
+	int64_t offset;	   /* guest - host, seconds */
+	int64_t held;	   /* the held time (seconds since the epoch) */
+	int64_t c_read_at; /* a guest second */
+};
+
+/*
+ * The times a guest can reach: its writes give years 0..9999 (century and
+ * year are two BCD digits each), so its offset to any host clock of this
+ * era and the seconds it sees stay within this; a wider value would not
+ * fit gmtime's years or overflow the sum with the host's time.
+ */
+#define TIME_LIMIT (400ll * 1000 * 1000 * 1000) /* seconds: beyond year 12000 */
+
+static long save(struct kr_vm *vm, void *opaque, void *buf, size_t max)
+{
+	(void)vm;
+	struct rtc *r = opaque;
+	struct rtc_state st;
+	if (max < sizeof(st))
+		return kr_err("rtc: snapshot needs %zu bytes, %zu left", sizeof(st), max);
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&r->lock);
+	memcpy(st.cmos, r->cmos, sizeof(st.cmos));
+	st.index = r->index;
+	st.nmi_disabled = r->nmi_disabled;
+	st.offset = r->offset;
+	struct tm held = r->held;
+	st.held = (r->cmos[KR_RTC_REG_B] & KR_RTC_B_SET) ? (int64_t)timegm(&held) : 0;
+	st.c_read_at = r->c_read_at;
+	pthread_mutex_unlock(&r->lock);
+	memcpy(buf, &st, sizeof(st));
+	return (long)sizeof(st);
+}
+
+static int parse_state(const void *buf, size_t len, struct rtc_state *st)
+{
+	if (len != sizeof(*st))
+		return kr_err("rtc: snapshot state of %zu bytes, expected %zu", len, sizeof(*st));
+	memcpy(st, buf, sizeof(*st));
+	if (st->index > KR_RTC_INDEX_MASK || st->nmi_disabled > 1)
+		return kr_err("rtc: snapshot index 0x%x or NMI flag %u out of range", st->index,
+			      st->nmi_disabled);
+	for (size_t i = 0; i < sizeof(st->zero); i++)
+		if (st->zero[i])
+			return kr_err("rtc: snapshot padding is not zero");
+	/* Bytes the clock computes (the time, C, D) are never stored, nor A's UIP bit. */
+	static const uint8_t computed[] = {
+	    KR_RTC_SECONDS, KR_RTC_MINUTES, KR_RTC_HOURS,   KR_RTC_DAY_OF_WEEK, KR_RTC_DAY_OF_MONTH,
+	    KR_RTC_MONTH,   KR_RTC_YEAR,    KR_RTC_CENTURY, KR_RTC_REG_C,	KR_RTC_REG_D};
+	for (size_t i = 0; i < sizeof(computed); i++)
+		if (st->cmos[computed[i]])
+			return kr_err(
+			    "rtc: snapshot CMOS byte 0x%02x is 0x%02x: the clock computes "
+			    "it, so it is stored as 0",
+			    computed[i], st->cmos[computed[i]]);
+	if (st->cmos[KR_RTC_REG_A] & KR_RTC_A_UIP)
+		return kr_err("rtc: snapshot register A has UIP set (0x%02x)",
+			      st->cmos[KR_RTC_REG_A]);
+	uint8_t b = st->cmos[KR_RTC_REG_B];
+	if ((b & KR_RTC_B_SET) && (b & KR_RTC_B_UIE))
+		return kr_err("rtc: snapshot register B 0x%02x: SET clears UIE", b);
+	if (st->offset < -TIME_LIMIT || st->offset > TIME_LIMIT || st->held < -TIME_LIMIT ||
+	    st->held > TIME_LIMIT || st->c_read_at < -TIME_LIMIT || st->c_read_at > TIME_LIMIT)
+		return kr_err("rtc: snapshot time out of range (offset %lld s, held %lld, "
+			      "register C read at %lld)",
+			      (long long)st->offset, (long long)st->held, (long long)st->c_read_at);
+	return 0;
+}
+
+int kr_rtc_check_state(const void *buf, size_t len)
+{
+	struct rtc_state st;
+	return parse_state(buf, len, &st);
+}
+
+static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
+{
+	(void)vm;
+	struct rtc *r = opaque;
+	struct rtc_state st;
+	if (parse_state(buf, len, &st) < 0)
+		return -1;
+	struct tm held;
+	time_t t = (time_t)st.held;
+	if (!gmtime_r(&t, &held))
+		return kr_err("rtc: snapshot held time %lld does not convert", (long long)st.held);
+	pthread_mutex_lock(&r->lock);
+	memcpy(r->cmos, st.cmos, sizeof(r->cmos));
+	r->index = st.index;
+	r->nmi_disabled = st.nmi_disabled;
+	r->offset = st.offset;
+	r->held = held;
+	r->c_read_at = st.c_read_at;
+	pthread_mutex_unlock(&r->lock);
+	return 0;
+}
+
+static const struct kr_hooks rtc_hooks = {
+    .name = "rtc",
+    .on_destroy = on_destroy,
+    .save = save,
+    .restore = restore,
+};
 
 void kr_rtc_set_clock(struct kr_vm *vm, int (*clock)(struct timespec *now))
 {

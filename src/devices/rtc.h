@@ -59,6 +59,8 @@
 #define KR_CMOS_CPUS_MINUS_1 0x5f /* the number of CPUs less one (SeaBIOS reads it) */
 
 int kr_rtc_register(struct kr_vm *vm);
+/* Snapshots: whether saved state (from a file) makes sense, -1 naming why not. */
+int kr_rtc_check_state(const void *buf, size_t len);
 /* For tests: read the host's time with `clock` (CLOCK_REALTIME otherwise). */
 void kr_rtc_set_clock(struct kr_vm *vm, int (*clock)(struct timespec *now));
 

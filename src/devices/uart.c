@@ -453,12 +453,130 @@ static size_t read_fds(struct kr_vm *vm, void *opaque, int *fds, size_t max)
 	return 1;
 }
 
+/*
+ * Snapshots: the registers, the receive FIFO's bytes (oldest first), the
+ * IRQ line as the UART last set it, the panic watch. Not the host side:
+ * the input fd and thread are the restoring VM's own, and bytes the thread
+ * has read from its fd but not yet queued (the FIFO was full) are not the
+ * guest's yet, so they stay with the old VM. Ctrl-A's escape state is the
+ * host's input too.
+ */
+struct uart_state {
+	uint8_t ier, lcr, mcr, scr, fcr, dll, dlm;
+	uint8_t thr_ipending, irq_level, panicked, panic_ending, zero;
+	uint32_t idle_polls, panic_match, end_match;
+	uint32_t rx_count;
+	uint8_t rx[KR_UART_RX_SIZE]; /* rx_count bytes, the rest zero */
+};
+
+static bool interrupt_pending(uint8_t ier, uint32_t rx_count, bool thr_ipending)
+{
+	return ((ier & UART_IER_RDI) && rx_count) || ((ier & UART_IER_THRI) && thr_ipending);
+}
+
+static long save(struct kr_vm *vm, void *opaque, void *buf, size_t max)
+{
+	(void)vm;
+	struct kr_uart *u = opaque;
+	struct uart_state st;
+	if (max < sizeof(st))
+		return kr_err("uart: snapshot needs %zu bytes, %zu left", sizeof(st), max);
+	memset(&st, 0, sizeof(st));
+	pthread_mutex_lock(&u->lock);
+	st.ier = u->ier, st.lcr = u->lcr, st.mcr = u->mcr, st.scr = u->scr, st.fcr = u->fcr;
+	st.dll = u->dll, st.dlm = u->dlm;
+	st.thr_ipending = u->thr_ipending, st.irq_level = u->irq_level;
+	st.panicked = u->panicked, st.panic_ending = u->panic_ending;
+	st.idle_polls = u->idle_polls;
+	st.panic_match = (uint32_t)u->panic_match, st.end_match = (uint32_t)u->end_match;
+	st.rx_count = (uint32_t)u->rx_count;
+	for (size_t i = 0; i < u->rx_count; i++)
+		st.rx[i] = u->rx[(u->rx_head + i) % KR_UART_RX_SIZE];
+	pthread_mutex_unlock(&u->lock);
+	memcpy(buf, &st, sizeof(st));
+	return (long)sizeof(st);
+}
+
+/* The state from a file: every field within what the UART itself can reach. */
+static int parse_state(const void *buf, size_t len, struct uart_state *st)
+{
+	if (len != sizeof(*st))
+		return kr_err("uart: snapshot state of %zu bytes, expected %zu", len, sizeof(*st));
+	memcpy(st, buf, sizeof(*st));
+	const uint8_t fcr_bits = UART_FCR_ENABLE_FIFO | UART_FCR_DMA_SELECT | UART_FCR_TRIGGER_MASK;
+	if ((st->ier & ~0x0f) || (st->mcr & ~0x1f) || (st->fcr & ~fcr_bits))
+		return kr_err("uart: snapshot registers out of range (IER 0x%02x, MCR 0x%02x, FCR "
+			      "0x%02x)",
+			      st->ier, st->mcr, st->fcr);
+	if (st->thr_ipending > 1 || st->irq_level > 1 || st->panicked > 1 || st->panic_ending > 1 ||
+	    st->zero)
+		return kr_err("uart: snapshot flags out of range");
+	if (st->panic_match >= sizeof(panic_text) - 1 || st->end_match >= sizeof(end_text) - 1)
+		return kr_err("uart: snapshot panic watch at %u/%u, beyond its texts",
+			      st->panic_match, st->end_match);
+	if (st->rx_count > KR_UART_RX_SIZE)
+		return kr_err("uart: snapshot receive FIFO holds %u bytes, more than its %d",
+			      st->rx_count, KR_UART_RX_SIZE);
+	for (uint32_t i = st->rx_count; i < KR_UART_RX_SIZE; i++)
+		if (st->rx[i])
+			return kr_err("uart: snapshot receive FIFO has bytes past its count (%u)",
+				      st->rx_count);
+	if (st->irq_level != interrupt_pending(st->ier, st->rx_count, st->thr_ipending))
+		return kr_err("uart: snapshot IRQ line %s, but %s interrupt is pending",
+			      st->irq_level ? "high" : "low", st->irq_level ? "no" : "an");
+	return 0;
+}
+
+int kr_uart_check_state(const void *buf, size_t len)
+{
+	struct uart_state st;
+	return parse_state(buf, len, &st);
+}
+
+static int restore(struct kr_vm *vm, void *opaque, const void *buf, size_t len)
+{
+	struct kr_uart *u = opaque;
+	struct uart_state st;
+	if (parse_state(buf, len, &st) < 0)
+		return -1;
+	pthread_mutex_lock(&u->lock);
+	bool was_full = u->rx_count == KR_UART_RX_SIZE, was_high = u->irq_level;
+	u->ier = st.ier, u->lcr = st.lcr, u->mcr = st.mcr, u->scr = st.scr, u->fcr = st.fcr;
+	u->dll = st.dll, u->dlm = st.dlm;
+	u->thr_ipending = st.thr_ipending, u->irq_level = st.irq_level;
+	u->panicked = st.panicked, u->panic_ending = st.panic_ending;
+	u->idle_polls = st.idle_polls;
+	u->panic_match = st.panic_match, u->end_match = st.end_match;
+	memcpy(u->rx, st.rx, sizeof(u->rx));
+	u->rx_head = 0;
+	u->rx_count = st.rx_count;
+	if (was_full && u->rx_count < KR_UART_RX_SIZE)
+		pthread_cond_signal(&u->rx_space); /* the input thread may queue again */
+	/*
+	 * The irqchip's state (KVM_SET_IRQCHIP, set before the devices) holds
+	 * what the line did. A line this VM held high that the snapshot has low
+	 * goes down (a reset in place); one the snapshot has high is not raised
+	 * again, which would be a second edge the guest never had.
+	 */
+	int rc = 0;
+	if (u->use_irq && was_high && !u->irq_level) {
+		struct kvm_irq_level irq = {.irq = KR_UART_COM1_IRQ, .level = 0};
+		if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+			rc = kr_err_sys("uart: restore: ioctl KVM_IRQ_LINE(irq %d, level 0)",
+					KR_UART_COM1_IRQ);
+	}
+	pthread_mutex_unlock(&u->lock);
+	return rc;
+}
+
 static const struct kr_hooks uart_hooks = {
-	.name = "uart",
-	.on_stop = on_stop,
-	.on_destroy = on_destroy,
-	.write_fds = write_fds,
-	.read_fds = read_fds,
+    .name = "uart",
+    .on_stop = on_stop,
+    .on_destroy = on_destroy,
+    .write_fds = write_fds,
+    .read_fds = read_fds,
+    .save = save,
+    .restore = restore,
 };
 
 int kr_uart_check_config(const struct kr_vm_config *cfg)

@@ -52,5 +52,7 @@ struct kr_uart *kr_uart_get(struct kr_vm *vm);
  * queued (the count is returned), with Ctrl-A x handling if cfg.serial_escape.
  */
 size_t kr_uart_receive(struct kr_uart *u, const uint8_t *data, size_t len);
+/* Snapshots: whether saved state (from a file) makes sense, -1 naming why not. */
+int kr_uart_check_state(const void *buf, size_t len);
 
 #endif

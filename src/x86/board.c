@@ -143,6 +143,44 @@ int kr_board_add_pc_devices(struct kr_vm *vm)
 	return 0;
 }
 
+bool kr_board_has_pc_devices(const struct kr_vm *vm)
+{
+	return kr_vm_module(vm, &pc_hooks) != NULL;
+}
+
+/* The devices with snapshot state, by their hooks' names; pc: only with the PC devices. */
+static const struct {
+	const char *name;
+	int (*check)(const void *state, size_t len);
+	bool pc;
+} device_states[] = {
+    {"console", kr_console_check_state, false}, {"uart", kr_uart_check_state, false},
+    {"fw_cfg", kr_fwcfg_check_state, true},	{"i8042", kr_i8042_check_state, true},
+    {"rtc", kr_rtc_check_state, true},
+};
+
+int kr_board_check_device_state(const char *name, const void *state, size_t len, bool pc_devices)
+{
+	for (size_t i = 0; i < sizeof(device_states) / sizeof(device_states[0]); i++) {
+		if (strcmp(name, device_states[i].name) != 0)
+			continue;
+		if (device_states[i].pc && !pc_devices)
+			return kr_err("device '%s' is one of the PC devices, which the "
+				      "configuration does not have",
+				      name);
+		return device_states[i].check(state, len);
+	}
+	return kr_err("no device '%.31s' with state on this machine", name);
+}
+
+unsigned kr_board_devices_with_state(bool pc_devices)
+{
+	unsigned n = 0;
+	for (size_t i = 0; i < sizeof(device_states) / sizeof(device_states[0]); i++)
+		n += !device_states[i].pc || pc_devices;
+	return n;
+}
+
 static int check_config(const struct kr_vm_config *cfg)
 {
 	return kr_console_check_config(cfg) < 0 || kr_uart_check_config(cfg) < 0 ? -1 : 0;

@@ -21,5 +21,17 @@ int kr_board_add_devices(struct kr_vm *vm);
  * A second call does nothing.
  */
 int kr_board_add_pc_devices(struct kr_vm *vm);
+/* Whether the VM has them (cfg.pc, or a multiboot kernel's loader added them). */
+bool kr_board_has_pc_devices(const struct kr_vm *vm);
+
+/*
+ * Snapshots, before anything is restored: whether a machine with (or
+ * without) the PC devices has a device `name` with saved state, and
+ * whether `state` makes sense for it; -1 naming the reason. The file is
+ * untrusted: each device checks ranges and lengths.
+ */
+int kr_board_check_device_state(const char *name, const void *state, size_t len, bool pc_devices);
+/* How many devices with saved state such a machine has. */
+unsigned kr_board_devices_with_state(bool pc_devices);
 
 #endif

@@ -5,10 +5,20 @@
  * checksums) is core/snapfile.c; what the sections hold is here.
  *
  * The state is read in Firecracker's order and set again in the order KVM
- * needs: CPUID before anything (MSRs and XSAVE depend on it), special
- * registers before MSRs, the LAPIC before the MSRs that live in it (TSC
- * deadline), vCPU events last (they may carry a pending exception for the
- * state set before).
+ * needs: CPUID before anything (MSRs and XSAVE depend on it); the VM's
+ * interrupt controllers (PICs, IOAPIC) and then the PIT before any vCPU
+ * state, as Firecracker does (the PIT drives the PICs' IRQ 0, and the LAPIC
+ * takes what they deliver); special registers before the LAPIC (their
+ * CR8 and APIC base write into it, KVM_SET_LAPIC puts the whole page
+ * back after); the LAPIC before the MSRs that live in it (the TSC deadline
+ * is dropped unless the LAPIC timer is already in TSC-deadline mode: QEMU
+ * sets it after its KVM_SET_LAPIC for that reason); vCPU events last (they
+ * may carry a pending exception or NMI for the state set before).
+ *
+ * A restore recreates the machine first (struct kr_snap_config): the PC
+ * platform (cfg.pc: KVM_CREATE_IRQCHIP and KVM_CREATE_PIT2 must exist
+ * before KVM_SET_LAPIC, KVM_SET_IRQCHIP or KVM_SET_PIT2 can take anything)
+ * and the PC devices, whose state then comes from the file.
  *
  * Reset in place rests on KVM's dirty page log of RAM: the first snapshot
  * of a VM turns it on, and a reset copies back only the pages the log
@@ -33,6 +43,8 @@
 #include "core/run.h"
 #include "core/snapfile.h"
 #include "core/vm.h"
+#include "x86/board.h"
+#include "x86/mptable.h"
 #include "x86/snapshot.h"
 #include "x86/x86.h"
 
@@ -45,6 +57,7 @@
 
 struct kr_snapshot {
 	uint64_t id; /* unique in the process: which snapshot a VM's dirty log counts from */
+	uint32_t version; /* of the file format (KR_SNAP_VERSION, or the file's) */
 	struct kr_snap_host host;
 	struct kr_snap_config config;
 	uint32_t ncpuid;
@@ -509,6 +522,7 @@ static struct kr_snapshot *snapshot_alloc(void)
 		return NULL;
 	}
 	s->id = atomic_fetch_add(&next_snapshot_id, 1);
+	s->version = KR_SNAP_VERSION;
 	return s;
 }
 
@@ -547,13 +561,16 @@ int kr_snapshot_take(struct kr_vm *vm, struct kr_snapshot **out)
 	}
 	kr_snap_host_here(vm, &s->host);
 	s->config = (struct kr_snap_config){
-		.mode = (uint32_t)vm->cfg.mode,
-		.map_page0 = vm->cfg.map_page0,
-		.mem_size = vm->slots[0].size,
-		.cpu_amd = (vm->cpu.features & KR_X86_CPU_AMD) != 0,
-		.cpu_gbpages = (vm->cpu.features & KR_X86_CPU_GBPAGES) != 0,
-		.cpu_la57 = (vm->cpu.features & KR_X86_CPU_LA57) != 0,
-		.cpu_maxphyaddr = vm->cpu.maxphyaddr,
+	    .mode = (uint32_t)vm->cfg.mode,
+	    .map_page0 = vm->cfg.map_page0,
+	    .mem_size = vm->slots[0].size,
+	    .cpu_amd = (vm->cpu.features & KR_X86_CPU_AMD) != 0,
+	    .cpu_gbpages = (vm->cpu.features & KR_X86_CPU_GBPAGES) != 0,
+	    .cpu_la57 = (vm->cpu.features & KR_X86_CPU_LA57) != 0,
+	    .cpu_maxphyaddr = vm->cpu.maxphyaddr,
+	    .pc = vm->cfg.pc,
+	    .pc_devices = kr_board_has_pc_devices(vm),
+	    .cpus = vm->cfg.cpus,
 	};
 	if (complete_pending_exit(vm) < 0 || get_cpuid(vm, s) < 0 ||
 	    get_vcpu_state(vm, m, s) < 0 || get_vm_state(vm, s) < 0 || get_devices(vm, s) < 0 ||
@@ -603,7 +620,9 @@ void kr_snapshot_info(const struct kr_snapshot *s, struct kr_snapshot_info *info
 
 int kr_snapshot_write(const struct kr_snapshot *s, const char *path)
 {
-	struct kr_snap_writer w = {0};
+	/* A file read as version 1 is written as one: its configuration has no platform. */
+	struct kr_snap_writer w = {.version = s->version};
+	uint64_t config_size = s->version < 2 ? KR_SNAP_CONFIG_V1_SIZE : sizeof(s->config);
 	uint64_t index_head[2] = {s->config.mem_size, s->npages};
 	struct iovec *idx = NULL, *pages = NULL;
 	size_t npieces = 0;
@@ -627,7 +646,7 @@ int kr_snapshot_write(const struct kr_snapshot *s, const char *path)
 	}
 
 	if (kr_snap_add(&w, KR_SNAP_HOST, &s->host, sizeof(s->host)) < 0 ||
-	    kr_snap_add(&w, KR_SNAP_CONFIG, &s->config, sizeof(s->config)) < 0 ||
+	    kr_snap_add(&w, KR_SNAP_CONFIG, &s->config, config_size) < 0 ||
 	    kr_snap_add(&w, KR_SNAP_CPUID, s->cpuid, s->ncpuid * sizeof(s->cpuid[0])) < 0 ||
 	    kr_snap_add(&w, KR_SNAP_REGS, &s->regs, sizeof(s->regs)) < 0 ||
 	    kr_snap_add(&w, KR_SNAP_SREGS, &s->sregs, sizeof(s->sregs)) < 0 ||
@@ -640,11 +659,10 @@ int kr_snapshot_write(const struct kr_snapshot *s, const char *path)
 	     kr_snap_add(&w, KR_SNAP_EVENTS, &s->events, sizeof(s->events)) < 0) ||
 	    (s->have_debugregs &&
 	     kr_snap_add(&w, KR_SNAP_DEBUGREGS, &s->debugregs, sizeof(s->debugregs)) < 0) ||
-	    (s->have_lapic && (kr_snap_add(&w, KR_SNAP_LAPIC, &s->lapic, sizeof(s->lapic)) < 0 ||
-			       kr_snap_add(&w, KR_SNAP_MP_STATE, &s->mp_state,
-					   sizeof(s->mp_state)) < 0)) ||
-	    (s->have_irqchip &&
-	     kr_snap_add(&w, KR_SNAP_IRQCHIP, s->chips, sizeof(s->chips)) < 0) ||
+	    (s->have_lapic &&
+	     (kr_snap_add(&w, KR_SNAP_LAPIC, &s->lapic, sizeof(s->lapic)) < 0 ||
+	      kr_snap_add(&w, KR_SNAP_MP_STATE, &s->mp_state, sizeof(s->mp_state)) < 0)) ||
+	    (s->have_irqchip && kr_snap_add(&w, KR_SNAP_IRQCHIP, s->chips, sizeof(s->chips)) < 0) ||
 	    (s->have_pit && kr_snap_add(&w, KR_SNAP_PIT, &s->pit, sizeof(s->pit)) < 0) ||
 	    kr_snap_add(&w, KR_SNAP_DEVICES, s->devices, s->devices_len) < 0 ||
 	    kr_snap_add_iov(&w, KR_SNAP_MEM_INDEX, idx, 2) < 0 ||
@@ -698,6 +716,64 @@ static int parse_config(const struct kr_snap_config *c)
 	    c->cpu_maxphyaddr < 32 || c->cpu_maxphyaddr > 52)
 		return kr_err("snapshot: invalid configuration flags or physical address width "
 			      "(%u bits)", c->cpu_maxphyaddr);
+	if (c->pc > 1 || c->pc_devices > 1 || c->reserved)
+		return kr_err("snapshot: invalid platform flags (pc %u, PC devices %u, reserved "
+			      "0x%x)",
+			      c->pc, c->pc_devices, c->reserved);
+	if (c->pc && !c->pc_devices)
+		return kr_err("snapshot: the configuration has the PC platform (cfg.pc) without "
+			      "the PC devices, which it always brings");
+	if (c->cpus != 1)
+		return kr_err("snapshot: the configuration has %u vCPUs; a snapshot holds one",
+			      c->cpus);
+	return 0;
+}
+
+/* The configuration: 32 bytes in version 1 (no platform: one vCPU, no PC), 48 from version 2. */
+static int parse_config_section(const struct kr_snap_view *v, struct kr_snap_config *c)
+{
+	uint64_t size;
+	const void *p = kr_snap_find(v, KR_SNAP_CONFIG, &size);
+	uint64_t want = v->version < 2 ? KR_SNAP_CONFIG_V1_SIZE : sizeof(*c);
+	if (!p)
+		return kr_err("snapshot: the config section (id %u) is missing", KR_SNAP_CONFIG);
+	if (size != want)
+		return kr_err("snapshot: the config section is %llu bytes, expected %llu in a "
+			      "version %u file",
+			      (unsigned long long)size, (unsigned long long)want, v->version);
+	memset(c, 0, sizeof(*c));
+	c->cpus = 1;
+	memcpy(c, p, size);
+	return parse_config(c);
+}
+
+/*
+ * The platform's state is there exactly when the configuration has the
+ * platform: a file whose pc flag was flipped either way is refused here,
+ * not by the first KVM_SET_LAPIC of a VM made without it.
+ */
+static int check_platform(const struct kr_snapshot *s)
+{
+	bool pc = s->config.pc;
+	if (pc && !(s->have_lapic && s->have_irqchip && s->have_pit))
+		return kr_err("snapshot: the configuration has the PC platform (cfg.pc), but the "
+			      "file has no %s state",
+			      !s->have_lapic	 ? "LAPIC"
+			      : !s->have_irqchip ? "irqchip"
+						 : "PIT");
+	if (!pc && (s->have_lapic || s->have_irqchip || s->have_pit))
+		return kr_err("snapshot: the file has %s state, but its configuration has no "
+			      "PC platform (cfg.pc) to hold it",
+			      s->have_lapic	? "LAPIC"
+			      : s->have_irqchip ? "irqchip"
+						: "PIT");
+	static const uint32_t ids[3] = {KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
+					KVM_IRQCHIP_IOAPIC};
+	for (int i = 0; s->have_irqchip && i < 3; i++)
+		if (s->chips[i].chip_id != ids[i] || s->chips[i].pad)
+			return kr_err("snapshot: irqchip entry %d is chip %u (pad %u), expected "
+				      "chip %u",
+				      i, s->chips[i].chip_id, s->chips[i].pad, ids[i]);
 	return 0;
 }
 
@@ -708,8 +784,15 @@ static int parse_host(const struct kr_snap_host *h)
 	return 0;
 }
 
+/*
+ * The device entries: each in bounds, each a device the configuration's
+ * machine has (the board says which, and checks the state's sense), none
+ * twice; from version 2 every one of them (version 1 files saved the
+ * console's state only: the others start from their reset state).
+ */
 static int parse_devices(struct kr_snapshot *s, const uint8_t *p, uint64_t size)
 {
+	unsigned entries = 0;
 	for (uint64_t off = 0; off < size;) {
 		uint32_t len, zero;
 		if (!kr_range_ok(off, DEVICE_NAME_LEN + 8, size))
@@ -724,8 +807,25 @@ static int parse_devices(struct kr_snapshot *s, const uint8_t *p, uint64_t size)
 		    !kr_range_ok(off + DEVICE_NAME_LEN + 8, align8(len), size))
 			return kr_err("snapshot: device '%.31s': state of %u bytes does not fit",
 				      (const char *)p + off, len);
+		const char *name = (const char *)p + off;
+		for (uint64_t o = 0; o < off;) {
+			uint32_t l;
+			memcpy(&l, p + o + DEVICE_NAME_LEN, 4);
+			if (strncmp((const char *)p + o, name, DEVICE_NAME_LEN) == 0)
+				return kr_err("snapshot: device '%.31s' has two entries", name);
+			o += DEVICE_NAME_LEN + 8 + align8(l);
+		}
+		if (kr_board_check_device_state(name, p + off + DEVICE_NAME_LEN + 8, len,
+						s->config.pc_devices) < 0)
+			return kr_err_context("snapshot");
+		entries++;
 		off += DEVICE_NAME_LEN + 8 + align8(len);
 	}
+	unsigned want = kr_board_devices_with_state(s->config.pc_devices);
+	if (s->version >= 2 && entries != want)
+		return kr_err("snapshot: state for %u devices, but a machine %s the PC devices has "
+			      "%u",
+			      entries, s->config.pc_devices ? "with" : "without", want);
 	s->devices = malloc(size + 1);
 	if (!s->devices)
 		return kr_err_sys("snapshot: malloc(%llu) for device state",
@@ -785,9 +885,7 @@ static int parse_sections(const struct kr_snap_view *v, struct kr_snapshot *s)
 		if (v->s[i].id < KR_SNAP_HOST || v->s[i].id > KR_SNAP_MEM_PAGES)
 			return kr_err("snapshot: unknown section id %u", v->s[i].id);
 	if (section(v, KR_SNAP_HOST, "host", &s->host, sizeof(s->host), true, NULL) < 0 ||
-	    parse_host(&s->host) < 0 ||
-	    section(v, KR_SNAP_CONFIG, "config", &s->config, sizeof(s->config), true, NULL) < 0 ||
-	    parse_config(&s->config) < 0 ||
+	    parse_host(&s->host) < 0 || parse_config_section(v, &s->config) < 0 ||
 	    section(v, KR_SNAP_REGS, "registers", &s->regs, sizeof(s->regs), true, NULL) < 0 ||
 	    section(v, KR_SNAP_SREGS, "special registers", &s->sregs, sizeof(s->sregs), true,
 		    NULL) < 0 ||
@@ -797,8 +895,8 @@ static int parse_sections(const struct kr_snap_view *v, struct kr_snapshot *s)
 		    &s->have_events) < 0 ||
 	    section(v, KR_SNAP_DEBUGREGS, "debug registers", &s->debugregs, sizeof(s->debugregs),
 		    false, &s->have_debugregs) < 0 ||
-	    section(v, KR_SNAP_LAPIC, "LAPIC", &s->lapic, sizeof(s->lapic), false,
-		    &s->have_lapic) < 0 ||
+	    section(v, KR_SNAP_LAPIC, "LAPIC", &s->lapic, sizeof(s->lapic), false, &s->have_lapic) <
+		0 ||
 	    section(v, KR_SNAP_MP_STATE, "MP state", &s->mp_state, sizeof(s->mp_state),
 		    s->have_lapic, &dummy) < 0 ||
 	    section(v, KR_SNAP_IRQCHIP, "irqchip", s->chips, sizeof(s->chips), false,
@@ -807,6 +905,9 @@ static int parse_sections(const struct kr_snap_view *v, struct kr_snapshot *s)
 		return -1;
 	if (dummy && !s->have_lapic)
 		return kr_err("snapshot: an MP state without a LAPIC");
+	s->version = v->version;
+	if (check_platform(s) < 0)
+		return -1;
 
 	const void *p = kr_snap_find(v, KR_SNAP_XSAVE, &size);
 	if (!p == !have_fpu)
@@ -933,6 +1034,9 @@ static int set_device_state(struct kr_vm *vm, const struct kr_snapshot *s)
 			}
 			off += DEVICE_NAME_LEN + 8 + align8(len);
 		}
+		/* Version 1 files saved the console's state only: the rest stay as created. */
+		if (!done && s->version < 2)
+			continue;
 		if (!done)
 			return kr_err_code(KR_E_BAD_SNAPSHOT,
 					   "restore: the snapshot has no state for device '%s'",
@@ -1074,6 +1178,13 @@ static void mark_runnable(struct kr_vm *vm)
 	vm->cannot_resume_why[0] = 0;
 }
 
+static const char *platform_name(bool pc, bool pc_devices)
+{
+	return pc	    ? "the PC platform (cfg.pc: in-kernel irqchip and PIT, PC devices)"
+	       : pc_devices ? "the PC devices without the in-kernel irqchip"
+			    : "no PC platform";
+}
+
 static int check_same_config(struct kr_vm *vm, const struct kr_snapshot *s, const char *what)
 {
 	if (vm->slots[0].size != s->config.mem_size || (uint32_t)vm->cfg.mode != s->config.mode)
@@ -1082,6 +1193,12 @@ static int check_same_config(struct kr_vm *vm, const struct kr_snapshot *s, cons
 			      what, kr_mode_name((enum kr_mode)s->config.mode),
 			      (unsigned long long)s->config.mem_size, kr_mode_name(vm->cfg.mode),
 			      (unsigned long long)vm->slots[0].size);
+	bool pc_devices = kr_board_has_pc_devices(vm);
+	if (vm->cfg.pc != (bool)s->config.pc || pc_devices != (bool)s->config.pc_devices)
+		return kr_err_code(KR_E_BAD_SNAPSHOT,
+				   "%s: the snapshot is of a VM with %s, this VM has %s", what,
+				   platform_name(s->config.pc, s->config.pc_devices),
+				   platform_name(vm->cfg.pc, pc_devices));
 	return 0;
 }
 
@@ -1109,8 +1226,9 @@ static int reset(struct kr_vm *vm, const struct kr_snapshot *s, bool full)
 	} else {
 		memcpy(ram, s->ram, size);
 	}
-	if (set_vcpu_state(vm, s, m->sync_regs ? SET_AT_RUN : SET_PLAIN) < 0 ||
-	    set_vm_state(vm, s) < 0 ||
+	/* The VM's chips before the vCPU's LAPIC (see the top of this file). */
+	if (set_vm_state(vm, s) < 0 ||
+	    set_vcpu_state(vm, s, m->sync_regs ? SET_AT_RUN : SET_PLAIN) < 0 ||
 	    set_device_state(vm, s) < 0)
 		return -1;
 	m->base_id = s->id;
@@ -1172,26 +1290,52 @@ int kr_vm_restore(struct kr_vm **out, const struct kr_snapshot *s, const struct 
 	if (cfg->cpus > 1)
 		return kr_err_code(KR_E_BAD_ARG, "restore: not with %u vCPUs (cfg.cpus): a snapshot "
 				   "holds one vCPU", cfg->cpus);
+	/* The machine the snapshot was taken of: its size, mode and platform. */
 	struct kr_vm_config c = *cfg;
 	c.mode = (enum kr_mode)s->config.mode;
 	c.mem_size = s->config.mem_size;
 	c.map_page0 = s->config.map_page0;
+	c.pc = s->config.pc;
+	c.cpus = s->config.cpus;
 	struct kr_vm *vm;
-	if (kr_vm_create(&vm, &c) < 0)
+	if (kr_vm_create(&vm, &c) < 0) {
+		if (c.pc)
+			kr_err_context("restore: the snapshot is of a VM with %s, which could not "
+				       "be made here",
+				       platform_name(true, true));
 		return -1;
+	}
+	/* A multiboot kernel's machine: the loader added the PC devices, without cfg.pc. */
+	if (s->config.pc_devices && kr_board_add_pc_devices(vm) < 0) {
+		kr_err_context("restore: the PC devices");
+		kr_vm_destroy(vm);
+		return -1;
+	}
 	struct kr_snap_host here;
 	kr_snap_host_here(vm, &here);
 	struct snap_module *m = NULL;
 	/* The host first: nothing is set on a VM from a foreign snapshot. */
 	if (kr_snap_check_host(&s->host, &here) < 0 || check_xsave_here(vm, s) < 0 ||
-	    !(m = module_get(vm)) || set_cpuid(vm, s) < 0) {
+	    check_same_config(vm, s, "restore") < 0 || !(m = module_get(vm)) ||
+	    set_cpuid(vm, s) < 0) {
 		kr_vm_destroy(vm);
 		return -1;
 	}
+	/*
+	 * RAM as in the snapshot: the new VM's is zero but where the board
+	 * wrote its MP table, which the snapshot's pages hold if the guest
+	 * kept it.
+	 */
+	if (s->config.pc_devices && s->config.mem_size >= KR_MPTABLE_AREA_END)
+		memset(vm->ram + KR_MPTABLE_ADDR, 0, KR_MPTABLE_AREA_END - KR_MPTABLE_ADDR);
 	for (uint64_t i = 0; i < s->npages; i++)
 		memcpy(vm->ram + s->pages[i] * PAGE, s->ram + s->pages[i] * PAGE, PAGE);
-	/* The plain ioctls on a fresh vCPU: KVM_RUN's sync must not be its first run. */
-	if (set_vcpu_state(vm, s, SET_PLAIN) < 0 || set_vm_state(vm, s) < 0 ||
+	/*
+	 * The VM's chips, then the vCPU (the LAPIC after them), then the
+	 * devices. The plain ioctls on a fresh vCPU: KVM_RUN's sync must not be
+	 * its first run.
+	 */
+	if (set_vm_state(vm, s) < 0 || set_vcpu_state(vm, s, SET_PLAIN) < 0 ||
 	    set_device_state(vm, s) < 0 || log_restart(vm, m) < 0) {
 		kr_vm_destroy(vm);
 		return -1;

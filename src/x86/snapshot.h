@@ -43,12 +43,26 @@ struct kr_snap_host {
 	uint32_t words[8]; /* host CPUID feature words, see kr_snap_host_word_name */
 };
 
+/*
+ * The machine a restore recreates. Version 1 files have the first 32 bytes
+ * only (KR_SNAP_CONFIG_V1_SIZE): a machine without the PC platform or
+ * devices, one vCPU. Version 2 adds the platform: what the board derived
+ * the machine's devices from when the VM was made.
+ */
 struct kr_snap_config {
 	uint32_t mode; /* enum kr_mode */
 	uint32_t map_page0;
 	uint64_t mem_size;
 	uint32_t cpu_amd, cpu_gbpages, cpu_la57, cpu_maxphyaddr; /* struct kr_guest_cpu */
+	/* ---- version 2 ---- */
+	uint32_t pc; /* cfg.pc: in-kernel irqchip and PIT, COM1 on IRQ 4 (implies pc_devices) */
+	uint32_t
+	    pc_devices;	   /* the PC devices (fw_cfg, i8042, CMOS clock, ...; a multiboot kernel) */
+	uint32_t cpus;	   /* cfg.cpus: 1 (snapshots hold one vCPU) */
+	uint32_t reserved; /* 0 */
 };
+#define KR_SNAP_CONFIG_V1_SIZE 32u
+_Static_assert(sizeof(struct kr_snap_config) == 48, "config layout");
 
 /* "CPUID.1:ECX" for word 0 ... */
 const char *kr_snap_host_word_name(unsigned i);

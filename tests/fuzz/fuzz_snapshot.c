@@ -8,6 +8,12 @@
  *          mutations reach the checks behind them; without it almost every
  *          mutation stops at a checksum, which is what a real file meets
  *
+ * The reader checks every device entry's state through the board's table
+ * (x86/board.c: COM1, the CMOS clock, the i8042, fw_cfg, the console) and
+ * the platform flags against the chips' sections, so mutations of those
+ * reach each device's own checks; the corpus has a PC machine's file
+ * (pc-mbsnap: LAPIC, irqchip, PIT and the PC devices' state).
+ *
  * The oracle: kr_snapshot_read_buffer either succeeds or fails with
  * KR_E_BAD_SNAPSHOT and a message that starts "snapshot:"; a file it takes
  * describes itself sanely (pages within RAM), and written out again it reads
