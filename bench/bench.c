@@ -563,9 +563,21 @@ static int setup_call(struct bench *b, struct bcase *c)
 	return 0;
 }
 
+static int make_exit_vms(struct bench *b, const struct bcase *c);
+
+/* pio-4k: the per-exit VMs, the baseline's code on 4 KiB pages. */
+static int setup_code_4k(struct bench *b, struct bcase *c)
+{
+	if (make_exit_vms(b, c) < 0)
+		return -1;
+	bare_code_4k(b->bvm);
+	return 0;
+}
+
 enum {
 	C_CREATE,
 	C_PIO,
+	C_PIO_4K,
 	C_MMIO,
 	C_HC,
 	C_HLT,
@@ -583,6 +595,9 @@ static struct bcase cases[NCASES] = {
 		      lib_create, bare_create_round, "destroy", false, OP_NONE, NULL, {{{0}}}},
 	[C_PIO] = {"pio", "port-I/O write round trip (per exit)", lib_exits, bare_exits, NULL,
 		   true, OP_PIO, NULL, {{{0}}}},
+	[C_PIO_4K] = {"pio-4k", "as pio, the baseline's code mapped with 4 KiB pages as kvmrun's W^X "
+				"maps it (per exit)",
+		      lib_exits, bare_exits, NULL, true, OP_PIO, setup_code_4k, {{{0}}}},
 	[C_MMIO] = {"mmio", "MMIO write round trip (per exit)", lib_exits, bare_exits, NULL, true,
 		    OP_MMIO, NULL, {{{0}}}},
 	[C_HC] = {"hypercall", "KVMRUN_HC_WRITE of 64 bytes (per exit)", lib_exits, bare_exits,
@@ -609,11 +624,8 @@ static struct bcase cases[NCASES] = {
 };
 
 /* Both sides' VMs of a per-exit case, made once, outside the rounds. */
-static int prepare_case(struct bench *b, size_t i)
+static int make_exit_vms(struct bench *b, const struct bcase *c)
 {
-	struct bcase *c = &cases[i];
-	if (c->setup)
-		return c->setup(b, c);
 	struct code code = guest_code(c->op, b->exits);
 	if (lib_make(b, &code, true, &b->vm) < 0)
 		return -1;
@@ -622,6 +634,12 @@ static int prepare_case(struct bench *b, size_t i)
 	if (c->op == OP_HC) /* the buffer the guest writes */
 		memset(b->bvm->mem + HC_BUF, 'x', HC_LEN), memset(kr_gpa_ptr(b->vm, HC_BUF, HC_LEN), 'x', HC_LEN);
 	return 0;
+}
+
+static int prepare_case(struct bench *b, size_t i)
+{
+	struct bcase *c = &cases[i];
+	return c->setup ? c->setup(b, c) : make_exit_vms(b, c);
 }
 
 static void finish_case(struct bench *b)

@@ -932,7 +932,7 @@ bench_smoke() {
 			why="$T/bench.json is not valid JSON"
 		else
 			for key in '"backend": "kvm' '"name": "create"' '"name": "destroy"' \
-				'"name": "pio"' '"name": "mmio"' '"name": "hypercall"' '"name": "hlt"' \
+				'"name": "pio"' '"name": "pio-4k"' '"name": "mmio"' '"name": "hypercall"' '"name": "hlt"' \
 				'"ratio_cpu": ' '"extra_rss_kib": ' '"name": "kvmrun run"'; do
 				grep -qF -e "$key" "$T/bench.json" || { why="the JSON lacks $key"; break; }
 			done
