@@ -41,24 +41,8 @@ for f in "$K" "$W" "$B/kvmrun"; do
 done
 command -v "$QEMU" >/dev/null || { echo "bench-boot: no $QEMU" >&2; exit 2; }
 
-# The initramfs: the same /init as the Linux test (tests/kvm/run-tests.sh).
-mkdir -p "$T/ird/bin" "$T/ird/dev" "$T/ird/proc" || exit 2
-cp /bin/busybox "$T/ird/bin/busybox" || exit 2
-cat >"$T/ird/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox mount -t devtmpfs dev /dev 2>/dev/null
-echo KVMRUN-LINUX-UP
-read -r line
-echo "KVMRUN-ECHO:$line"
-echo "KVMRUN-DATE:$(/bin/busybox date -u +%Y)"
-echo "KVMRUN-HWCLOCK:$(/bin/busybox hwclock -r -u 2>&1)"
-/bin/busybox mount -t proc proc /proc
-echo "KVMRUN-CPUS:$(/bin/busybox grep -c ^processor /proc/cpuinfo)"
-/bin/busybox reboot -f
-INIT
-chmod 755 "$T/ird/init"
-(cd "$T/ird" && /bin/busybox find . | /bin/busybox cpio -o -H newc 2>/dev/null) |
-	/bin/busybox gzip >"$T/initrd.gz" || exit 2
+# The initramfs: the Linux test's own (tests/lib/linux-initrd.sh).
+sh "$(dirname "$0")/../tests/lib/linux-initrd.sh" "$T/ird" "$T/initrd.gz" || exit 2
 I=$T/initrd.gz
 
 run_kvmrun() {

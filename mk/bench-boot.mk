@@ -16,7 +16,7 @@ BENCH_BOOT_QEMU ?= qemu-system-x86_64
 .PHONY: bench-boot
 bench-boot: $(BUILD)/bootwatch $(BUILD)/kvmrun $(BUILD)/linux/vmlinuz
 	$(Q){ ROUNDS=$(BENCH_BOOT_ROUNDS) QEMU=$(BENCH_BOOT_QEMU) scripts/kvm-testbed --emulated \
-		--timeout 1800 --retry-hang 2 --payload $(CURDIR)/$(BUILD) --payload $(CURDIR)/bench \
+		--timeout 1800 --retry-hang 2 --payload $(CURDIR)/$(BUILD) --payload $(CURDIR)/bench --payload $(CURDIR)/tests/lib \
 		--payload /usr/share/qemu --payload /usr/share/seabios --tool $(BENCH_BOOT_QEMU) \
 		--env ROUNDS --env QEMU -- sh $(CURDIR)/bench/boot.sh $(CURDIR)/$(BUILD); \
 		echo $$? >$(BUILD)/bench-boot.rc; } | tee $(BUILD)/bench-boot.log

@@ -830,22 +830,7 @@ t cli-version-no-arguments $VMM_ERROR '' 'kvmrun version: takes no arguments' --
 # out: the 8250 driver empties the receive FIFO when it starts the port.
 LINUX_KERNEL=${KVMRUN_LINUX_KERNEL:-$(dirname "$KVMRUN")/linux/vmlinuz}
 linux_initrd() {
-	mkdir -p "$T/ird/bin" "$T/ird/dev" "$T/ird/proc" || return 1
-	cp /bin/busybox "$T/ird/bin/busybox" || return 1
-	cat >"$T/ird/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox mount -t devtmpfs dev /dev 2>/dev/null
-echo KVMRUN-LINUX-UP
-read -r line
-echo "KVMRUN-ECHO:$line"
-echo "KVMRUN-DATE:$(/bin/busybox date -u +%Y)"
-echo "KVMRUN-HWCLOCK:$(/bin/busybox hwclock -r -u 2>&1)"
-/bin/busybox mount -t proc proc /proc
-echo "KVMRUN-CPUS:$(/bin/busybox grep -c ^processor /proc/cpuinfo)"
-/bin/busybox reboot -f
-INIT
-	chmod 755 "$T/ird/init"
-	(cd "$T/ird" && /bin/busybox find . | /bin/busybox cpio -o -H newc 2>/dev/null) | /bin/busybox gzip >"$T/initrd.gz"
+	sh "$ROOT/tests/lib/linux-initrd.sh" "$T/ird" "$T/initrd.gz"
 }
 linux_boot() {
 	name=$1
