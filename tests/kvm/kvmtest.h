@@ -35,4 +35,18 @@ bool kvmtest_needs(const char *feature);
 /* Run until the guest stops; a VMM failure is a test failure (reason REQUESTED). */
 struct kr_stop kvmtest_run(struct kr_vm *vm);
 
+/*
+ * Tests whose failure may be a hang (a stop that never arrives, a thread
+ * that never ends): kvmtest_bounded runs `fn` in a child process, which
+ * reports why it failed through kvmtest_fail (or KT_EXPECT), and kills it
+ * after `seconds`. Its failure, its death or its still running then fails
+ * the test; with `quiet`, so does anything it wrote on stderr while passing
+ * (a sanitizer's report). The child ends with exit_group: no atexit, no
+ * flush of the parent's stdio buffers.
+ */
+bool kvmtest_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define KT_EXPECT(cond, ...) ((cond) ? true : kvmtest_fail(__VA_ARGS__))
+void kvmtest_bounded(const char *file, int line, bool (*fn)(void), int seconds, bool quiet,
+		     const char *hang_hint);
+
 #endif

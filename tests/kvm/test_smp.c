@@ -128,19 +128,6 @@ static const uint8_t startq_code[] = {
 
 /* ---- the child's side ---------------------------------------------------------- */
 
-static char failure[512];
-
-static bool fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static bool fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(failure, sizeof(failure), fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-#define EXPECT(cond, ...) ((cond) ? true : fail(__VA_ARGS__))
 
 static int devnull(void)
 {
@@ -161,9 +148,9 @@ static struct kr_vm *smp_vm(unsigned cpus, const uint8_t *code, size_t len)
 	cfg.cpus = cpus;
 	cfg.console_fd = devnull();
 	if (kr_vm_create(&vm, &cfg) < 0)
-		return fail("kr_vm_create(cpus=%u): %s", cpus, kr_last_error()), NULL;
+		return kvmtest_fail("kr_vm_create(cpus=%u): %s", cpus, kr_last_error()), NULL;
 	if (kr_load_buffer(vm, code, len, NULL, &img) < 0 || kr_vcpu_prepare(vm, &img) < 0) {
-		fail("load and prepare: %s", kr_last_error());
+		kvmtest_fail("load and prepare: %s", kr_last_error());
 		kr_vm_destroy(vm);
 		return NULL;
 	}
@@ -174,85 +161,26 @@ static struct kr_vm *smp_vm(unsigned cpus, const uint8_t *code, size_t len)
 static bool run(struct kr_vm *vm, struct kr_stop *s)
 {
 	if (kr_vm_run(vm, s) < 0)
-		return fail("kr_vm_run: %s", kr_last_error());
+		return kvmtest_fail("kr_vm_run: %s", kr_last_error());
 	return true;
 }
 
 static bool stopped_as(const struct kr_stop *s, enum kr_stop_reason reason, unsigned cpu,
 		       const char *needle)
 {
-	return EXPECT(s->reason == reason, "stopped for %s (%s), expected %s",
+	return KT_EXPECT(s->reason == reason, "stopped for %s (%s), expected %s",
 		      kr_stop_reason_name(s->reason), s->message, kr_stop_reason_name(reason)) &&
-	       EXPECT(s->cpu == cpu, "the stop names vCPU %u (%s), expected %u", s->cpu, s->message,
+	       KT_EXPECT(s->cpu == cpu, "the stop names vCPU %u (%s), expected %u", s->cpu, s->message,
 		      cpu) &&
-	       EXPECT(strstr(s->message, needle), "message \"%s\" lacks \"%s\"", s->message,
+	       KT_EXPECT(strstr(s->message, needle), "message \"%s\" lacks \"%s\"", s->message,
 		      needle);
 }
 
 /* ---- the parent's side: a child per test, bounded in time ---------------------- */
 
-static void run_bounded(const char *file, int line, bool (*fn)(void))
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		unit_fail(file, line, "pipe2: %s", strerror(errno));
-		return;
-	}
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], STDERR_FILENO); /* sanitizer reports come along */
-		bool ok = fn();
-		ssize_t ignored = write(STDERR_FILENO, failure, strlen(failure));
-		(void)ignored;
-		syscall(SYS_exit_group, ok ? 0 : 1);
-	}
-	close(p[1]);
-	char msg[4096] = "";
-	size_t used = 0;
-	struct timespec t0;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	bool hung = false;
-	for (;;) {
-		struct timespec t;
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		long left_ms = BOUND_SECONDS * 1000L - ((t.tv_sec - t0.tv_sec) * 1000L +
-							(t.tv_nsec - t0.tv_nsec) / 1000000L);
-		if (left_ms <= 0) {
-			hung = true;
-			break;
-		}
-		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-		int r = poll(&pfd, 1, (int)left_ms);
-		if (r <= 0)
-			continue;
-		ssize_t n = read(p[0], msg + used, sizeof(msg) - 1 - used);
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-	}
-	msg[used] = '\0';
-	close(p[0]);
-	if (pid < 0) {
-		unit_fail(file, line, "fork: %s", strerror(errno));
-		return;
-	}
-	if (hung)
-		kill(pid, SIGKILL);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	if (hung)
-		unit_fail(file, line, "still running after %d s: killed (a stop that never reached "
-				      "every vCPU?) %s", BOUND_SECONDS, msg);
-	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		unit_fail(file, line, "child %s %d: %s", WIFEXITED(status) ? "exited" : "killed by signal",
-			  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			  msg[0] ? msg : "(no message)");
-	else if (msg[0])
-		unit_fail(file, line, "the child reported (a sanitizer?): %s", msg);
-}
-
-#define RUN_BOUNDED(fn) run_bounded(__FILE__, __LINE__, fn)
+#define RUN_BOUNDED(fn) \
+	kvmtest_bounded(__FILE__, __LINE__, fn, BOUND_SECONDS, true, \
+			"a stop that never reached every vCPU?")
 
 /* ---- APs started by the guest count themselves ---------------------------------- */
 
@@ -261,10 +189,10 @@ static bool count_with(unsigned cpus)
 	struct kr_vm *vm = smp_vm(cpus, count_code, sizeof(count_code));
 	struct kr_stop s;
 	bool ok = vm && run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status") &&
-		  EXPECT(s.exit_code == (int)cpus, "%u vCPUs counted %d", cpus, s.exit_code);
+		  KT_EXPECT(s.exit_code == (int)cpus, "%u vCPUs counted %d", cpus, s.exit_code);
 	if (ok) {
 		uint64_t *counter = kr_gpa_ptr(vm, LOAD + COUNT_COUNTER, 8);
-		ok = EXPECT(counter && *counter == cpus - 1, "the APs counted %llu, expected %u",
+		ok = KT_EXPECT(counter && *counter == cpus - 1, "the APs counted %llu, expected %u",
 			    counter ? (unsigned long long)*counter : 0ull, cpus - 1);
 	}
 	kr_vm_destroy(vm);
@@ -306,16 +234,16 @@ static bool ap_crash(void)
 	struct kr_stop s;
 	bool ok = vm && run(vm, &s) &&
 		  stopped_as(&s, KR_STOP_EXCEPTION, 1, "#UD (invalid opcode)") &&
-		  EXPECT(strncmp(s.message, "vCPU 1: ", 8) == 0, "message \"%s\" does not start "
+		  KT_EXPECT(strncmp(s.message, "vCPU 1: ", 8) == 0, "message \"%s\" does not start "
 			 "with \"vCPU 1: \"", s.message) &&
-		  EXPECT(s.have_state && s.regs.rip == LOAD + 0x20, "state of vCPU 1: rip 0x%llx",
+		  KT_EXPECT(s.have_state && s.regs.rip == LOAD + 0x20, "state of vCPU 1: rip 0x%llx",
 			 (unsigned long long)s.regs.rip) &&
 		  /* vCPU 1's own TSS, so its exception stack is its own (IST1). */
-		  EXPECT(s.sregs.tr.base == KR_AP_TSS_GPA(1), "vCPU 1's TR base 0x%llx",
+		  KT_EXPECT(s.sregs.tr.base == KR_AP_TSS_GPA(1), "vCPU 1's TR base 0x%llx",
 			 (unsigned long long)s.sregs.tr.base) &&
-		  EXPECT(s.exception.rsp == 0x201000, "the frame's RSP 0x%llx (vCPU 1's stack)",
+		  KT_EXPECT(s.exception.rsp == 0x201000, "the frame's RSP 0x%llx (vCPU 1's stack)",
 			 (unsigned long long)s.exception.rsp) &&
-		  EXPECT(kr_vm_run(vm, &s) < 0 && strstr(kr_last_error(), "cannot be resumed"),
+		  KT_EXPECT(kr_vm_run(vm, &s) < 0 && strstr(kr_last_error(), "cannot be resumed"),
 			 "a run after the crash: %s", kr_last_error());
 	kr_vm_destroy(vm);
 	return ok;
@@ -331,7 +259,7 @@ static bool ap_spins_bsp_exits(void)
 	struct kr_vm *vm = smp_vm(2, exit7_code, sizeof(exit7_code));
 	struct kr_stop s;
 	bool ok = vm && run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status 7") &&
-		  EXPECT(s.exit_code == 7, "exit code %d", s.exit_code);
+		  KT_EXPECT(s.exit_code == 7, "exit code %d", s.exit_code);
 	kr_vm_destroy(vm);
 	return ok;
 }
@@ -369,7 +297,7 @@ static bool stop_two_spinning(void)
 		pthread_t t;
 		if (pthread_create(&t, NULL, stop_once_ap_runs, &st) != 0) {
 			kr_vm_destroy(vm);
-			return fail("pthread_create");
+			return kvmtest_fail("pthread_create");
 		}
 		struct kr_stop s;
 		ok = run(vm, &s) && stopped_as(&s, KR_STOP_REQUESTED, 0, "another thread");
@@ -415,14 +343,14 @@ static bool ap_vmm_failure(void)
 	cfg.cpus = 2;
 	cfg.console_fd = devnull();
 	if (kr_vm_create(&vm, &cfg) < 0)
-		return fail("kr_vm_create: %s", kr_last_error());
-	bool ok = EXPECT(kr_bus_register(vm, KR_SPACE_PIO, 0x99, 1, fail_on_ap, NULL) == 0, "bus") &&
-		  EXPECT(kr_load_buffer(vm, ap_port_code, sizeof(ap_port_code), NULL, &img) == 0 &&
+		return kvmtest_fail("kr_vm_create: %s", kr_last_error());
+	bool ok = KT_EXPECT(kr_bus_register(vm, KR_SPACE_PIO, 0x99, 1, fail_on_ap, NULL) == 0, "bus") &&
+		  KT_EXPECT(kr_load_buffer(vm, ap_port_code, sizeof(ap_port_code), NULL, &img) == 0 &&
 				 kr_vcpu_prepare(vm, &img) == 0,
 			 "prepare: %s", kr_last_error());
 	struct kr_stop s;
-	ok = ok && EXPECT(kr_vm_run(vm, &s) < 0, "kr_vm_run succeeded (%s)", s.message) &&
-	     EXPECT(strstr(kr_last_error(), "vCPU 1: run: handling KVM_EXIT_IO"),
+	ok = ok && KT_EXPECT(kr_vm_run(vm, &s) < 0, "kr_vm_run succeeded (%s)", s.message) &&
+	     KT_EXPECT(strstr(kr_last_error(), "vCPU 1: run: handling KVM_EXIT_IO"),
 		    "the caller's error is \"%s\"", kr_last_error());
 	kr_vm_destroy(vm);
 	return ok;
@@ -464,22 +392,22 @@ static bool slots_fixed_in_a_run(void)
 	cfg.cpus = 2;
 	cfg.console_fd = devnull();
 	if (kr_vm_create(&vm, &cfg) < 0)
-		return fail("kr_vm_create: %s", kr_last_error());
+		return kvmtest_fail("kr_vm_create: %s", kr_last_error());
 	struct slot_change c = {.slot = -1};
-	bool ok = EXPECT(kr_mem_add(vm, 0x40000000, 4096, 0, &c.slot) == 0, "kr_mem_add: %s",
+	bool ok = KT_EXPECT(kr_mem_add(vm, 0x40000000, 4096, 0, &c.slot) == 0, "kr_mem_add: %s",
 			 kr_last_error()) &&
-		  EXPECT(kr_bus_register(vm, KR_SPACE_PIO, 0x99, 1, change_slots, &c) == 0, "bus") &&
-		  EXPECT(kr_load_buffer(vm, ap_port_code, sizeof(ap_port_code), NULL, &img) == 0 &&
+		  KT_EXPECT(kr_bus_register(vm, KR_SPACE_PIO, 0x99, 1, change_slots, &c) == 0, "bus") &&
+		  KT_EXPECT(kr_load_buffer(vm, ap_port_code, sizeof(ap_port_code), NULL, &img) == 0 &&
 				 kr_vcpu_prepare(vm, &img) == 0,
 			 "prepare: %s", kr_last_error());
 	struct kr_stop s;
-	ok = ok && EXPECT(kr_vm_run(vm, &s) == 0 && s.reason == KR_STOP_REQUESTED, "run: %s",
+	ok = ok && KT_EXPECT(kr_vm_run(vm, &s) == 0 && s.reason == KR_STOP_REQUESTED, "run: %s",
 			  kr_last_error()) &&
-	     EXPECT(c.removed < 0 && c.added < 0, "a slot changed in the run (%d, %d)", c.removed,
+	     KT_EXPECT(c.removed < 0 && c.added < 0, "a slot changed in the run (%d, %d)", c.removed,
 		    c.added) &&
-	     EXPECT(strstr(c.why, "while the VM's 2 vCPUs run"), "the refusal says \"%s\"", c.why) &&
+	     KT_EXPECT(strstr(c.why, "while the VM's 2 vCPUs run"), "the refusal says \"%s\"", c.why) &&
 	     /* between runs it may */
-	     EXPECT(kr_mem_remove(vm, c.slot) == 0, "kr_mem_remove after the run: %s",
+	     KT_EXPECT(kr_mem_remove(vm, c.slot) == 0, "kr_mem_remove after the run: %s",
 		    kr_last_error());
 	kr_vm_destroy(vm);
 	return ok;
@@ -614,9 +542,9 @@ static bool pc_aps_wait_in_kvm(void)
 	cfg.pc = true;
 	cfg.console_fd = devnull();
 	if (kr_vm_create(&vm, &cfg) < 0)
-		return fail("kr_vm_create(pc, 3 vCPUs): %s", kr_last_error());
+		return kvmtest_fail("kr_vm_create(pc, 3 vCPUs): %s", kr_last_error());
 	struct kr_stop s;
-	bool ok = EXPECT(kr_load_buffer(vm, pc_exit5_code, sizeof(pc_exit5_code), NULL, &img) == 0 &&
+	bool ok = KT_EXPECT(kr_load_buffer(vm, pc_exit5_code, sizeof(pc_exit5_code), NULL, &img) == 0 &&
 				 kr_vcpu_prepare(vm, &img) == 0,
 			 "prepare: %s", kr_last_error()) &&
 		  run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status 5");
@@ -664,15 +592,15 @@ static bool protected_mode_start(void)
 	cfg.cpus = 2;
 	cfg.console_fd = devnull();
 	if (kr_vm_create(&vm, &cfg) < 0)
-		return fail("kr_vm_create: %s", kr_last_error());
+		return kvmtest_fail("kr_vm_create: %s", kr_last_error());
 	struct kr_stop s;
-	bool ok = EXPECT(kr_load_buffer(vm, prot32_code, sizeof(prot32_code), NULL, &img) == 0 &&
+	bool ok = KT_EXPECT(kr_load_buffer(vm, prot32_code, sizeof(prot32_code), NULL, &img) == 0 &&
 				 kr_vcpu_prepare(vm, &img) == 0,
 			 "prepare: %s", kr_last_error()) &&
 		  run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status 9");
 	if (ok) {
 		uint8_t *flag = kr_gpa_ptr(vm, LOAD + 0x47, 1);
-		ok = EXPECT(flag && *flag == 0x5a, "the flag is 0x%x", flag ? *flag : 0);
+		ok = KT_EXPECT(flag && *flag == 0x5a, "the flag is 0x%x", flag ? *flag : 0);
 	}
 	kr_vm_destroy(vm);
 	return ok;
@@ -712,12 +640,12 @@ static bool observer_on_four(void)
 	struct kr_stop s;
 	/* vCPU 0: 3 starts and the EXIT; each AP: its HLT. */
 	bool ok = run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status 4") &&
-		  EXPECT(seen.exits[0] == 4 && seen.exits[1] == 1 && seen.exits[2] == 1 &&
+		  KT_EXPECT(seen.exits[0] == 4 && seen.exits[1] == 1 && seen.exits[2] == 1 &&
 				 seen.exits[3] == 1,
 			 "exits by vCPU: %llu %llu %llu %llu", (unsigned long long)seen.exits[0],
 			 (unsigned long long)seen.exits[1], (unsigned long long)seen.exits[2],
 			 (unsigned long long)seen.exits[3]) &&
-		  EXPECT(seen.seq_unique, "two exits with one sequence number");
+		  KT_EXPECT(seen.seq_unique, "two exits with one sequence number");
 	kr_vm_destroy(vm);
 	return ok;
 }
@@ -765,7 +693,7 @@ static bool whole_lines(void)
 {
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
-		return fail("pipe2");
+		return kvmtest_fail("pipe2");
 	struct kr_vm_config cfg;
 	struct kr_vm *vm;
 	struct kr_image img;
@@ -774,9 +702,9 @@ static bool whole_lines(void)
 	cfg.cpus = 3;
 	cfg.console_fd = p[1];
 	if (kr_vm_create(&vm, &cfg) < 0)
-		return fail("kr_vm_create: %s", kr_last_error());
+		return kvmtest_fail("kr_vm_create: %s", kr_last_error());
 	struct kr_stop s;
-	bool ok = EXPECT(kr_load_buffer(vm, lines_code, sizeof(lines_code), NULL, &img) == 0 &&
+	bool ok = KT_EXPECT(kr_load_buffer(vm, lines_code, sizeof(lines_code), NULL, &img) == 0 &&
 				 kr_vcpu_prepare(vm, &img) == 0,
 			 "prepare: %s", kr_last_error()) &&
 		  run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status 0");
@@ -793,14 +721,14 @@ static bool whole_lines(void)
 	int counts[3] = {0};
 	for (char *line = out; ok && *line;) {
 		char *nl = strchr(line, '\n');
-		ok = EXPECT(nl && nl - line == 30 && line[0] >= 'A' && line[0] <= 'C' &&
+		ok = KT_EXPECT(nl && nl - line == 30 && line[0] >= 'A' && line[0] <= 'C' &&
 				    strspn(line, (char[]){line[0], 0}) == 30,
 			    "a mixed line: \"%.40s\"", line);
 		if (ok)
 			counts[line[0] - 'A']++;
 		line = nl ? nl + 1 : line + strlen(line);
 	}
-	return ok && EXPECT(counts[0] == 20 && counts[1] == 20 && counts[2] == 20,
+	return ok && KT_EXPECT(counts[0] == 20 && counts[1] == 20 && counts[2] == 20,
 			    "lines by vCPU: %d %d %d", counts[0], counts[1], counts[2]);
 }
 
@@ -822,15 +750,15 @@ static bool timeout_two_spinning(void)
 	cfg.timeout_ns = 1000 * 1000000ull; /* generous: vCPU 1 must have run by then */
 	cfg.console_fd = devnull();
 	if (kr_vm_create(&vm, &cfg) < 0)
-		return fail("kr_vm_create: %s", kr_last_error());
+		return kvmtest_fail("kr_vm_create: %s", kr_last_error());
 	struct kr_stop s;
-	bool ok = EXPECT(kr_load_buffer(vm, spin2_code, sizeof(spin2_code), NULL, &img) == 0 &&
+	bool ok = KT_EXPECT(kr_load_buffer(vm, spin2_code, sizeof(spin2_code), NULL, &img) == 0 &&
 				 kr_vcpu_prepare(vm, &img) == 0,
 			 "prepare: %s", kr_last_error()) &&
 		  run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout of 1000 ms");
 	if (ok) {
 		uint8_t *flag = kr_gpa_ptr(vm, SPIN2_FLAG, 1);
-		ok = EXPECT(flag && *flag == 1, "vCPU 1 never ran");
+		ok = KT_EXPECT(flag && *flag == 1, "vCPU 1 never ran");
 	}
 	/* Resumable: a second run times out the same way, both vCPUs running again. */
 	ok = ok && run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout of 1000 ms");
@@ -895,22 +823,22 @@ static bool held_count(void)
 	struct kvm_regs before, after;
 	vm->held = 1u << 1;
 	bool ok = run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout") &&
-		  EXPECT(*counter == 0, "the held AP counted %llu", (unsigned long long)*counter) &&
-		  EXPECT(vm->vcpus[1].started, "vCPU 0 did not start vCPU 1");
+		  KT_EXPECT(*counter == 0, "the held AP counted %llu", (unsigned long long)*counter) &&
+		  KT_EXPECT(vm->vcpus[1].started, "vCPU 0 did not start vCPU 1");
 	vm->held = 1u << 0;
-	ok = ok && EXPECT(kr_vcpu_get_regs_of(&vm->vcpus[0], &before) == 0, "regs: %s",
+	ok = ok && KT_EXPECT(kr_vcpu_get_regs_of(&vm->vcpus[0], &before) == 0, "regs: %s",
 			  kr_last_error()) &&
 	     run(vm, &s) && stopped_as(&s, KR_STOP_REQUESTED, 0, "every vCPU that ran halted") &&
-	     EXPECT(*counter == 1, "the AP counted %llu", (unsigned long long)*counter) &&
-	     EXPECT(kr_vcpu_get_regs_of(&vm->vcpus[0], &after) == 0, "regs: %s", kr_last_error()) &&
-	     EXPECT(after.rip == before.rip && after.rdi == before.rdi,
+	     KT_EXPECT(*counter == 1, "the AP counted %llu", (unsigned long long)*counter) &&
+	     KT_EXPECT(kr_vcpu_get_regs_of(&vm->vcpus[0], &after) == 0, "regs: %s", kr_last_error()) &&
+	     KT_EXPECT(after.rip == before.rip && after.rdi == before.rdi,
 		    "held vCPU 0 moved: rip 0x%llx -> 0x%llx", (unsigned long long)before.rip,
 		    (unsigned long long)after.rip);
-	ok = ok && EXPECT(kr_vm_run(vm, &s) < 0 && strstr(kr_last_error(), "no vCPU to run"),
+	ok = ok && KT_EXPECT(kr_vm_run(vm, &s) < 0 && strstr(kr_last_error(), "no vCPU to run"),
 			  "a run with vCPU 0 held and the AP halted: %s", kr_last_error());
 	vm->held = 0;
 	ok = ok && run(vm, &s) && stopped_as(&s, KR_STOP_EXIT, 0, "status") &&
-	     EXPECT(s.exit_code == 2, "status %d", s.exit_code);
+	     KT_EXPECT(s.exit_code == 2, "status %d", s.exit_code);
 	kr_vm_destroy(vm);
 	return ok;
 }
@@ -942,11 +870,11 @@ static bool held_bsp_stops(void)
 	uint8_t *flag = kr_gpa_ptr(vm, SPIN2_FLAG, 1);
 	struct kr_stop s;
 	bool ok = run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout") &&
-		  EXPECT(*flag == 1, "vCPU 1 never ran");
+		  KT_EXPECT(*flag == 1, "vCPU 1 never ran");
 	vm->held = 1u << 0;
 	ok = ok && run(vm, &s) && stopped_as(&s, KR_STOP_TIMEOUT, 0, "timeout of 1000 ms");
 	pthread_t t;
-	ok = ok && EXPECT(pthread_create(&t, NULL, stop_in_the_run, vm) == 0, "pthread_create");
+	ok = ok && KT_EXPECT(pthread_create(&t, NULL, stop_in_the_run, vm) == 0, "pthread_create");
 	if (ok) {
 		vm->cfg.timeout_ns = 0;
 		ok = run(vm, &s) && stopped_as(&s, KR_STOP_REQUESTED, 0, "from another thread");
@@ -1114,20 +1042,20 @@ static bool gdb_two_vcpus(void)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		kr_vm_destroy(vm);
-		return fail("socketpair: %s", strerror(errno));
+		return kvmtest_fail("socketpair: %s", strerror(errno));
 	}
 	struct gdb_script sc = {.fd = sv[1]};
 	pthread_t t;
-	bool ok = EXPECT(pthread_create(&t, NULL, gdb_session, &sc) == 0, "pthread_create");
+	bool ok = KT_EXPECT(pthread_create(&t, NULL, gdb_session, &sc) == 0, "pthread_create");
 	struct kr_stop s;
 	if (ok) {
 		int rc = kr_gdb_serve(vm, sv[0], &s);
 		shutdown(sv[0], SHUT_RDWR); /* a script that failed half-way stops waiting */
 		pthread_join(t, NULL);
-		ok = EXPECT(sc.ok, "%s", sc.failure) &&
-		     EXPECT(rc == 0, "kr_gdb_serve: %s", kr_last_error()) &&
+		ok = KT_EXPECT(sc.ok, "%s", sc.failure) &&
+		     KT_EXPECT(rc == 0, "kr_gdb_serve: %s", kr_last_error()) &&
 		     stopped_as(&s, KR_STOP_EXIT, 0, "status") &&
-		     EXPECT(s.exit_code == 2, "status %d", s.exit_code);
+		     KT_EXPECT(s.exit_code == 2, "status %d", s.exit_code);
 	}
 	close(sv[0]);
 	close(sv[1]);
@@ -1196,19 +1124,19 @@ static bool gdb_ctrl_c_two_vcpus(void)
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		kr_vm_destroy(vm);
-		return fail("socketpair: %s", strerror(errno));
+		return kvmtest_fail("socketpair: %s", strerror(errno));
 	}
 	struct ctrl_c_script cs = {.sc = {.fd = sv[1]}, .vm = vm};
 	pthread_t t;
-	bool ok = EXPECT(pthread_create(&t, NULL, gdb_ctrl_c, &cs) == 0, "pthread_create");
+	bool ok = KT_EXPECT(pthread_create(&t, NULL, gdb_ctrl_c, &cs) == 0, "pthread_create");
 	struct kr_stop s;
 	if (ok) {
 		int rc = kr_gdb_serve(vm, sv[0], &s);
 		shutdown(sv[0], SHUT_RDWR);
 		pthread_join(t, NULL);
-		ok = EXPECT(cs.sc.ok, "%s", cs.sc.failure) &&
-		     EXPECT(rc == 0, "kr_gdb_serve: %s", kr_last_error()) &&
-		     EXPECT(s.reason == KR_STOP_REQUESTED && strstr(s.message, "killed by gdb"),
+		ok = KT_EXPECT(cs.sc.ok, "%s", cs.sc.failure) &&
+		     KT_EXPECT(rc == 0, "kr_gdb_serve: %s", kr_last_error()) &&
+		     KT_EXPECT(s.reason == KR_STOP_REQUESTED && strstr(s.message, "killed by gdb"),
 			    "stop: %s", s.message);
 	}
 	close(sv[0]);
@@ -1253,22 +1181,22 @@ static bool gdb_pc_aps(void)
 	cfg.pc = true;
 	cfg.console_fd = devnull();
 	if (kr_vm_create(&vm, &cfg) < 0)
-		return fail("kr_vm_create(pc, 3 vCPUs): %s", kr_last_error());
+		return kvmtest_fail("kr_vm_create(pc, 3 vCPUs): %s", kr_last_error());
 	int sv[2] = {-1, -1};
-	bool ok = EXPECT(kr_load_buffer(vm, pc_exit5_code, sizeof(pc_exit5_code), NULL, &img) == 0 &&
+	bool ok = KT_EXPECT(kr_load_buffer(vm, pc_exit5_code, sizeof(pc_exit5_code), NULL, &img) == 0 &&
 				 kr_vcpu_prepare(vm, &img) == 0,
 			 "prepare: %s", kr_last_error()) &&
-		  EXPECT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
+		  KT_EXPECT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0, "socketpair");
 	struct gdb_script sc = {.fd = sv[1]};
 	pthread_t t;
-	ok = ok && EXPECT(pthread_create(&t, NULL, gdb_pc_session, &sc) == 0, "pthread_create");
+	ok = ok && KT_EXPECT(pthread_create(&t, NULL, gdb_pc_session, &sc) == 0, "pthread_create");
 	if (ok) {
 		struct kr_stop s;
 		int rc = kr_gdb_serve(vm, sv[0], &s);
 		shutdown(sv[0], SHUT_RDWR);
 		pthread_join(t, NULL);
-		ok = EXPECT(sc.ok, "%s", sc.failure) &&
-		     EXPECT(rc == 0, "kr_gdb_serve: %s", kr_last_error()) &&
+		ok = KT_EXPECT(sc.ok, "%s", sc.failure) &&
+		     KT_EXPECT(rc == 0, "kr_gdb_serve: %s", kr_last_error()) &&
 		     stopped_as(&s, KR_STOP_EXIT, 0, "status 5");
 	}
 	if (sv[0] >= 0) {

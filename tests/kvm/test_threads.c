@@ -35,19 +35,6 @@ static const uint8_t spin[] = {0xeb, 0xfe}; /* jmp $ */
 
 /* ---- the child's side: expectations that end it with a message ------------- */
 
-static char failure[512];
-
-static bool fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static bool fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(failure, sizeof(failure), fmt, ap);
-	va_end(ap);
-	return false;
-}
-
-#define EXPECT(cond, ...) ((cond) ? true : fail(__VA_ARGS__))
 
 static uint64_t now_ns(void)
 {
@@ -81,10 +68,10 @@ static struct kr_vm *spinning_vm(uint64_t timeout_ns)
 	cfg.mem_size = 8u << 20;
 	cfg.timeout_ns = timeout_ns;
 	if (kr_vm_create(&vm, &cfg) < 0)
-		return fail("kr_vm_create: %s", kr_last_error()), NULL;
+		return kvmtest_fail("kr_vm_create: %s", kr_last_error()), NULL;
 	if (kr_load_buffer(vm, spin, sizeof(spin), NULL, &img) < 0 ||
 	    kr_vcpu_prepare(vm, &img) < 0) {
-		fail("load and prepare: %s", kr_last_error());
+		kvmtest_fail("load and prepare: %s", kr_last_error());
 		kr_vm_destroy(vm);
 		return NULL;
 	}
@@ -97,81 +84,19 @@ static bool run_expect(struct kr_vm *vm, enum kr_stop_reason reason, const char 
 	struct kr_stop s;
 	uint64_t t0 = now_ns();
 	if (kr_vm_run(vm, &s) < 0)
-		return fail("kr_vm_run: %s", kr_last_error());
+		return kvmtest_fail("kr_vm_run: %s", kr_last_error());
 	uint64_t ms = (now_ns() - t0) / 1000000u;
-	return EXPECT(s.reason == reason, "stopped for %s after %llu ms, expected %s: %s",
+	return KT_EXPECT(s.reason == reason, "stopped for %s after %llu ms, expected %s: %s",
 		      kr_stop_reason_name(s.reason), (unsigned long long)ms,
 		      kr_stop_reason_name(reason), s.message) &&
-	       EXPECT(strstr(s.message, needle), "message \"%s\" lacks \"%s\"", s.message, needle);
+	       KT_EXPECT(strstr(s.message, needle), "message \"%s\" lacks \"%s\"", s.message, needle);
 }
 
 /* ---- the parent's side: a child per test, bounded in time ------------------- */
 
-static void child_exit(int status)
-{
-	syscall(SYS_exit_group, status); /* no atexit, no stdio flush of the parent's buffers */
-}
-
 /* Run `fn` in a child; its failure, or its still running after BOUND_SECONDS, fails the test. */
-static void run_bounded(const char *file, int line, bool (*fn)(void))
-{
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		unit_fail(file, line, "pipe2: %s", strerror(errno));
-		return;
-	}
-	fflush(stdout);
-	pid_t pid = fork();
-	if (pid == 0) {
-		/* stderr: the sandbox lets it through, and sanitizer reports come along */
-		dup2(p[1], STDERR_FILENO);
-		bool ok = fn();
-		ssize_t ignored = write(STDERR_FILENO, failure, strlen(failure));
-		(void)ignored;
-		child_exit(ok ? 0 : 1);
-	}
-	close(p[1]);
-	char msg[sizeof(failure)] = "";
-	size_t used = 0;
-	uint64_t deadline = now_ns() + BOUND_SECONDS * 1000000000ull;
-	bool hung = false;
-	for (;;) {
-		uint64_t now = now_ns();
-		if (now >= deadline) {
-			hung = true;
-			break;
-		}
-		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
-		int r = poll(&pfd, 1, (int)((deadline - now) / 1000000u) + 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			continue; /* the deadline check above decides */
-		ssize_t n = read(p[0], msg + used, sizeof(msg) - 1 - used);
-		if (n <= 0)
-			break; /* EOF: the child is done */
-		used += (size_t)n;
-	}
-	msg[used] = '\0';
-	close(p[0]);
-	if (pid < 0) {
-		unit_fail(file, line, "fork: %s", strerror(errno));
-		return;
-	}
-	if (hung)
-		kill(pid, SIGKILL);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	if (hung)
-		unit_fail(file, line, "still running after %d s: killed (a stop that never arrived)",
-			  BOUND_SECONDS);
-	else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		unit_fail(file, line, "child %s %d: %s", WIFEXITED(status) ? "exited" : "killed by signal",
-			  WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-			  msg[0] ? msg : "(no message)");
-}
-
-#define RUN_BOUNDED(fn) run_bounded(__FILE__, __LINE__, fn)
+#define RUN_BOUNDED(fn) \
+	kvmtest_bounded(__FILE__, __LINE__, fn, BOUND_SECONDS, false, "a stop that never arrived")
 
 /* ---- kr_vm_stop from a second thread ----------------------------------------- */
 
@@ -193,7 +118,7 @@ static void *stop_later(void *arg)
 /* Time from the stop request to kr_vm_run returning. */
 static bool stopped_in_time(const struct stopper *s, uint64_t returned_at)
 {
-	return EXPECT(s->stopped_at && returned_at - s->stopped_at < STOP_WITHIN_NS,
+	return KT_EXPECT(s->stopped_at && returned_at - s->stopped_at < STOP_WITHIN_NS,
 		      "kr_vm_run returned %llu ms after the stop request",
 		      (unsigned long long)((returned_at - s->stopped_at) / 1000000u));
 }
@@ -205,7 +130,7 @@ static bool stop_from_second_thread(void)
 		return false;
 	struct stopper st = {.vm = vm, .delay_ms = 200};
 	pthread_t t;
-	bool ok = EXPECT(pthread_create(&t, NULL, stop_later, &st) == 0, "pthread_create");
+	bool ok = KT_EXPECT(pthread_create(&t, NULL, stop_later, &st) == 0, "pthread_create");
 	if (ok) {
 		ok = run_expect(vm, KR_STOP_REQUESTED, "stopped by the second thread");
 		uint64_t returned_at = now_ns();
@@ -261,20 +186,20 @@ static bool stop_from_signal_handler(void)
 	struct sigaction sa = {.sa_handler = stop_from_handler, .sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
-		return fail("sigaction: %s", strerror(errno));
+		return kvmtest_fail("sigaction: %s", strerror(errno));
 	struct kr_vm *vm = signal_vm = spinning_vm(0);
 	if (!vm)
 		return false;
 	struct signaller sg = {.target = pthread_self()};
 	pthread_t t;
 	/* The handler interrupts the vCPU thread itself (in KVM_RUN or not). */
-	bool ok = EXPECT(pthread_create(&t, NULL, signal_later, &sg) == 0, "pthread_create");
+	bool ok = KT_EXPECT(pthread_create(&t, NULL, signal_later, &sg) == 0, "pthread_create");
 	if (ok) {
 		ok = run_expect(vm, KR_STOP_REQUESTED, "stopped by a signal handler");
 		pthread_join(t, NULL);
 	}
 	/* The handler runs on another thread, which must signal the vCPU thread. */
-	if (ok && EXPECT(pthread_create(&t, NULL, raise_later, NULL) == 0, "pthread_create")) {
+	if (ok && KT_EXPECT(pthread_create(&t, NULL, raise_later, NULL) == 0, "pthread_create")) {
 		ok = run_expect(vm, KR_STOP_REQUESTED, "stopped by a signal handler");
 		pthread_join(t, NULL);
 	}
@@ -334,12 +259,12 @@ static bool timeout_on_another_thread(void)
 	pthread_t creator, runner;
 	/* Created on a thread that is gone by the time the VM runs. */
 	if (pthread_create(&creator, NULL, create_vm, &c) != 0)
-		return fail("pthread_create");
+		return kvmtest_fail("pthread_create");
 	pthread_join(creator, NULL);
 	if (!c.vm)
 		return false;
 	/* Run on a second thread while this one waits... */
-	bool ok = EXPECT(pthread_create(&runner, NULL, run_vm, &c) == 0, "pthread_create");
+	bool ok = KT_EXPECT(pthread_create(&runner, NULL, run_vm, &c) == 0, "pthread_create");
 	if (ok) {
 		pthread_join(runner, NULL);
 		ok = c.ok;
@@ -364,7 +289,7 @@ static bool sandboxed_timeout(void)
 	if (!vm)
 		return false;
 	if (kr_sandbox_enter(vm, NULL, 0) < 0)
-		return fail("kr_sandbox_enter: %s", kr_last_error());
+		return kvmtest_fail("kr_sandbox_enter: %s", kr_last_error());
 	bool ok = run_expect(vm, KR_STOP_TIMEOUT, "timeout of 300 ms");
 	kr_vm_destroy(vm);
 	return ok;
@@ -409,7 +334,7 @@ static bool sandboxed_stop_of_another_thread(void)
 		return false;
 	pthread_t t;
 	if (pthread_create(&t, NULL, run_until_stopped, &r) != 0)
-		return fail("pthread_create");
+		return kvmtest_fail("pthread_create");
 	/*
 	 * The filter binds the thread too (TSYNC): let it finish starting
 	 * first (with the sanitizers, a starting thread makes calls of theirs).
@@ -417,14 +342,14 @@ static bool sandboxed_stop_of_another_thread(void)
 	while (!atomic_load(&r.started))
 		;
 	if (kr_sandbox_enter(r.vm, NULL, 0) < 0)
-		return fail("kr_sandbox_enter: %s", kr_last_error());
+		return kvmtest_fail("kr_sandbox_enter: %s", kr_last_error());
 	spin_for(200 * 1000000ull);
 	kr_vm_stop(r.vm, KR_STOP_REQUESTED, 0, "stopped from the sandbox");
 	uint64_t deadline = now_ns() + STOP_WITHIN_NS;
 	while (!atomic_load(&r.done) && now_ns() < deadline)
 		;
 	if (!atomic_load(&r.done))
-		return fail("kr_vm_run still running 5 s after the stop");
+		return kvmtest_fail("kr_vm_run still running 5 s after the stop");
 	return r.ok; /* the VM and the thread go with the process */
 }
 
@@ -470,7 +395,7 @@ static bool timeout_with_signals_blocked(void)
 		return false;
 	bool ok = run_expect(vm, KR_STOP_TIMEOUT, "timeout of 300 ms");
 	pthread_sigmask(SIG_SETMASK, NULL, &after);
-	ok = ok && EXPECT(sigismember(&after, SIGRTMIN + 3) == 1, "SIGRTMIN+3 unblocked after the run");
+	ok = ok && KT_EXPECT(sigismember(&after, SIGRTMIN + 3) == 1, "SIGRTMIN+3 unblocked after the run");
 	kr_vm_destroy(vm);
 	return ok;
 }
